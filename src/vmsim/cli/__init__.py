@@ -1,0 +1,1 @@
+"""The `vmsim` command: one click group, commands contributed by one module per area."""

@@ -1,0 +1,189 @@
+"""MachineConfig: the frozen, validated description of a simulated machine.
+
+Sizes may be given as ints (bytes) or strings such as "64KiB", "1MiB", "4k" (binary units).
+Every invalid option raises `ConfigError` naming the option, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from vmsim.errors import ConfigError
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1 << 10,
+    "kb": 1 << 10,
+    "kib": 1 << 10,
+    "m": 1 << 20,
+    "mb": 1 << 20,
+    "mib": 1 << 20,
+    "g": 1 << 30,
+    "gb": 1 << 30,
+    "gib": 1 << 30,
+    "t": 1 << 40,
+    "tb": 1 << 40,
+    "tib": 1 << 40,
+}
+_SIZE_RE = re.compile(r"^\s*(0x[0-9a-fA-F]+|\d+)\s*([a-zA-Z]*)\s*$")
+
+PAGING_FORMATS = ("x86_64", "x86_32", "sv39", "linear")
+OVERCOMMIT_MODES = ("heuristic", "always", "never")
+
+
+def parse_size(value: int | str, option: str = "size") -> int:
+    """Parse a size such as 4096, "64KiB" or "1m" into bytes (binary units).
+
+    Raises ConfigError naming `option` when the text is not a size.
+    """
+    if isinstance(value, bool):
+        raise ConfigError(option, value, "a size in bytes, e.g. 4096 or '64KiB'")
+    if isinstance(value, int):
+        if value < 0:
+            raise ConfigError(option, value, "a size must not be negative")
+        return value
+    if isinstance(value, str):
+        m = _SIZE_RE.match(value)
+        if m and m.group(2).lower() in _UNITS:
+            return int(m.group(1), 0) * _UNITS[m.group(2).lower()]
+    raise ConfigError(
+        option, value, "a size in bytes, e.g. 4096 or '64KiB' (units B, KiB, MiB, GiB)"
+    )
+
+
+def format_size(nbytes: int) -> str:
+    """Format a byte count with the largest binary unit that divides it ("64KiB")."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if nbytes >= scale and nbytes % scale == 0:
+            return f"{nbytes // scale}{unit}"
+    return f"{nbytes}B"
+
+
+def _is_pow2(n: int) -> bool:
+    return n > 0 and n & (n - 1) == 0
+
+
+@dataclass(frozen=True)
+class MachineConfig:
+    """Everything that describes one simulated machine; validated on creation."""
+
+    memory: int = 1 << 20
+    """Physical memory in bytes (a multiple of the page size)."""
+    paging: str = "x86_64"
+    """Page-table format: x86_64, x86_32, sv39 or linear."""
+    page_size: int = 4096
+    """Page size in bytes; only the linear format accepts anything but 4 KiB."""
+    address_space: int | None = None
+    """Virtual address-space size in bytes (linear format only; others are fixed)."""
+    tlb_entries: int = 16
+    """TLB entries in all; 0 disables the TLB."""
+    tlb_ways: int = 4
+    """Ways per TLB set; 0 means fully associative."""
+    asid_bits: int = 0
+    """ASID tag width; 0 means no ASIDs (a context switch flushes the TLB)."""
+    record_events: bool = False
+    """Keep a typed event log in Machine.events."""
+    stack_limit: int = 8 << 20
+    """Maximum stack size in bytes (RLIMIT_STACK)."""
+    swap: int = 0
+    """Swap device size in bytes (0: no swap)."""
+    swap_file: str | None = None
+    """Host file backing the swap device (None: a temporary file)."""
+    policy: str = "clock"
+    """Page-replacement policy name (see `vmsim policies`)."""
+    seed: int = 0
+    """Seed for every random choice the machine makes."""
+    overcommit: str = "heuristic"
+    """Overcommit mode, as Linux's vm.overcommit_memory: heuristic, always or never."""
+    overcommit_ratio: int = 50
+    """Percent of RAM counted in the commit limit under overcommit='never'."""
+    policy_options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    """Extra keyword arguments passed to the replacement policy (e.g. tau for wsclock)."""
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "memory", parse_size(self.memory, "memory"))
+        set_(self, "page_size", parse_size(self.page_size, "page_size"))
+        set_(self, "stack_limit", parse_size(self.stack_limit, "stack_limit"))
+        set_(self, "swap", parse_size(self.swap, "swap"))
+        if self.address_space is not None:
+            set_(self, "address_space", parse_size(self.address_space, "address_space"))
+        self._validate()
+
+    def _validate(self) -> None:
+        """Check every option; raise ConfigError for the first bad one."""
+        if self.paging not in PAGING_FORMATS:
+            raise ConfigError("paging", self.paging, f"one of {', '.join(PAGING_FORMATS)}")
+        if not _is_pow2(self.page_size):
+            raise ConfigError("page_size", self.page_size, "a power of two")
+        if self.paging != "linear" and self.page_size != 4096:
+            raise ConfigError("page_size", self.page_size, f"{self.paging} uses 4096-byte pages")
+        if self.paging == "linear":
+            if self.address_space is None or not _is_pow2(self.address_space):
+                raise ConfigError(
+                    "address_space", self.address_space, "a power of two (linear paging)"
+                )
+            if self.address_space < self.page_size:
+                raise ConfigError("address_space", self.address_space, "at least one page")
+        elif self.address_space is not None:
+            raise ConfigError("address_space", self.address_space, "only for linear paging")
+        if self.memory < self.page_size or self.memory % self.page_size:
+            raise ConfigError(
+                "memory", self.memory, f"a positive multiple of the page size ({self.page_size})"
+            )
+        if self.swap % self.page_size:
+            raise ConfigError("swap", self.swap, f"a multiple of the page size ({self.page_size})")
+        self._validate_tlb()
+        if self.overcommit not in OVERCOMMIT_MODES:
+            raise ConfigError(
+                "overcommit", self.overcommit, f"one of {', '.join(OVERCOMMIT_MODES)}"
+            )
+        if not 0 <= self.overcommit_ratio <= 10_000:
+            raise ConfigError("overcommit_ratio", self.overcommit_ratio, "a percentage 0..10000")
+        if self.stack_limit < self.page_size:
+            raise ConfigError("stack_limit", self.stack_limit, "at least one page")
+
+    def _validate_tlb(self) -> None:
+        """TLB geometry: entries a multiple of ways; asid_bits 0..16."""
+        if self.tlb_entries < 0:
+            raise ConfigError("tlb_entries", self.tlb_entries, "0 or more")
+        if self.tlb_ways < 0:
+            raise ConfigError("tlb_ways", self.tlb_ways, "0 (fully associative) or more")
+        if self.tlb_ways and self.tlb_entries % self.tlb_ways:
+            raise ConfigError(
+                "tlb_ways", self.tlb_ways, f"a divisor of tlb_entries ({self.tlb_entries})"
+            )
+        if not 0 <= self.asid_bits <= 16:
+            raise ConfigError("asid_bits", self.asid_bits, "0..16")
+
+    @property
+    def nframes(self) -> int:
+        """Number of physical frames."""
+        return self.memory // self.page_size
+
+    @property
+    def page_shift(self) -> int:
+        """log2 of the page size."""
+        return self.page_size.bit_length() - 1
+
+    def replace(self, **changes: Any) -> MachineConfig:
+        """A copy with some options changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "textbook": {
+        "memory": "64KiB",
+        "paging": "linear",
+        "page_size": 1024,
+        "address_space": "16KiB",
+    },
+    "x86_32": {"memory": "4MiB", "paging": "x86_32"},
+    "riscv": {"memory": "4MiB", "paging": "sv39"},
+}
+"""Named starting points for MachineConfig."""

@@ -1,0 +1,1 @@
+"""vmsim.engine: see ../shared/DESIGN.md."""

@@ -1,0 +1,1 @@
+"""vmsim.hw: see ../shared/DESIGN.md."""

@@ -1,0 +1,1 @@
+"""vmsim.kernel: see ../shared/DESIGN.md."""

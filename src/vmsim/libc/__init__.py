@@ -1,0 +1,1 @@
+"""vmsim.libc: see ../shared/DESIGN.md."""

@@ -1,0 +1,1 @@
+"""vmsim.ostep: see ../shared/DESIGN.md."""

@@ -1,0 +1,142 @@
+"""The ReplacementPolicy seam and its registry.
+
+A policy tracks *keys*: physical frame numbers on the machine, page numbers in the
+plain-Python reference replay (`policies.reference`). It never sees PTEs. What a
+policy may know about a key beyond the calls it received comes through `RefBits`:
+the hardware accessed bit (test_and_clear), the dirty bit, virtual time, and, where
+the future is known (trace replays), the next use of a key.
+
+Contract, for every policy:
+- `on_map(key)`: key became resident (the reference that missed counts as its first use).
+- `on_access(key, write)`: a resident key was referenced. Only called when the
+  policy sets `uses_access_hook` (the simulator-only oracle hook, e.g. exact LRU).
+- `victim(refbits)`: choose a resident key to evict and forget it. Called only when
+  at least one key is resident. The caller does not call on_unmap for the victim.
+- `on_unmap(key)`: key stopped being resident for another reason (free, munmap, exit).
+- `tick(refbits)`: a periodic clock tick (aging uses it); may be a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar, Protocol, TypeVar
+
+from vmsim.errors import ConfigError
+
+
+class RefBits(Protocol):
+    """What a policy may ask about resident keys."""
+
+    @property
+    def now(self) -> int:
+        """Virtual time: references made so far."""
+        ...
+
+    def test_and_clear(self, key: int) -> bool:
+        """Return the accessed bit of key and clear it."""
+        ...
+
+    def referenced(self, key: int) -> bool:
+        """Return the accessed bit of key without clearing it."""
+        ...
+
+    def dirty(self, key: int) -> bool:
+        """Return the dirty bit of key."""
+        ...
+
+    def next_use(self, key: int) -> int:
+        """Time of the next reference to key (a large value if never); needs a known future."""
+        ...
+
+
+class ReplacementPolicy:
+    """Base class of every policy: documents the contract, gives no-op hooks."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    uses_access_hook: ClassVar[bool] = False
+    """True: the caller must report every hit through on_access."""
+    needs_future: ClassVar[bool] = False
+    """True: only usable where RefBits.next_use is known (trace replays)."""
+
+    def on_map(self, key: int) -> None:
+        """Key became resident."""
+        raise NotImplementedError
+
+    def on_access(self, key: int, write: bool) -> None:
+        """A resident key was referenced (only if uses_access_hook)."""
+
+    def on_unmap(self, key: int) -> None:
+        """Key is no longer resident, not by this policy's choice."""
+        raise NotImplementedError
+
+    def victim(self, refbits: RefBits) -> int:
+        """Choose a resident key to evict, forget it and return it."""
+        raise NotImplementedError
+
+    def tick(self, refbits: RefBits) -> None:
+        """A periodic tick of the clock interrupt."""
+
+    def __len__(self) -> int:
+        """Number of resident keys tracked."""
+        raise NotImplementedError
+
+    def __contains__(self, key: object) -> bool:
+        """Whether key is tracked as resident."""
+        raise NotImplementedError
+
+
+P = TypeVar("P", bound=type[ReplacementPolicy])
+
+POLICIES: dict[str, type[ReplacementPolicy]] = {}
+"""The one registry of replacement policies: name -> class."""
+
+
+def register(name: str, description: str) -> Callable[[P], P]:
+    """Class decorator: register a ReplacementPolicy under `name`."""
+
+    def deco(cls: P) -> P:
+        if name in POLICIES:
+            raise ValueError(f"policy {name!r} registered twice")
+        cls.name = name
+        cls.description = description
+        POLICIES[name] = cls
+        return cls
+
+    return deco
+
+
+def _load_all() -> None:
+    """Import every policy module so that each registers itself."""
+    import importlib
+    import pkgutil
+
+    import vmsim.policies as pkg
+
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        if mod.name not in {"base", "reference"}:
+            importlib.import_module(f"vmsim.policies.{mod.name}")
+
+
+def policy_names() -> list[str]:
+    """Names of all registered policies, sorted."""
+    _load_all()
+    return sorted(POLICIES)
+
+
+def policy_class(name: str) -> type[ReplacementPolicy]:
+    """The class registered under `name`; ConfigError if there is none."""
+    _load_all()
+    try:
+        return POLICIES[name]
+    except KeyError:
+        raise ConfigError("policy", name, f"one of {', '.join(sorted(POLICIES))}") from None
+
+
+def make_policy(name: str, **options: Any) -> ReplacementPolicy:
+    """A new policy instance; unknown options raise ConfigError."""
+    cls = policy_class(name)
+    try:
+        return cls(**options)
+    except TypeError as exc:
+        raise ConfigError("policy_options", options, f"options accepted by {name}: {exc}") from None

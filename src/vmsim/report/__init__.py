@@ -1,0 +1,1 @@
+"""vmsim.report: see ../shared/DESIGN.md."""

@@ -1,0 +1,1 @@
+"""vmsim.trace: see ../shared/DESIGN.md."""
