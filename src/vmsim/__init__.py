@@ -18,6 +18,28 @@ from vmsim.errors import (
 
 __version__ = "0.1.0"
 
+# Heavy parts (NumPy, Numba) load on first use: `import vmsim` stays fast.
+_LAZY = {
+    "Machine": "vmsim.kernel.machine",
+    "Process": "vmsim.kernel.proc",
+    "open_trace": "vmsim.engine.api",
+    "simulate": "vmsim.engine.api",
+    "miss_ratio_curve": "vmsim.engine.api",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Load a lazily exported name (see _LAZY) on first access."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vmsim' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
     "BadAlloc",
     "BusError",

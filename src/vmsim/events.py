@@ -186,3 +186,39 @@ class ProcessExit(Event):
     pid: int
     status: int
     reason: str
+
+
+# --- the C library (libc/): what a program asked of it -----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LibcCall(Event):
+    """A C library call: func is "malloc", "calloc", "realloc", "free", "operator new", ...
+
+    args is the argument list as C would print it; result is the returned pointer (0 for
+    NULL, 0 for void functions).
+    """
+
+    pid: int
+    func: str
+    args: str
+    result: int
+
+
+@dataclass(frozen=True, slots=True)
+class Construct(Event):
+    """A C++ constructor ran on the object at ptr (after its allocation succeeded)."""
+
+    pid: int
+    ptr: int
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class StackFrame(Event):
+    """A stack frame was pushed ("push") or popped ("pop"); sp is the new stack pointer."""
+
+    pid: int
+    op: str
+    size: int
+    sp: int
