@@ -40,6 +40,15 @@ def test_next_use_array() -> None:
     assert next_use_array([1, 2, 1, 3, 2]).tolist() == [2, 4, NEVER, NEVER, NEVER]
 
 
+@given(st.lists(st.integers(0, 9), max_size=60))
+def test_next_use_array_by_definition(pages: list[int]) -> None:
+    expected = [
+        next((j for j in range(t + 1, len(pages)) if pages[j] == p), NEVER)
+        for t, p in enumerate(pages)
+    ]
+    assert next_use_array(pages).tolist() == expected
+
+
 def _naive_lru_misses(pages: list[int], frames: int) -> int:
     """LRU by definition: a hit iff fewer than `frames` distinct pages since the last use."""
     misses = 0

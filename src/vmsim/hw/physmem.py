@@ -26,6 +26,7 @@ class PhysicalMemory:
         self.page_shift = page_size.bit_length() - 1
         self.size = nframes * page_size
         self._frames: dict[int, bytearray] = {}
+        self._zeros = bytes(page_size)
         self.reads = 0
         self.writes = 0
 
@@ -91,7 +92,7 @@ class PhysicalMemory:
         """Replace the whole content of frame ppn."""
         if len(data) != self.page_size:
             raise KernelPanic(f"physmem: frame write of {len(data)} bytes")
-        if not any(data):
+        if data == self._zeros:
             self.release(ppn)
         else:
             self.frame(ppn)[:] = data
@@ -111,4 +112,4 @@ class PhysicalMemory:
     def is_zero(self, ppn: int) -> bool:
         """Whether frame ppn holds only zeros."""
         f = self._frames.get(ppn)
-        return f is None or not any(f)
+        return f is None or f == self._zeros

@@ -22,7 +22,7 @@ number would (slot 0 is the swap header, never used, so a swap entry is never 0)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 PRESENT = 1 << 0
 WRITE = 1 << 1
@@ -67,10 +67,11 @@ class PteLayout:
     table_bits: int = 0
     """Bits of a non-leaf entry besides PRESENT (x86: R/W and U/S)."""
 
-    @property
-    def ppn_mask(self) -> int:
-        """Mask of the frame-number field, unshifted."""
-        return (1 << self.ppn_bits) - 1
+    ppn_mask: int = field(init=False, repr=False)
+    """Mask of the frame-number field, unshifted."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ppn_mask", (1 << self.ppn_bits) - 1)
 
     def encode(self, ppn: int, flags: int) -> int:
         """A leaf PTE for frame ppn with the generic flags."""

@@ -14,7 +14,7 @@ contiguous run of frames).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vmsim.errors import KernelPanic
 from vmsim.hw.physmem import PhysicalMemory
@@ -34,11 +34,22 @@ class PageTableFormat:
     """First virtual address above user space."""
     combine_levels: bool = False
     """x86: effective W and U are the AND over all levels, NX the OR."""
+    levels: int = field(init=False)
+    """Number of levels (1 for linear)."""
+    shifts: tuple[int, ...] = field(init=False, repr=False)
+    """Per level: how far to shift a virtual address right to get its index."""
+    masks: tuple[int, ...] = field(init=False, repr=False)
+    """Per level: the mask of the index bits (after shifting)."""
 
-    @property
-    def levels(self) -> int:
-        """Number of levels (1 for linear)."""
-        return len(self.level_bits)
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "levels", len(self.level_bits))
+        set_(
+            self,
+            "shifts",
+            tuple(self.page_shift + sum(self.level_bits[i + 1 :]) for i in range(self.levels)),
+        )
+        set_(self, "masks", tuple((1 << b) - 1 for b in self.level_bits))
 
     @property
     def pte_size(self) -> int:
@@ -57,8 +68,7 @@ class PageTableFormat:
 
     def index(self, va: int, level: int) -> int:
         """The table index that va selects at `level` (0 = root)."""
-        shift = self.page_shift + sum(self.level_bits[level + 1 :])
-        return (va >> shift) & ((1 << self.level_bits[level]) - 1)
+        return (va >> self.shifts[level]) & self.masks[level]
 
     def is_leaf(self, pte: int, level: int) -> bool:
         """Whether a present PTE at `level` maps a page (rather than a lower table)."""
@@ -130,20 +140,24 @@ def walk(
     reaches the leaf level.
     """
     layout = fmt.layout
-    table_pa = root_ppn << fmt.page_shift
+    size, present = layout.size, layout.present
+    ppn_shift, ppn_mask = layout.ppn_shift, layout.ppn_mask
+    page_shift = fmt.page_shift
+    huge_leaves = fmt.name == "sv39"
+    table_pa = root_ppn << page_shift
     steps: list[WalkStep] = []
     last = fmt.levels - 1
-    for level in range(fmt.levels):
-        pte_pa = table_pa + fmt.index(va, level) * layout.size
-        pte = mem.read_uint(pte_pa, layout.size)
+    for level, (shift, mask) in enumerate(zip(fmt.shifts, fmt.masks, strict=True)):
+        pte_pa = table_pa + ((va >> shift) & mask) * size
+        pte = mem.read_uint(pte_pa, size)
         steps.append(WalkStep(level, pte_pa, pte))
-        if level == last or (pte & layout.present and fmt.is_leaf(pte, level)):
+        if level == last or (pte & present and huge_leaves and fmt.is_leaf(pte, level)):
             break
-        if not pte & layout.present:
+        if not pte & present:
             if alloc is None:
                 break
             pte = layout.table(alloc())
-            mem.write_uint(pte_pa, layout.size, pte)
+            mem.write_uint(pte_pa, size, pte)
             steps[-1] = WalkStep(level, pte_pa, pte)
-        table_pa = layout.ppn(pte) << fmt.page_shift
+        table_pa = ((pte >> ppn_shift) & ppn_mask) << page_shift
     return steps

@@ -124,6 +124,8 @@ class AddressSpace:
     """Frames of this mm's page-table pages (the root first)."""
     owner: Any = None
     """The kernel Proc this mm belongs to."""
+    leaf_tables: dict[int, int] = field(default_factory=dict, repr=False)
+    """The kernel's cache of leaf page-table addresses, by va >> (bits the leaf covers)."""
     asid_gen: int = -1
     """ASID generation the asid was allocated in (-1: none yet)."""
 

@@ -35,13 +35,24 @@ def walk(k: Kernel, mm: AddressSpace, va: int, alloc: bool = False) -> tuple[int
     """(physical address of va's leaf PTE, its value); (-1, 0) if a table is missing.
 
     With alloc, missing page-table pages are allocated, so a leaf PTE always exists.
+    The kernel remembers where each leaf table is (mm.leaf_tables, like the hardware's
+    paging-structure caches): upper-level entries only change when a table is added,
+    or when all of them go at exit.
     """
-    steps = hw_walk(
-        k.mem, k.fmt, mm.root_ppn, va, (lambda: pgtable_alloc(k, mm)) if alloc else None
-    )
+    fmt = k.fmt
+    size = fmt.pte_size
+    leaf_index = ((va >> fmt.shifts[-1]) & fmt.masks[-1]) * size
+    key = va >> fmt.shifts[-2] if fmt.levels > 1 else 0
+    table_pa = mm.leaf_tables.get(key)
+    if table_pa is not None:
+        return table_pa + leaf_index, k.mem.read_uint(table_pa + leaf_index, size)
+    steps = hw_walk(k.mem, fmt, mm.root_ppn, va, (lambda: pgtable_alloc(k, mm)) if alloc else None)
     last = steps[-1]
-    if last.level != k.fmt.levels - 1 and not (last.pte & k.fmt.layout.present):
-        return -1, 0
+    if last.level != fmt.levels - 1:
+        if not last.pte & fmt.layout.present:
+            return -1, 0
+        raise KernelPanic(f"walk: a huge-page leaf at level {last.level} for {va:#x}")
+    mm.leaf_tables[key] = last.pte_pa - leaf_index
     return last.pte_pa, last.pte
 
 
@@ -152,6 +163,7 @@ def _scan(
 def free_pgtables(k: Kernel, mm: AddressSpace) -> None:
     """Free every page-table page of mm (all mappings must be gone)."""
     owner = k.owner_of(mm)
+    mm.leaf_tables.clear()
     for ppn in mm.pgtables:
         k.frames.put_page(ppn)
     if owner is not None:

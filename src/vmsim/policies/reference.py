@@ -24,11 +24,9 @@ def next_use_array(pages: Sequence[int] | np.ndarray) -> np.ndarray:
     """nxt[t] = the next index after t where pages[t] occurs again, or NEVER."""
     arr = np.asarray(pages, dtype=np.int64)
     nxt = np.full(len(arr), NEVER, dtype=np.int64)
-    last: dict[int, int] = {}
-    for t in range(len(arr) - 1, -1, -1):
-        p = int(arr[t])
-        nxt[t] = last.get(p, NEVER)
-        last[p] = t
+    order = np.argsort(arr, kind="stable")  # occurrences of each page, in time order
+    same = arr[order[1:]] == arr[order[:-1]]
+    nxt[order[:-1][same]] = order[1:][same]
     return nxt
 
 
