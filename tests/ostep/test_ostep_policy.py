@@ -178,3 +178,47 @@ def test_extensions_are_hidden_from_the_original_help(capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert out.startswith("Usage: paging-policy.py [options]")
     assert "--json" not in out and "--trace" not in out and "--compute" in out
+
+
+class _Reader:
+    """A stand-in for an engine trace reader: chunks of (page numbers, access kinds)."""
+
+    def __init__(self, pages: list[int]) -> None:
+        self.pages = pages
+
+    def chunks(self):  # type: ignore[no-untyped-def]
+        import numpy as np
+
+        for i in range(0, len(self.pages), 4):
+            part = np.array(self.pages[i : i + 4], dtype=np.int64)
+            yield part, np.zeros(len(part), dtype=np.uint8)
+
+
+def test_trace_reads_the_page_numbers_of_an_engine_trace(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vmsim
+
+    opened = []
+
+    def open_trace(path: str) -> _Reader:
+        opened.append(path)
+        return _Reader([int(p) for p in BELADY.split(",")])
+
+    monkeypatch.setitem(vmsim.__dict__, "open_trace", open_trace)
+    hits, misses, _ = _finalstats(capsys, "--trace", "belady.trace", "-p", "FIFO", "-C", "4")
+    assert opened == ["belady.trace"] and (hits, misses) == (2, 10)
+
+
+def test_trace_without_the_engine_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vmsim
+
+    try:
+        vmsim.open_trace  # noqa: B018
+        pytest.skip("the engine is here")
+    except ImportError:
+        pass
+    assert main(["ostep", "paging-policy", "--trace", "x.trace", "-c"]) == 1
+    assert "vmsim.open_trace" in capsys.readouterr().err

@@ -22,8 +22,10 @@ import json
 import optparse
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from vmsim.ostep import replay
 from vmsim.ostep.common import (
@@ -187,11 +189,10 @@ class Step:
 
 @dataclass
 class Result:
-    """Counts of a run, and its steps when traced."""
+    """Counts of a run."""
 
     hits: int = 0
     misses: int = 0
-    steps: list[Step] = field(default_factory=list)
 
 
 def run(argv: list[str]) -> int:
@@ -222,7 +223,7 @@ def _simulate(opts: dict[str, Any], out: Printer) -> int:
     rng = seeded(seed)
     stream = load_stream(opts, numaddrs, maxpage, rng)
     if opts["json"]:
-        return _json(opts, stream, cachesize, rng, out)
+        return _json(opts, stream, cachesize, seed, rng, out)
     if not opts["solve"]:
         out(
             "Assuming a replacement policy of %s, and a cache of size %d pages,"
@@ -256,8 +257,14 @@ def _simulate(opts: dict[str, Any], out: Printer) -> int:
     return 0
 
 
-def _json(opts: dict[str, Any], stream: Stream, cachesize: int, rng: random.Random,
-          out: Printer) -> int:  # fmt: skip
+def _json(
+    opts: dict[str, Any],
+    stream: Stream,
+    cachesize: int,
+    seed: int,
+    rng: random.Random,
+    out: Printer,
+) -> int:
     """--json: the run's results (and its steps unless -N) as one JSON object."""
     policy = opts["policy"]
     if policy not in REGISTRY:
@@ -272,7 +279,7 @@ def _json(opts: dict[str, Any], stream: Stream, cachesize: int, rng: random.Rand
         "registry_policy": REGISTRY[policy],
         "cachesize": cachesize,
         "clockbits": opts["clockbits"],
-        "seed": to_int(opts["seed"], NAME, "-s"),
+        "seed": seed,
         "references": total,
         "hits": res.hits,
         "misses": res.misses,
@@ -312,6 +319,8 @@ def _file_stream(path: str) -> Stream:
             lines = list(fd)
     except OSError as e:
         raise OstepError(NAME, f"-f {path}: cannot read the address file: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise OstepError(NAME, f"-f {path}: not a text file ({e.reason})") from None
     pages = []
     for lineno, line in enumerate(lines, 1):
         try:
@@ -322,8 +331,24 @@ def _file_stream(path: str) -> Stream:
 
 
 def _trace_stream(path: str) -> Stream:
-    """--trace: the page numbers of a trace file the engine reads."""
-    raise OstepError(NAME, "--trace needs the engine's trace readers (vmsim.open_trace)")
+    """--trace: the page numbers of any trace file the engine reads (vmsim.open_trace).
+
+    Uses the engine's seam (DESIGN.md): `open_trace(path).chunks()` yields arrays
+    whose first element holds page numbers.
+    """
+    import vmsim
+
+    try:
+        open_trace: Any = vmsim.open_trace
+    except (AttributeError, ImportError):
+        raise OstepError(
+            NAME, "--trace needs the engine's trace readers (vmsim.open_trace), not in this build"
+        ) from None
+    pages: list[int] = []
+    for chunk in open_trace(path).chunks():
+        vpns = chunk[0] if isinstance(chunk, tuple) else chunk
+        pages.extend(np.asarray(vpns, dtype=np.int64).tolist())
+    return Stream(pages, len(pages))
 
 
 def _line_printer(policy: str, out: Printer) -> Callable[[Step], None]:
