@@ -8,28 +8,11 @@ printing the original's help.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import click
 
-SIMULATORS = {
-    "relocation": ("relocation", "base-and-bounds translation (vm-mechanism/relocation.py)"),
-    "segmentation": ("segmentation", "two segments, one growing down (vm-segmentation)"),
-    "malloc": ("malloc", "free-list allocator: fits, list orders, coalescing (vm-freespace)"),
-    "paging-linear-translate": (
-        "paging_linear_translate",
-        "linear page table translation (vm-paging)",
-    ),
-    "paging-multilevel-translate": (
-        "paging_multilevel_translate",
-        "two-level page table walk over a memory dump (vm-smalltables)",
-    ),
-    "paging-policy": (
-        "paging_policy",
-        "page replacement: FIFO LRU MRU OPT UNOPT RAND CLOCK; also --trace FILE, --json",
-    ),
-}
+from vmsim.ostep import SIMULATORS, run
 
 
 class ExitStatus(click.ClickException):
@@ -57,14 +40,11 @@ class RawArgsCommand(click.Command):
         return []
 
 
-def _make(name: str, module: str, summary: str) -> click.Command:
-    """The subcommand running simulator `module`."""
+def _make(name: str, summary: str) -> click.Command:
+    """The subcommand running simulator `name`."""
 
-    def callback(argv: list[str]) -> Any:
-        import importlib
-
-        run: Callable[[list[str]], int] = importlib.import_module(f"vmsim.ostep.{module}").run
-        status = run(argv)
+    def callback(argv: list[str]) -> None:
+        status = run(name, argv)
         if status:
             raise ExitStatus(status)
 
@@ -74,7 +54,6 @@ def _make(name: str, module: str, summary: str) -> click.Command:
         help=f"{summary}. Takes the original's flags; -h shows them.",
         short_help=summary,
         add_help_option=False,
-        context_settings={"ignore_unknown_options": True},
     )
 
 
@@ -89,7 +68,7 @@ def ostep() -> None:
     """
 
 
-for _name, (_module, _summary) in SIMULATORS.items():
-    ostep.add_command(_make(_name, _module, _summary))
+for _name, (_, _summary) in SIMULATORS.items():
+    ostep.add_command(_make(_name, _summary))
 
 COMMANDS: list[click.Command] = [ostep]

@@ -86,21 +86,26 @@ def seeded(seed: int) -> random.Random:
 
 
 class Printer:
-    """Lines to stdout, buffered: flush() before returning or raising."""
+    """Lines to stdout, buffered (up to about `limit` characters): flush() before leaving."""
 
-    def __init__(self, limit: int = 1 << 16) -> None:
+    def __init__(self, limit: int = 1 << 20) -> None:
         self._buf: list[str] = []
+        self._size = 0
         self._limit = limit
 
     def __call__(self, *parts: object) -> None:
         """Print parts like print(*parts): separated by spaces, ended by a newline."""
-        self._buf.append(" ".join(map(str, parts)) if len(parts) != 1 else str(parts[0]))
-        if len(self._buf) >= self._limit:
+        line = " ".join(map(str, parts)) if len(parts) != 1 else str(parts[0])
+        self._buf.append(line)
+        self._size += len(line) + 1
+        if self._size >= self._limit:
             self.flush()
 
     def flush(self) -> None:
         """Write the buffered lines to sys.stdout."""
         if self._buf:
-            sys.stdout.write("\n".join(self._buf) + "\n")
+            text = "\n".join(self._buf) + "\n"
             self._buf.clear()
+            self._size = 0
+            sys.stdout.write(text)
         sys.stdout.flush()
