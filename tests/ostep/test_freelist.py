@@ -17,6 +17,7 @@ ops_strategy = st.lists(
     st.one_of(
         st.tuples(st.just("alloc"), st.integers(1, 60)),
         st.tuples(st.just("free"), st.integers(0, 30)),
+        st.tuples(st.just("extend"), st.integers(1, 50)),
     ),
     max_size=60,
 )
@@ -28,15 +29,15 @@ def _heap(draw_fit: str, order: str, coalesce: bool, header: int, align: int) ->
 
 
 def _check_tiling(h: FreeList) -> None:
-    """Free entries and live chunks cover [BASE, BASE + SIZE) exactly, without overlap."""
+    """Free entries and live chunks cover [BASE, BASE + size) exactly, without overlap."""
     spans = sorted(h.entries() + list(h.live().items()))
     assert all(size > 0 for _, size in spans)
     pos = BASE
     for addr, size in spans:
         assert addr == pos, f"gap or overlap at {addr} (expected {pos}): {spans}"
         pos += size
-    assert pos == BASE + SIZE
-    assert h.free_bytes() + sum(h.live().values()) == SIZE
+    assert pos == BASE + h.size
+    assert h.free_bytes() + sum(h.live().values()) == h.size
 
 
 def _run(h: FreeList, ops: list[tuple[str, int]], after_free: object = None) -> None:
@@ -47,6 +48,10 @@ def _run(h: FreeList, ops: list[tuple[str, int]], after_free: object = None) -> 
             addr, searched = h.alloc(n)
             if addr == -1:
                 assert h.entries() == before and searched == len(before)
+        elif op == "extend":
+            h.extend(n)
+            if callable(after_free):
+                after_free(h)
         else:
             live = sorted(h.live())
             target = live[n % len(live)] if live else BASE + SIZE + n

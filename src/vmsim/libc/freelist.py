@@ -24,6 +24,8 @@ Extension (not in the textbook): fit "next" is next fit, first fit that starts a
 first entry (in list order) whose address is at or after the end of the previous
 allocation, wrapping around to the start of the list; with an address-ordered list
 this is the classic roving pointer. It counts the entries it looks at like "first".
+And `extend(n)` grows the heap at its end (after a brk): the new space goes into the
+list like a freed chunk (list order, then coalescing).
 
 Sizes are taken as given, with the textbook's arithmetic: a caller that must refuse
 zero or negative requests (the machine's heap) checks them before calling `alloc`.
@@ -133,7 +135,19 @@ class FreeList:
         size = self._live.pop(addr, None)
         if size is None:
             return -1
-        entry = (addr, size)
+        self._insert((addr, size))
+        return 0
+
+    def extend(self, nbytes: int) -> None:
+        """Grow the heap at its end by nbytes (a brk): the new space is inserted like a free."""
+        if nbytes <= 0:
+            raise ConfigError("extend", nbytes, "a positive number of bytes")
+        end = self.base + self.size
+        self.size += nbytes
+        self._insert((end, nbytes))
+
+    def _insert(self, entry: tuple[int, int]) -> None:
+        """Put a free entry back in the list by the list order, then coalesce if asked."""
         if self.order == "insert-front":
             self._free.insert(0, entry)
         else:
@@ -146,7 +160,6 @@ class FreeList:
                 self._free.sort(key=lambda e: e[1], reverse=True)
         if self.coalesce:
             self._coalesce()
-        return 0
 
     def _coalesce(self) -> None:
         """One pass in list order: merge each entry that starts where the running one ends."""
