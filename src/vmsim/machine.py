@@ -9,12 +9,22 @@ This module sits above kernel/ and libc/ (DESIGN.md: the public facade).
 from __future__ import annotations
 
 import errno
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, NoReturn
 
+import numpy as np
+
 from vmsim.config import MachineConfig, parse_size
-from vmsim.errors import ConfigError, HeapCorruption, KernelPanic, ProcessKilled, SyscallError
+from vmsim.errors import (
+    ConfigError,
+    HeapCorruption,
+    KernelPanic,
+    ProcessKilled,
+    SyscallError,
+    VmsimError,
+)
 from vmsim.events import Access, Event, Syscall
 from vmsim.hw.mmu import EXEC, READ, WRITE_ACCESS, PageFault
 from vmsim.kernel.fault import handle_page_fault
@@ -144,6 +154,7 @@ class Process:
         if k.current is not proc:
             k.switch_to(proc)
         proc.stats.cpu_accesses += 1
+        k.advance_clock()
         if k.events is not None:
             k.emit(Access(proc.pid, va, n, ("read", "write", "exec")[access]))
         if n <= 0:
@@ -245,6 +256,83 @@ class Process:
         if self.alive:
             self._k.do_exit(self._proc, -SIGNALS[signal], f"killed by {signal}")
 
+    # --- trace replay -----------------------------------------------------------------
+
+    def replay(
+        self, addresses: Sequence[int] | np.ndarray, kinds: Sequence[int] | np.ndarray | None = None
+    ) -> ReplayStats:
+        """Run a stream of references through the machine (translation and faults, no data).
+
+        addresses: virtual addresses; kinds: vmsim.kinds.AccessKind values (instruction
+        fetch, load, store, modify; default: loads). A replayed process treats all of
+        user space as anonymous rwx memory and has no zero page, so each reference to a
+        non-resident page is exactly one page fault.
+        """
+        proc = self._require_alive()
+        k = self._k
+        self._enter_replay_mode(proc)
+        addrs = np.asarray(addresses, dtype=np.int64)
+        n = len(addrs)
+        acc = _access_codes(kinds, n)
+        before = (proc.stats.min_flt, proc.stats.maj_flt, k.stats.tlb_miss, k.stats.pswpout)
+        future: dict[int, int] | None = None
+        nxt: list[int] = []
+        if k.reclaimer.global_policy.needs_future:
+            from vmsim.policies.reference import next_use_array
+
+            nxt = next_use_array(addrs >> k.fmt.page_shift).tolist()
+            future = k.reclaimer.refbits.future = {}
+        try:
+            self._replay_loop(proc, addrs.tolist(), acc, future, nxt)
+        finally:
+            k.reclaimer.refbits.future = None
+        proc.stats.cpu_accesses += n
+        return ReplayStats(
+            references=n,
+            minor_faults=proc.stats.min_flt - before[0],
+            major_faults=proc.stats.maj_flt - before[1],
+            tlb_misses=k.stats.tlb_miss - before[2],
+            swap_outs=k.stats.pswpout - before[3],
+        )
+
+    def _replay_loop(
+        self,
+        proc: Proc,
+        addrs: list[int],
+        acc: list[int],
+        future: dict[int, int] | None,
+        nxt: list[int],
+    ) -> None:
+        """The hot loop of replay: one MMU translation per reference, faults handled."""
+        k = self._k
+        if k.current is not proc:
+            k.switch_to(proc)
+        translate = k.mmu.translate
+        shift = k.fmt.page_shift
+        tick = k.tick_interval
+        for i, va in enumerate(addrs):
+            if tick and k.clock and k.clock % tick == 0:
+                k.tick()
+            k.clock += 1
+            if future is not None:
+                future[va >> shift] = nxt[i]
+            try:
+                translate(va, acc[i])
+            except PageFault:
+                self._translate(proc, va, acc[i])
+
+    def _enter_replay_mode(self, proc: Proc) -> None:
+        """Turn a fresh process into a replay process (one rwx VMA over user space)."""
+        mm = proc.mm
+        if len(mm.vmas) == 1 and mm.vmas[0].kind == "replay":
+            return
+        if proc.stats.rss or proc.stats.swap or mm.brk != mm.start_brk:
+            raise VmsimError(
+                f"pid {proc.pid} already uses memory: replay needs a fresh process "
+                "(or one spawned with replay=True)"
+            )
+        self._k.make_replay_space(proc)
+
     # --- inspection -------------------------------------------------------------------
 
     def vmas(self) -> list[VmaInfo]:
@@ -303,6 +391,35 @@ class Process:
         raise HeapCorruption(proc.pid, message)
 
 
+@dataclass(frozen=True)
+class ReplayStats:
+    """What one replay did: references, faults (minor + major = misses), TLB misses."""
+
+    references: int
+    minor_faults: int
+    major_faults: int
+    tlb_misses: int
+    swap_outs: int
+
+    @property
+    def faults(self) -> int:
+        """All page faults of the replay: the misses of the textbook definition."""
+        return self.minor_faults + self.major_faults
+
+
+def _access_codes(kinds: Sequence[int] | np.ndarray | None, n: int) -> list[int]:
+    """MMU access codes for trace kinds: fetch -> exec, load -> read, store/modify -> write."""
+    if kinds is None:
+        return [READ] * n
+    arr = np.asarray(kinds, dtype=np.int64)
+    if len(arr) != n:
+        raise ConfigError("kinds", f"{len(arr)} kinds", f"one kind per address ({n})")
+    if len(arr) and (arr.min() < 0 or arr.max() > 3):
+        raise ConfigError("kinds", "out of range", "AccessKind values 0..3 (I, L, S, M)")
+    table = np.array([EXEC, READ, WRITE_ACCESS, WRITE_ACCESS], dtype=np.int64)
+    return list(table[arr].tolist())
+
+
 def _prot(prot: str | int) -> int:
     """Parse a protection argument; ConfigError on nonsense."""
     try:
@@ -327,12 +444,39 @@ class Machine:
         c = self.config
         return f"<Machine {c.memory >> 10} KiB {c.paging} tlb={c.tlb_entries}x{c.tlb_ways}>"
 
-    def spawn(self, name: str | None = None) -> Process:
-        """Create a new process with its own address space."""
-        proc = self.kernel.spawn(name)
+    def spawn(
+        self,
+        name: str | None = None,
+        *,
+        memory_limit: int | str | None = None,
+        oom_score_adj: int = 0,
+        replay: bool = False,
+    ) -> Process:
+        """Create a new process with its own address space.
+
+        memory_limit: a resident-set limit (bytes or "256KiB"): the process replaces
+        among its own pages when it reaches it. oom_score_adj: -1000..1000, as Linux's.
+        replay: the process treats all user space as anonymous memory (trace replays).
+        """
+        limit = None
+        if memory_limit is not None:
+            size = parse_size(memory_limit, "memory_limit")
+            limit = size // self.config.page_size
+            if limit < 1:
+                raise ConfigError("memory_limit", memory_limit, "at least one page")
+        if not -1000 <= oom_score_adj <= 1000:
+            raise ConfigError("oom_score_adj", oom_score_adj, "-1000..1000")
+        proc = self.kernel.spawn(
+            name, replay=replay, memory_limit=limit, oom_score_adj=oom_score_adj
+        )
         p = Process(self, proc)
         self._processes[proc.pid] = p
         return p
+
+    def swap_out_process(self, pid: int) -> int:
+        """Move every resident page of a process to swap; return how many pages went."""
+        proc = self.process(pid)._require_alive()
+        return self.kernel.swap_out_mm(proc.mm)
 
     @property
     def stats(self) -> VmStat:
@@ -356,8 +500,17 @@ class Machine:
         except KeyError:
             raise SyscallError(errno.ESRCH, f"no process {pid}") from None
 
+    def check(self) -> None:
+        """Verify every kernel invariant against the page tables (KernelPanic if broken)."""
+        from vmsim.kernel.check import check_invariants
+
+        check_invariants(self.kernel)
+
     def close(self) -> None:
-        """Release host resources (swap file)."""
+        """Release host resources: the swap file (removed if temporary)."""
+        dev = self.kernel.swap.dev
+        if dev is not None:
+            dev.close()
 
     def __enter__(self) -> Machine:
         return self

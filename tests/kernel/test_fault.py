@@ -172,11 +172,11 @@ def test_fault_events_in_order(m: vmsim.Machine) -> None:
     assert (mp.va, mp.how, mp.prot) == (va, "anon", "rw-")
 
 
-def test_out_of_memory_is_a_clear_error_without_swap() -> None:
-    m = vmsim.Machine(memory="64KiB")
+def test_running_out_of_frames_without_swap_is_an_oom_kill() -> None:
+    m = vmsim.Machine(memory="64KiB", overcommit="always")
     p = m.spawn()
     va = p.mmap("1MiB")
-    with pytest.raises(vmsim.OutOfMemory) as e:
+    with pytest.raises(ProcessKilled, match="OOM killer"):
         for i in range(256):
             p.store(va + i * PAGE, b"x")
-    assert "frames" in str(e.value)
+    assert m.stats.oom_kill == 1 and m.kernel.frames.in_use() == 1

@@ -26,6 +26,7 @@ from vmsim.events import PageFault as PageFaultEvent
 from vmsim.hw.mmu import ACCESS_NAMES, EXEC, READ, WRITE_ACCESS
 from vmsim.hw.pte import PRESENT, USER, WRITE
 from vmsim.kernel.mm import PROT_EXEC, PROT_READ, PROT_WRITE, VMA, AddressSpace
+from vmsim.kernel.swap import do_swap_page
 from vmsim.kernel.vm import map_page, set_pte, vma_pte_flags, walk, zap_pte
 
 if TYPE_CHECKING:
@@ -60,7 +61,11 @@ def handle_page_fault(k: Kernel, proc: Proc, va: int, access: int, reason: str) 
         raise k.deliver_segv(proc, va, access, "SEGV_MAPERR")
     if not vma_permits(vma, access):
         raise k.deliver_segv(proc, va, access, "SEGV_ACCERR")
-    handle_mm_fault(k, vma, proc.mm, va, access)
+    k.faulting = proc
+    try:
+        handle_mm_fault(k, vma, proc.mm, va, access)
+    finally:
+        k.faulting = None
 
 
 def find_fault_vma(k: Kernel, mm: AddressSpace, va: int) -> VMA | None:
@@ -122,7 +127,7 @@ def handle_mm_fault(k: Kernel, vma: VMA, mm: AddressSpace, va: int, access: int)
 def do_anonymous_page(k: Kernel, vmf: VmFault) -> None:
     """First touch of an anonymous page: zero page on a read, a fresh frame on a write."""
     owner = k.owner_of(vmf.mm)
-    if not vmf.write:
+    if not vmf.write and vmf.vma.kind != "replay":
         map_page(
             k,
             vmf.mm,
@@ -134,9 +139,10 @@ def do_anonymous_page(k: Kernel, vmf: VmFault) -> None:
         )
         k.stats.zero_page_map += 1
     else:
-        ppn = k.frames.kalloc("anon")
+        # a replay has no zero page: every first touch is one fault, as the textbook counts
+        ppn = k.alloc_user_page(vmf.mm, "anon")
         map_page(k, vmf.mm, vmf.va, ppn, vma_pte_flags(vmf.vma, writable=True), "anon", vmf.pte_pa)
-        k.page_added(ppn, vmf.mm)
+        k.reclaimer.page_added(ppn, vmf.mm)
     if owner is not None:
         owner.stats.min_flt += 1
 
@@ -176,7 +182,7 @@ def wp_page_reuse(k: Kernel, vmf: VmFault, ppn: int) -> None:
 def wp_page_copy(k: Kernel, vmf: VmFault, old: int, how: str) -> None:
     """Give this mapping its own writable copy of frame old."""
     with k.frames.pinned(old):
-        new = k.frames.kalloc("anon")
+        new = k.alloc_user_page(vmf.mm, "anon")
     if old != k.zero_ppn:
         k.mem.copy_frame(old, new)
         k.stats.cow_fault += 1
@@ -186,12 +192,7 @@ def wp_page_copy(k: Kernel, vmf: VmFault, old: int, how: str) -> None:
         k.emit(CowCopy(k.pid_of(vmf.mm), vmf.va, old, new))
     zap_pte(k, vmf.mm, vmf.va, vmf.pte_pa, vmf.pte)
     map_page(k, vmf.mm, vmf.va, new, vma_pte_flags(vmf.vma, writable=True), how, vmf.pte_pa)
-    k.page_added(new, vmf.mm)
-
-
-def do_swap_page(k: Kernel, vmf: VmFault) -> None:
-    """A swap entry in the PTE: bring the page back from swap (a major fault)."""
-    raise KernelPanic(f"do_swap_page: swap entry at {vmf.va:#x} but swap is not built yet")
+    k.reclaimer.page_added(new, vmf.mm)
 
 
 def do_file_page(k: Kernel, vmf: VmFault) -> None:

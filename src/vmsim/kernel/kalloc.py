@@ -39,7 +39,9 @@ class FrameAllocator:
         self.pinned_frames: set[int] = set()
         """Frames reclaim must not take (a fault is working on them)."""
         self.reclaim: Callable[[], bool] | None = None
-        """Called when no frame is free; returns True if it freed at least one."""
+        """Called when no frame is free; returns True if it made progress."""
+        self.on_free: Callable[[int], None] | None = None
+        """Called with each frame kfree is about to put back on the free list."""
 
     @property
     def nr_free(self) -> int:
@@ -91,6 +93,8 @@ class FrameAllocator:
         if self.rmap.get(ppn):
             raise KernelPanic(f"kfree: frame {ppn} still mapped by {len(self.rmap[ppn])} PTEs")
         self.rmap.pop(ppn, None)
+        if self.on_free is not None:
+            self.on_free(ppn)
         self.purpose[ppn] = ""
         self.mem.release(ppn)
         self._free.append(ppn)

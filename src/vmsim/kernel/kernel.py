@@ -8,11 +8,12 @@ for one mm, rss accounting, SIGSEGV delivery, process exit.
 from __future__ import annotations
 
 from vmsim.config import MachineConfig
-from vmsim.errors import SegmentationFault
+from vmsim.errors import OutOfMemory, SegmentationFault
 from vmsim.events import ContextSwitch, Event, ProcessExit, Segv, TlbFlush
 from vmsim.hw.mmu import ACCESS_NAMES, MMU, PageFault
 from vmsim.hw.physmem import PhysicalMemory
 from vmsim.hw.ptformat import make_format
+from vmsim.hw.swapdev import SwapDevice
 from vmsim.hw.tlb import TLB
 from vmsim.kernel.fault import handle_page_fault
 from vmsim.kernel.kalloc import FrameAllocator
@@ -25,8 +26,11 @@ from vmsim.kernel.mm import (
     Layout,
     committed_pages_of,
 )
+from vmsim.kernel.oom import out_of_memory, vm_enough_memory
 from vmsim.kernel.proc import REAPED, RUNNING, ZOMBIE, Proc
-from vmsim.kernel.vm import free_pgtables, unmap_pages
+from vmsim.kernel.reclaim import Reclaimer
+from vmsim.kernel.swap import SwapSpace, free_swap_entry
+from vmsim.kernel.vm import free_pgtables, scan_ptes, unmap_pages
 from vmsim.stats import VmStat
 
 SIGNALS = {"SIGSEGV": 11, "SIGBUS": 7, "SIGABRT": 6, "SIGKILL": 9}
@@ -73,8 +77,22 @@ class Kernel:
         self.layout = Layout.for_space(self.fmt.user_top, config.page_size, config.stack_limit)
         self.procs: dict[int, Proc] = {}
         self.current: Proc | None = None
+        self.faulting: Proc | None = None
+        """The process whose fault the kernel is handling (the OOM killer needs it)."""
         self.asids = AsidAllocator(config.asid_bits)
         self._next_pid = 1
+        self.clock = 0
+        """Virtual time: memory accesses started on this machine (the current one included)."""
+        self.committed = 0
+        """Committed private writable pages (overcommit accounting)."""
+        dev = SwapDevice(config.swap, config.page_size, config.swap_file) if config.swap else None
+        self.swap = SwapSpace(dev)
+        self.reclaimer = Reclaimer(self, config.policy, config.policy_options, config.seed)
+        self.frames.reclaim = self._reclaim_or_oom
+        self.frames.on_free = self.reclaimer.page_freed
+        if self.reclaimer.uses_access_hook:
+            self.mmu.on_access = self.reclaimer.on_access
+        self.tick_interval = config.tick_interval if self.reclaimer.uses_tick else 0
 
     # --- services used across kernel/ -------------------------------------------------
 
@@ -120,31 +138,82 @@ class Kernel:
         self.emit(TlbFlush("all", 0, 0))
 
     def before_unmap(self, mm: AddressSpace, va: int, ppn: int, pte: int) -> None:
-        """Hook run before a present mapping of a user frame is removed."""
+        """A present mapping of a user frame is going: keep its dirty bit in the frame."""
+        if pte & self.fmt.layout.dirty:
+            self.reclaimer.page_dirty.add(ppn)
 
-    def page_added(self, ppn: int, mm: AddressSpace) -> None:
-        """A user frame became resident for mm (the replacement policy learns of it)."""
+    def put_user_page(self, ppn: int) -> None:
+        """Drop a mapping's reference; a swap-cache page nobody maps any more is freed."""
+        if not self.frames.put_page(ppn) and not self.frames.mapcount(ppn):
+            self.swap_cache_drop(ppn)
 
     def free_swap_entry(self, mm: AddressSpace, va: int, pte: int) -> None:
-        """A not-present, non-zero PTE is being cleared: release what it refers to."""
+        """A PTE holding a swap entry is being cleared: release its claim on the slot."""
+        free_swap_entry(self, mm, va, pte)
 
     def vm_enough_memory(self, pages: int, vma: VMA | None) -> bool:
         """Overcommit check for a new commitment of `pages` pages; charges it if allowed."""
-        return True
+        return vm_enough_memory(self, pages)
 
     def vm_unacct_memory(self, pages: int) -> None:
         """Give back a commitment of `pages` pages."""
+        self.committed -= pages
 
     def vma_closed(self, mm: AddressSpace, vma: VMA) -> None:
         """A VMA went away (munmap, exit): release what its backing holds for it."""
 
     def swap_cache_drop(self, ppn: int) -> None:
-        """ppn is about to be written through its only mapping: its swap copy is stale."""
+        """Forget ppn's swap copy (it is about to change, or nobody maps it any more)."""
+        if self.swap.cache_drop(ppn) is not None:
+            self.frames.put_page(ppn)
+
+    def extra_refs(self, ppn: int) -> int:
+        """References to a user frame held by caches other than the swap cache."""
+        return 0
+
+    def reclaim_backed_page(self, ppn: int) -> bool:
+        """Reclaim a frame that is not plain anonymous memory; False if it cannot go."""
+        return False
+
+    # --- allocation of user frames ------------------------------------------------------
+
+    def alloc_user_page(self, mm: AddressSpace, purpose: str) -> int:
+        """A zeroed frame for mm, charged to its cgroup (reclaiming within it at the limit)."""
+        while (cg := self.reclaimer.over_limit(mm)) is not None:
+            if not self.reclaimer.reclaim(cgroup=cg) and not out_of_memory(self, self.faulting, cg):
+                raise OutOfMemory(f"pid {cg.pid}: memory limit reached and nothing can be freed")
+        ppn = self.frames.kalloc(purpose)
+        self.reclaimer.charge_page(ppn, mm)
+        return ppn
+
+    def _reclaim_or_oom(self) -> bool:
+        """kalloc found no free frame: reclaim one, else let the OOM killer free some."""
+        return self.reclaimer.reclaim() or out_of_memory(self, self.faulting)
+
+    def advance_clock(self) -> None:
+        """An access starts: a timer tick after every tick_interval accesses, time moves on."""
+        if self.tick_interval and self.clock and self.clock % self.tick_interval == 0:
+            self.tick()
+        self.clock += 1
+
+    def tick(self) -> None:
+        """The periodic timer interrupt (aging policies shift their counters)."""
+        self.reclaimer.tick()
 
     # --- processes ----------------------------------------------------------------------
 
-    def spawn(self, name: str | None = None, replay: bool = False) -> Proc:
-        """A new process with its own page table: text, data, an empty heap and a stack."""
+    def spawn(
+        self,
+        name: str | None = None,
+        replay: bool = False,
+        memory_limit: int | None = None,
+        oom_score_adj: int = 0,
+    ) -> Proc:
+        """A new process with its own page table: text, data, an empty heap and a stack.
+
+        memory_limit (pages) makes it a memory cgroup; replay gives it one anonymous rwx
+        VMA over all of user space instead of the usual layout.
+        """
         root = self.frames.kalloc_contiguous(self.fmt.root_frames(), "pagetable")
         mm = AddressSpace(self.layout, root)
         mm.pgtables.extend(range(root, root + self.fmt.root_frames()))
@@ -152,6 +221,8 @@ class Kernel:
         pid = self._next_pid
         self._next_pid += 1
         proc = Proc(pid, name or f"proc{pid}", mm, sp=self.layout.stack_top)
+        proc.memory_limit = memory_limit
+        proc.oom_score_adj = oom_score_adj
         proc.stats.pgtables = len(mm.pgtables)
         mm.owner = proc
         self.procs[pid] = proc
@@ -159,7 +230,42 @@ class Kernel:
             mm.insert(VMA(0, self.fmt.user_top, PROT_READ | PROT_WRITE | PROT_EXEC, "replay"))
         else:
             self._default_layout(mm)
+            self.committed += sum(committed_pages_of(mm, v) for v in mm.vmas)
         return proc
+
+    def make_replay_space(self, proc: Proc) -> None:
+        """Replace a fresh process's (empty) VMAs by one anonymous rwx VMA over user space."""
+        mm = proc.mm
+        for vma in list(mm.vmas):
+            unmap_pages(self, mm, vma.start, vma.end)
+            self.vm_unacct_memory(committed_pages_of(mm, vma))
+            mm.remove(vma)
+        mm.start_brk = mm.brk = 0
+        mm.insert(VMA(0, self.fmt.user_top, PROT_READ | PROT_WRITE | PROT_EXEC, "replay"))
+
+    def swap_out_mm(self, mm: AddressSpace) -> int:
+        """Reclaim every resident user page mm maps (anonymous ones go to swap)."""
+        present = self.fmt.layout.present
+        frames = {
+            self.fmt.pte_ppn(pte)
+            for vma in mm.vmas
+            for _, _, pte in scan_ptes(self, mm, vma.start, vma.end)
+            if pte & present
+        }
+        frames.discard(self.zero_ppn)
+        done = 0
+        for ppn in sorted(frames):
+            pol = self.reclaimer.frame_policy[ppn]
+            if pol is None or ppn in self.frames.pinned_frames:
+                continue
+            pol.on_unmap(ppn)
+            self.reclaimer.frame_policy[ppn] = None
+            if self.reclaimer.try_to_free(ppn):
+                done += 1
+            else:
+                self.reclaimer.frame_policy[ppn] = pol
+                pol.on_map(ppn)
+        return done
 
     def _default_layout(self, mm: AddressSpace) -> None:
         """Text and data pages, the program break after them, and a one-page stack."""

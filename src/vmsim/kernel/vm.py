@@ -100,7 +100,7 @@ def zap_pte(k: Kernel, mm: AddressSpace, va: int, pte_pa: int, pte: int) -> int:
         k.before_unmap(mm, va, ppn, pte)
         k.frames.rmap_remove(ppn, mm, va)
         k.rss_add(mm, -1)
-        k.frames.put_page(ppn)
+        k.put_user_page(ppn)
     return ppn
 
 
