@@ -1,0 +1,257 @@
+"""OSTEP `vm-paging/paging-linear-translate.py`: a linear page table.
+
+PTE = valid bit 31 | PFN. RNG order: for each VPN in order, loop { if r * 100 >
+100 - used: u = int(frames * r); take frame u if free (PTE 0x80000000 | u), else
+redraw both } else invalid; then -n VAs int(asize * r) unless -A lists them.
+"""
+
+# ruff: noqa: UP031  (printf formats are the original's, kept for byte-exact output)
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from vmsim.ostep.common import (
+    OstepError,
+    OstepOptionParser,
+    ParserExit,
+    Printer,
+    convert,
+    parse,
+    seeded,
+    to_int,
+)
+
+NAME = "paging-linear-translate"
+VALID = 0x80000000
+
+
+def make_parser() -> OstepOptionParser:
+    """The original's flags, defaults and help, in its order."""
+    p = OstepOptionParser("paging-linear-translate.py")
+    add = p.add_option
+    add(
+        "-A",
+        "--addresses",
+        default="-1",
+        help="a set of comma-separated pages to access; -1 means randomly generate",
+        action="store",
+        type="string",
+        dest="addresses",
+    )
+    add("-s", "--seed", default=0, help="the random seed", action="store", type="int", dest="seed")
+    add(
+        "-a",
+        "--asize",
+        default="16k",
+        help="address space size (e.g., 16, 64k, 32m, 1g)",
+        action="store",
+        type="string",
+        dest="asize",
+    )
+    add(
+        "-p",
+        "--physmem",
+        default="64k",
+        help="physical memory size (e.g., 16, 64k, 32m, 1g)",
+        action="store",
+        type="string",
+        dest="psize",
+    )
+    add(
+        "-P",
+        "--pagesize",
+        default="4k",
+        help="page size (e.g., 4k, 8k, whatever)",
+        action="store",
+        type="string",
+        dest="pagesize",
+    )
+    add(
+        "-n",
+        "--numaddrs",
+        default=5,
+        help="number of virtual addresses to generate",
+        action="store",
+        type="int",
+        dest="num",
+    )
+    add(
+        "-u",
+        "--used",
+        default=50,
+        help="percent of virtual address space that is used",
+        action="store",
+        type="int",
+        dest="used",
+    )
+    add("-v", help="verbose mode", action="store_true", default=False, dest="verbose")
+    add("-c", help="compute answers for me", action="store_true", default=False, dest="solve")
+    return p
+
+
+@dataclass(frozen=True)
+class LinearPageTable:
+    """A linear page table: one PTE per VPN, valid bit 31, PFN in the low bits."""
+
+    ptes: list[int]
+    pagebits: int
+
+    @property
+    def vpn_mask(self) -> int:
+        """The VPN bits of a 32-bit virtual address."""
+        return 0xFFFFFFFF & ~((1 << self.pagebits) - 1)
+
+    def vpn(self, va: int) -> int:
+        """The VPN of va, as the original computes it (masked to 32 bits)."""
+        return (va & self.vpn_mask) >> self.pagebits
+
+    def translate(self, va: int) -> int | None:
+        """The physical address of va, or None if its PTE is not valid.
+
+        IndexError if the VPN is beyond the table (the original's crash).
+        """
+        pte = self.ptes[self.vpn(va)]
+        if not pte & VALID:
+            return None
+        return ((pte & ~VALID) << self.pagebits) | (va & ((1 << self.pagebits) - 1))
+
+
+def run(argv: list[str]) -> int:
+    """Run paging-linear-translate.py with argv; return its exit status."""
+    try:
+        o = parse(make_parser(), argv)
+    except ParserExit as e:
+        return e.status
+    out = Printer()
+    try:
+        return _simulate(vars(o), out)
+    finally:
+        out.flush()
+
+
+def _multiple(big: int, num: int, what: str) -> bool:
+    """The original's mustbemultipleof test (float division, as it does it)."""
+    if num == 0:
+        raise OstepError(NAME, f"-P 0: division by zero checking that {what}")
+    return int(float(big) / float(num)) == big / num
+
+
+def _log2(size: int, option: str) -> int:
+    """int(log(size) / log(2)) as the original computes it."""
+    if size <= 0:
+        raise OstepError(NAME, f"{option} {size}: a size must be positive to take its log2")
+    return int(math.log(float(size)) / math.log(2.0))
+
+
+def _check(asize: int, psize: int, pagesize: int, out: Printer) -> bool:
+    """The original's checks, in its order; False after printing the first that fails."""
+    simple = (
+        (psize <= 1, "Error: must specify a non-zero physical memory size."),
+        (asize < 1, "Error: must specify a non-zero address-space size."),
+        (psize <= asize, "Error: physical memory size must be GREATER than address space "
+         "size (for this simulation)"),
+        (psize >= 1 << 30 or asize >= 1 << 30,
+         "Error: must use smaller sizes (less than 1 GB) for this simulation."),
+    )  # fmt: skip
+    for bad, msg in simple:
+        if bad:
+            out(msg)
+            return False
+    for big, what in ((asize, "address space"), (psize, "physical memory")):
+        if not _multiple(big, pagesize, f"{what} is a multiple of the pagesize"):
+            out("Error in argument: %s must be a multiple of the pagesize" % what)
+            return False
+    if math.pow(2, _log2(asize, "-a")) != asize:
+        out("Error in argument: address space must be a power of 2")
+        return False
+    if math.pow(2, _log2(pagesize, "-P")) != pagesize:
+        out("Error in argument: page size must be a power of 2")
+        return False
+    return True
+
+
+def build_page_table(
+    vpages: int, frames: int, used: int, rnd: Any, verbose: bool, out: Printer
+) -> list[int]:
+    """Draw the page table (printing each PTE as the original does); return the PTEs."""
+    taken = bytearray(max(frames, 0))
+    ptes: list[int] = []
+    threshold = 100.0 - float(used)
+    for v in range(vpages):
+        pte = 0
+        while True:
+            if rnd() * 100.0 > threshold:
+                u = int(frames * rnd())
+                if taken[u]:
+                    continue
+                taken[u] = 1
+                pte = VALID | u
+            break
+        out(("  [%8d]  " % v if verbose else "  ") + "0x%08x" % pte)
+        ptes.append(pte)
+    out("")
+    return ptes
+
+
+def _simulate(opts: dict[str, Any], out: Printer) -> int:
+    """Everything after option parsing."""
+    for label, key in (
+        ("seed", "seed"), ("address space size", "asize"), ("phys mem size", "psize"),
+        ("page size", "pagesize"), ("verbose", "verbose"), ("addresses", "addresses"),
+    ):  # fmt: skip
+        out("ARG " + label, opts[key])
+    out("")
+    rng = seeded(opts["seed"])
+    asize = convert(opts["asize"], NAME, "-a")
+    psize = convert(opts["psize"], NAME, "-p")
+    pagesize = convert(opts["pagesize"], NAME, "-P")
+    addresses = str(opts["addresses"])
+    if not _check(asize, psize, pagesize, out):
+        return 1
+    frames = int(psize / pagesize)
+    vpages = int(asize / pagesize)
+    pagebits = _log2(pagesize, "-P")
+    for line in (
+        "",
+        "The format of the page table is simple:",
+        "The high-order (left-most) bit is the VALID bit.",
+        "  If the bit is 1, the rest of the entry is the PFN.",
+        "  If the bit is 0, the page is not valid.",
+        "Use verbose mode (-v) if you want to print the VPN # by",
+        "each entry of the page table.",
+        "",
+        "Page Table (from entry 0 down to the max size)",
+    ):
+        out(line)
+    ptes = build_page_table(vpages, frames, opts["used"], rng.random, opts["verbose"], out)
+    table = LinearPageTable(ptes, pagebits)
+    if addresses == "-1":
+        vas: list[int | str] = [int(asize * rng.random()) for _ in range(opts["num"])]
+    else:
+        vas = list(addresses.split(","))
+    out("Virtual Address Trace")
+    for text in vas:
+        va = text if isinstance(text, int) else to_int(text, NAME, "-A address")
+        head = "  VA 0x%08x (decimal: %8d) --> " % (va, va)
+        if not opts["solve"]:
+            out(head + "PA or invalid address?")
+            continue
+        vpn = table.vpn(va)
+        if vpn >= len(ptes):
+            raise OstepError(
+                NAME, f"virtual address {va}: VPN {vpn} is beyond the {len(ptes)}-entry page table"
+            )
+        pa = table.translate(va)
+        if pa is None:
+            out(head + " Invalid (VPN %d not valid)" % vpn)
+        else:
+            out(head + "%08x (decimal %8d) [VPN %d]" % (pa, pa, vpn))
+    out("")
+    if not opts["solve"]:
+        out("For each virtual address, write down the physical address it translates to")
+        out("OR write down that it is an out-of-bounds address (e.g., segfault).")
+        out("")
+    return 0
