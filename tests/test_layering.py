@@ -16,6 +16,7 @@ ALLOWED = {
     "policies": BASE | {"policies"},
     "trace": BASE | {"trace"},
     "engine": BASE | {"policies", "trace", "engine"},
+    "ostep": BASE | {"ostep", "policies", "libc", "hw", "trace", "engine"},
 }
 
 

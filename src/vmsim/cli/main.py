@@ -37,8 +37,8 @@ for _module in (machine, engine, ostep):
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return (and, as a script, exit with) the exit status."""
     try:
-        cli.main(args=argv, prog_name="vmsim", standalone_mode=False)
-        return 0
+        status = cli.main(args=argv, prog_name="vmsim", standalone_mode=False)
+        return status if isinstance(status, int) else 0
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:

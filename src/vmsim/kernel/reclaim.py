@@ -100,6 +100,7 @@ class Reclaimer:
         self.page_dirty: set[int] = set()
         """Frames whose content changed since their backing copy (Linux's PG_dirty)."""
         self.refbits = MachineRefBits(k)
+        self._just_mapped = -1
 
     def policy_for(self, mm: AddressSpace) -> ReplacementPolicy:
         """The policy instance that tracks mm's frames."""
@@ -117,6 +118,7 @@ class Reclaimer:
             pol = self.policy_for(mm)
             self.frame_policy[ppn] = pol
             pol.on_map(ppn)
+            self._just_mapped = ppn
 
     def page_freed(self, ppn: int) -> None:
         """A frame went back to the free list: untrack and uncharge it."""
@@ -131,9 +133,14 @@ class Reclaimer:
         self.page_dirty.discard(ppn)
 
     def on_access(self, ppn: int, write: bool) -> None:
-        """The simulator-only access hook (exact LRU and friends)."""
+        """The simulator-only access hook (exact LRU and friends).
+
+        The retried access right after a fault that mapped a new frame is not reported:
+        on_map already counted that reference.
+        """
+        just, self._just_mapped = self._just_mapped, -1
         pol = self.frame_policy[ppn]
-        if pol is not None:
+        if pol is not None and ppn != just:
             pol.on_access(ppn, write)
 
     def tick(self) -> None:
