@@ -5,10 +5,17 @@
      mS:N      slot S = malloc(N)             cS:K:N   slot S = calloc(K, N)
      rS:N      slot S = realloc(slot S, N)    fS       free(slot S)
      aS:A:N    slot S = memalign(A, N)        t        malloc_trim(0)
+   and, to corrupt the heap as a buggy program would (O is a signed byte offset):
+     wS:O:V    store the 8-byte value V at slot S + O
+     gS:O      free(slot S + O)               xS:O:N   slot S = realloc(slot S + O, N)
    stdout: one line per sequence: the offset (hex) of every pointer returned, "N" for
-   NULL, "M" for a pointer outside the brk heap (an mmapped chunk), "t0"/"t1" for malloc_trim. Each sequence runs in a fresh forked child; nothing
-   here allocates (no stdio), so the heap holds only what the sequence asked for. */
+   NULL, "M" for a pointer outside the brk heap (an mmapped chunk), "t0"/"t1" for
+   malloc_trim; or, when glibc aborts, its message (the child's stderr is stdout);
+   "SIGNAL" if the child died of another signal. Each sequence runs in a fresh forked
+   child; nothing here allocates (no stdio), so the heap holds only what the
+   sequence asked for. Run with LIBC_FATAL_STDERR_=1 so messages go to stderr. */
 #include <malloc.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -34,6 +41,11 @@ static unsigned long num(const char **p) {
   return v;
 }
 
+static long snum(const char **p) {
+  if (**p == '-') { (*p)++; return -(long)num(p); }
+  return (long)num(p);
+}
+
 static void result(char *base, void *p) {
   if (outlen) out[outlen++] = ' ';
   if (!p) put("N");
@@ -46,12 +58,16 @@ static void run(const char *p) {
   while (*p && *p != '\n') {
     char op = *p++;
     unsigned long s = (op == 't') ? 0 : num(&p), a, n;
+    long o;
     switch (op) {
       case 'm': slot[s] = malloc(num(&p)); result(base, slot[s]); break;
       case 'c': a = num(&p); n = num(&p); slot[s] = calloc(a, n); result(base, slot[s]); break;
       case 'r': slot[s] = realloc(slot[s], num(&p)); result(base, slot[s]); break;
-      case 'f': free(slot[s]); slot[s] = 0; break;
+      case 'f': free(slot[s]); break;
       case 'a': a = num(&p); n = num(&p); slot[s] = memalign(a, n); result(base, slot[s]); break;
+      case 'w': o = snum(&p); a = num(&p); memcpy((char *)slot[s] + o, &a, 8); break;
+      case 'g': free((char *)slot[s] + snum(&p)); break;
+      case 'x': o = snum(&p); slot[s] = realloc((char *)slot[s] + o, num(&p)); result(base, slot[s]); break;
       case 't': if (outlen) out[outlen++] = ' '; put(malloc_trim(0) ? "t1" : "t0"); break;
     }
     while (*p == ' ') p++;
@@ -66,9 +82,11 @@ int main(void) {
   in[len] = 0;
   for (char *line = in; *line; ) {
     char *next = strchr(line, '\n');
+    int status = 0;
     pid_t pid = fork();
-    if (pid == 0) { run(line); _exit(0); }
-    waitpid(pid, 0, 0);
+    if (pid == 0) { dup2(1, 2); run(line); _exit(0); }
+    waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status) && WTERMSIG(status) != SIGABRT) write(1, "SIGNAL\n", 7);
     if (!next) break;
     line = next + 1;
   }
