@@ -20,8 +20,8 @@ __version__ = "0.1.0"
 
 # Heavy parts (NumPy, Numba) load on first use: `import vmsim` stays fast.
 _LAZY = {
-    "Machine": "vmsim.kernel.machine",
-    "Process": "vmsim.kernel.proc",
+    "Machine": "vmsim.machine",
+    "Process": "vmsim.machine",
     "open_trace": "vmsim.engine.api",
     "simulate": "vmsim.engine.api",
     "miss_ratio_curve": "vmsim.engine.api",

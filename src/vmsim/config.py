@@ -101,6 +101,8 @@ class MachineConfig:
     """Overcommit mode, as Linux's vm.overcommit_memory: heuristic, always or never."""
     overcommit_ratio: int = 50
     """Percent of RAM counted in the commit limit under overcommit='never'."""
+    tick_interval: int = 1000
+    """Accesses between two clock ticks (policies such as aging act on ticks)."""
     policy_options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     """Extra keyword arguments passed to the replacement policy (e.g. tau for wsclock)."""
 
@@ -144,8 +146,20 @@ class MachineConfig:
             )
         if not 0 <= self.overcommit_ratio <= 10_000:
             raise ConfigError("overcommit_ratio", self.overcommit_ratio, "a percentage 0..10000")
+        if self.tick_interval < 1:
+            raise ConfigError("tick_interval", self.tick_interval, "at least 1 access")
+        self._validate_policy()
         if self.stack_limit < self.page_size:
             raise ConfigError("stack_limit", self.stack_limit, "at least one page")
+
+    def _validate_policy(self) -> None:
+        """The policy must be registered and accept its options."""
+        from vmsim.policies import make_policy
+
+        opts = dict(self.policy_options)
+        if self.policy == "random":
+            opts.setdefault("seed", self.seed)
+        make_policy(self.policy, **opts)
 
     def _validate_tlb(self) -> None:
         """TLB geometry: entries a multiple of ways; asid_bits 0..16."""

@@ -98,3 +98,15 @@ class TraceFormatError(VmsimError, ValueError):
         self.text = text
         self.why = why
         super().__init__(f"{path}:{line}: {why}: {text!r}")
+
+
+class SyscallError(VmsimError, OSError):
+    """A system call failed: `errno` is the C errno (EINVAL, ENOMEM, EFAULT, ...)."""
+
+    def __init__(self, errno_: int, message: str) -> None:
+        import os
+
+        super().__init__(errno_, f"{os.strerror(errno_)}: {message}")
+
+    def __str__(self) -> str:
+        return str(self.args[1])

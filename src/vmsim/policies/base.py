@@ -58,6 +58,8 @@ class ReplacementPolicy:
     """True: the caller must report every hit through on_access."""
     needs_future: ClassVar[bool] = False
     """True: only usable where RefBits.next_use is known (trace replays)."""
+    uses_tick: ClassVar[bool] = False
+    """True: the caller must call tick() periodically (every few hundred references)."""
 
     def on_map(self, key: int) -> None:
         """Key became resident."""
@@ -114,7 +116,7 @@ def _load_all() -> None:
     import vmsim.policies as pkg
 
     for mod in pkgutil.iter_modules(pkg.__path__):
-        if mod.name not in {"base", "reference"}:
+        if mod.name not in {"base", "reference", "ring"}:
             importlib.import_module(f"vmsim.policies.{mod.name}")
 
 

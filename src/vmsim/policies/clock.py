@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from vmsim.policies.base import RefBits, ReplacementPolicy, register
+from vmsim.policies.ring import Ring
 
 
 @register("clock", "second chance: a hand sweeps frames, clearing accessed bits")
 class Clock(ReplacementPolicy):
-    """Keys on a circular list; the hand points at the next key to inspect.
+    """Keys on a ring; the hand points at the next key to inspect.
 
     A new key is inserted just behind the hand (it is inspected last), which is the
     fixed-slot textbook clock: the new page takes the victim's slot and the hand
@@ -15,53 +16,32 @@ class Clock(ReplacementPolicy):
     """
 
     def __init__(self) -> None:
-        self._next: dict[int, int] = {}
-        self._prev: dict[int, int] = {}
-        self._hand: int | None = None
+        self.ring = Ring()
 
     def on_map(self, key: int) -> None:
         """Insert key just behind the hand."""
-        if self._hand is None:
-            self._next[key] = self._prev[key] = key
-            self._hand = key
-            return
-        before = self._prev[self._hand]
-        self._next[before] = key
-        self._prev[key] = before
-        self._next[key] = self._hand
-        self._prev[self._hand] = key
+        self.ring.insert(key)
 
     def on_unmap(self, key: int) -> None:
-        """Take key off the ring; the hand moves on if it pointed at key."""
-        nxt, prv = self._next.pop(key), self._prev.pop(key)
-        if nxt == key:
-            self._hand = None
-            return
-        self._next[prv] = nxt
-        self._prev[nxt] = prv
-        if self._hand == key:
-            self._hand = nxt
+        """Take key off the ring."""
+        self.ring.remove(key)
 
     def victim(self, refbits: RefBits) -> int:
         """Sweep: a set accessed bit buys a second chance (cleared); evict the first clear one."""
-        assert self._hand is not None
-        while refbits.test_and_clear(self._hand):
-            self._hand = self._next[self._hand]
-        key = self._hand
-        self.on_unmap(key)
+        ring = self.ring
+        assert ring.hand is not None
+        while refbits.test_and_clear(ring.hand):
+            ring.advance()
+        key = ring.hand
+        ring.remove(key)
         return key
 
     def resident(self) -> list[int]:
         """Keys in hand order, starting at the hand."""
-        out: list[int] = []
-        k = self._hand
-        while k is not None and (not out or k != self._hand):
-            out.append(k)
-            k = self._next[k]
-        return out
+        return list(self.ring.from_hand())
 
     def __len__(self) -> int:
-        return len(self._next)
+        return len(self.ring)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._next
+        return key in self.ring

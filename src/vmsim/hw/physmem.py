@@ -1,0 +1,114 @@
+"""PhysicalMemory: frames that hold real bytes, allocated lazily on the host.
+
+A frame that was never written costs no host memory and reads as zeros, so a 4 GiB
+machine costs only what was touched. `release(ppn)` drops a frame's bytes: the frame
+then reads as zeros again (this is how freed frames are zeroed).
+"""
+
+from __future__ import annotations
+
+import struct
+
+from vmsim.errors import KernelPanic
+
+_U64 = struct.Struct("<Q")
+_U32 = struct.Struct("<I")
+_U8 = struct.Struct("<B")
+_UINT = {8: _U64, 4: _U32, 1: _U8}
+
+
+class PhysicalMemory:
+    """`nframes` frames of `page_size` bytes; physical address = ppn * page_size + offset."""
+
+    def __init__(self, nframes: int, page_size: int) -> None:
+        self.nframes = nframes
+        self.page_size = page_size
+        self.page_shift = page_size.bit_length() - 1
+        self.size = nframes * page_size
+        self._frames: dict[int, bytearray] = {}
+        self.reads = 0
+        self.writes = 0
+
+    @property
+    def host_frames(self) -> int:
+        """Frames that currently hold host memory (were written since last release)."""
+        return len(self._frames)
+
+    def _check(self, pa: int, n: int) -> None:
+        """KernelPanic if [pa, pa + n) leaves physical memory or crosses a frame."""
+        if pa < 0 or pa + n > self.size:
+            raise KernelPanic(f"physmem: access at {pa:#x}+{n} beyond {self.size:#x}")
+        if (pa & (self.page_size - 1)) + n > self.page_size:
+            raise KernelPanic(f"physmem: access at {pa:#x}+{n} crosses a frame")
+
+    def frame(self, ppn: int) -> bytearray:
+        """The bytes of frame ppn (allocated on the host on first use), for in-place work."""
+        f = self._frames.get(ppn)
+        if f is None:
+            if not 0 <= ppn < self.nframes:
+                raise KernelPanic(f"physmem: frame {ppn} out of range")
+            f = self._frames[ppn] = bytearray(self.page_size)
+        return f
+
+    def read(self, pa: int, n: int) -> bytes:
+        """n bytes at physical address pa (within one frame)."""
+        self._check(pa, n)
+        self.reads += 1
+        f = self._frames.get(pa >> self.page_shift)
+        if f is None:
+            return bytes(n)
+        off = pa & (self.page_size - 1)
+        return bytes(f[off : off + n])
+
+    def write(self, pa: int, data: bytes) -> None:
+        """Write data at physical address pa (within one frame)."""
+        self._check(pa, len(data))
+        self.writes += 1
+        off = pa & (self.page_size - 1)
+        self.frame(pa >> self.page_shift)[off : off + len(data)] = data
+
+    def read_uint(self, pa: int, size: int) -> int:
+        """A little-endian unsigned integer of size 1, 4 or 8 bytes at pa."""
+        self._check(pa, size)
+        self.reads += 1
+        f = self._frames.get(pa >> self.page_shift)
+        if f is None:
+            return 0
+        return int(_UINT[size].unpack_from(f, pa & (self.page_size - 1))[0])
+
+    def write_uint(self, pa: int, size: int, value: int) -> None:
+        """Store a little-endian unsigned integer of size 1, 4 or 8 bytes at pa."""
+        self._check(pa, size)
+        self.writes += 1
+        _UINT[size].pack_into(self.frame(pa >> self.page_shift), pa & (self.page_size - 1), value)
+
+    def read_frame(self, ppn: int) -> bytes:
+        """The whole content of frame ppn."""
+        f = self._frames.get(ppn)
+        return bytes(f) if f is not None else bytes(self.page_size)
+
+    def write_frame(self, ppn: int, data: bytes) -> None:
+        """Replace the whole content of frame ppn."""
+        if len(data) != self.page_size:
+            raise KernelPanic(f"physmem: frame write of {len(data)} bytes")
+        if not any(data):
+            self.release(ppn)
+        else:
+            self.frame(ppn)[:] = data
+
+    def copy_frame(self, src: int, dst: int) -> None:
+        """Copy frame src onto frame dst."""
+        f = self._frames.get(src)
+        if f is None:
+            self.release(dst)
+        else:
+            self.frame(dst)[:] = f
+
+    def release(self, ppn: int) -> None:
+        """Zero frame ppn by dropping its host bytes."""
+        self._frames.pop(ppn, None)
+
+    def is_zero(self, ppn: int) -> bool:
+        """Whether frame ppn holds only zeros."""
+        f = self._frames.get(ppn)
+        return f is None or not any(f)

@@ -1,0 +1,149 @@
+"""Page-table formats behind one `PageTableFormat`, and the one generic `walk`.
+
+A format says how many levels a table has, how many index bits each level takes from
+a virtual address, how big a PTE is and where its bits are (`hw.pte.PteLayout`).
+Page-table pages are frames of the same PhysicalMemory and the PTEs are bytes in them;
+`walk` reads them (and, for the kernel's software walk, allocates missing tables).
+
+Formats: x86_64 (4 levels x 9 bits, 8-byte PTEs, default), x86_32 (2 x 10 bits,
+4-byte PTEs), sv39 (RISC-V, 3 x 9 bits) and linear (one flat table for textbook
+machines: any power-of-two page size and address-space size; the table is one
+contiguous run of frames).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from vmsim.errors import KernelPanic
+from vmsim.hw.physmem import PhysicalMemory
+from vmsim.hw.pte import LINEAR, SV39, X86_32, X86_64, PteLayout
+
+
+@dataclass(frozen=True)
+class PageTableFormat:
+    """A page-table format: geometry plus PTE layout."""
+
+    name: str
+    level_bits: tuple[int, ...]
+    """Index bits per level, root first."""
+    page_shift: int
+    layout: PteLayout
+    user_top: int
+    """First virtual address above user space."""
+    combine_levels: bool = False
+    """x86: effective W and U are the AND over all levels, NX the OR."""
+
+    @property
+    def levels(self) -> int:
+        """Number of levels (1 for linear)."""
+        return len(self.level_bits)
+
+    @property
+    def pte_size(self) -> int:
+        """PTE size in bytes."""
+        return self.layout.size
+
+    @property
+    def page_size(self) -> int:
+        """Page size in bytes."""
+        return 1 << self.page_shift
+
+    @property
+    def va_bits(self) -> int:
+        """Width of a virtual address."""
+        return self.page_shift + sum(self.level_bits)
+
+    def index(self, va: int, level: int) -> int:
+        """The table index that va selects at `level` (0 = root)."""
+        shift = self.page_shift + sum(self.level_bits[level + 1 :])
+        return (va >> shift) & ((1 << self.level_bits[level]) - 1)
+
+    def is_leaf(self, pte: int, level: int) -> bool:
+        """Whether a present PTE at `level` maps a page (rather than a lower table)."""
+        if level == self.levels - 1:
+            return True
+        if self.name == "sv39":
+            return bool(pte & (0b1110))  # R, W or X set: a leaf (a huge page)
+        return False
+
+    def root_frames(self) -> int:
+        """Contiguous frames the root table needs (1 except for large linear tables)."""
+        size = (1 << self.level_bits[0]) * self.pte_size
+        return max(1, -(-size // self.page_size))
+
+    def make_pte(self, ppn: int, flags: int) -> int:
+        """A leaf PTE for frame ppn with generic flags (hw.pte)."""
+        return self.layout.encode(ppn, flags)
+
+    def pte_ppn(self, pte: int) -> int:
+        """The frame number of a PTE."""
+        return self.layout.ppn(pte)
+
+
+def make_format(
+    name: str, page_size: int = 4096, address_space: int | None = None
+) -> PageTableFormat:
+    """The page-table format called `name` (see FORMATS); linear needs its sizes."""
+    if name == "linear":
+        if address_space is None:
+            raise KernelPanic("linear format needs an address-space size")
+        shift = page_size.bit_length() - 1
+        vpn_bits = address_space.bit_length() - 1 - shift
+        return PageTableFormat("linear", (vpn_bits,), shift, LINEAR, address_space)
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise KernelPanic(f"unknown page-table format {name!r}") from None
+
+
+FORMATS: dict[str, PageTableFormat] = {
+    "x86_64": PageTableFormat("x86_64", (9, 9, 9, 9), 12, X86_64, 0x7FFF_FFFF_F000, True),
+    "x86_32": PageTableFormat("x86_32", (10, 10), 12, X86_32, 0xC000_0000, True),
+    "sv39": PageTableFormat("sv39", (9, 9, 9), 12, SV39, 1 << 38),
+}
+"""The registry of fixed formats (linear is built per machine by make_format)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WalkStep:
+    """One PTE visited by a walk."""
+
+    level: int
+    pte_pa: int
+    pte: int
+
+
+def walk(
+    mem: PhysicalMemory,
+    fmt: PageTableFormat,
+    root_ppn: int,
+    va: int,
+    alloc: Callable[[], int] | None = None,
+) -> list[WalkStep]:
+    """Walk the table rooted at root_ppn for va; return the PTE visited at each level.
+
+    The walk stops at the first not-present entry or at the leaf; the last step is that
+    entry. With `alloc` (the kernel's software walk), a missing lower table is allocated
+    by calling alloc() -> ppn of a zeroed frame and linked in, so the walk always
+    reaches the leaf level.
+    """
+    layout = fmt.layout
+    table_pa = root_ppn << fmt.page_shift
+    steps: list[WalkStep] = []
+    last = fmt.levels - 1
+    for level in range(fmt.levels):
+        pte_pa = table_pa + fmt.index(va, level) * layout.size
+        pte = mem.read_uint(pte_pa, layout.size)
+        steps.append(WalkStep(level, pte_pa, pte))
+        if level == last or (pte & layout.present and fmt.is_leaf(pte, level)):
+            break
+        if not pte & layout.present:
+            if alloc is None:
+                break
+            pte = layout.table(alloc())
+            mem.write_uint(pte_pa, layout.size, pte)
+            steps[-1] = WalkStep(level, pte_pa, pte)
+        table_pa = layout.ppn(pte) << fmt.page_shift
+    return steps

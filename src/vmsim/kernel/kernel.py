@@ -1,0 +1,336 @@
+"""Kernel: boots the hardware, creates processes, switches between them, takes traps.
+
+It owns the machine's parts (physical memory, page-table format, TLB, MMU, frame
+allocator) and the services the rest of kernel/ calls: event emission, TLB flushing
+for one mm, rss accounting, SIGSEGV delivery, process exit.
+"""
+
+from __future__ import annotations
+
+from vmsim.config import MachineConfig
+from vmsim.errors import OutOfMemory, SegmentationFault
+from vmsim.events import ContextSwitch, Event, ProcessExit, Segv, TlbFlush
+from vmsim.hw.mmu import ACCESS_NAMES, MMU, PageFault
+from vmsim.hw.physmem import PhysicalMemory
+from vmsim.hw.ptformat import make_format
+from vmsim.hw.swapdev import SwapDevice
+from vmsim.hw.tlb import TLB
+from vmsim.kernel.fault import handle_page_fault
+from vmsim.kernel.kalloc import FrameAllocator
+from vmsim.kernel.mm import (
+    PROT_EXEC,
+    PROT_READ,
+    PROT_WRITE,
+    VMA,
+    AddressSpace,
+    Layout,
+    committed_pages_of,
+)
+from vmsim.kernel.oom import out_of_memory, vm_enough_memory
+from vmsim.kernel.proc import REAPED, RUNNING, ZOMBIE, Proc
+from vmsim.kernel.reclaim import Reclaimer
+from vmsim.kernel.swap import SwapSpace, free_swap_entry
+from vmsim.kernel.vm import free_pgtables, scan_ptes, unmap_pages
+from vmsim.stats import VmStat
+
+SIGNALS = {"SIGSEGV": 11, "SIGBUS": 7, "SIGABRT": 6, "SIGKILL": 9}
+
+
+class AsidAllocator:
+    """ASIDs by generation: when the space runs out, flush the TLB and start over."""
+
+    def __init__(self, bits: int) -> None:
+        self.bits = bits
+        self.generation = 0
+        self._next = 1
+
+    def assign(self, mm: AddressSpace) -> bool:
+        """Give mm an ASID of the current generation; True if that rolled over (flush all)."""
+        if not self.bits or mm.asid_gen == self.generation:
+            return False
+        rolled = self._next >= 1 << self.bits
+        if rolled:
+            self.generation += 1
+            self._next = 1
+        mm.asid, mm.asid_gen = self._next, self.generation
+        self._next += 1
+        return rolled
+
+    def current(self, mm: AddressSpace) -> bool:
+        """Whether mm's ASID belongs to the current generation (its TLB entries may exist)."""
+        return self.bits > 0 and mm.asid_gen == self.generation
+
+
+class Kernel:
+    """The simulated kernel of one machine."""
+
+    def __init__(self, config: MachineConfig) -> None:
+        self.config = config
+        self.fmt = make_format(config.paging, config.page_size, config.address_space)
+        self.mem = PhysicalMemory(config.nframes, config.page_size)
+        self.stats = VmStat()
+        self.events: list[Event] | None = [] if config.record_events else None
+        self.tlb = TLB(config.tlb_entries, config.tlb_ways)
+        self.mmu = MMU(self.mem, self.fmt, self.tlb, self.stats, self.events)
+        self.frames = FrameAllocator(self.mem, self.stats, self.events)
+        self.zero_ppn = self.frames.kalloc("zero")
+        self.layout = Layout.for_space(self.fmt.user_top, config.page_size, config.stack_limit)
+        self.procs: dict[int, Proc] = {}
+        self.current: Proc | None = None
+        self.faulting: Proc | None = None
+        """The process whose fault the kernel is handling (the OOM killer needs it)."""
+        self.asids = AsidAllocator(config.asid_bits)
+        self._next_pid = 1
+        self.clock = 0
+        """Virtual time: memory accesses started on this machine (the current one included)."""
+        self.committed = 0
+        """Committed private writable pages (overcommit accounting)."""
+        dev = SwapDevice(config.swap, config.page_size, config.swap_file) if config.swap else None
+        self.swap = SwapSpace(dev)
+        self.reclaimer = Reclaimer(self, config.policy, config.policy_options, config.seed)
+        self.frames.reclaim = self._reclaim_or_oom
+        self.frames.on_free = self.reclaimer.page_freed
+        if self.reclaimer.uses_access_hook:
+            self.mmu.on_access = self.reclaimer.on_access
+        self.tick_interval = config.tick_interval if self.reclaimer.uses_tick else 0
+
+    # --- services used across kernel/ -------------------------------------------------
+
+    def emit(self, event: Event) -> None:
+        """Record an event if recording is on."""
+        if self.events is not None:
+            self.events.append(event)
+
+    @staticmethod
+    def owner_of(mm: AddressSpace) -> Proc | None:
+        """The process that owns mm."""
+        owner: Proc | None = mm.owner
+        return owner
+
+    @staticmethod
+    def pid_of(mm: AddressSpace) -> int:
+        """pid of mm's owner (0 if none)."""
+        return mm.owner.pid if mm.owner is not None else 0
+
+    @staticmethod
+    def rss_add(mm: AddressSpace, delta: int) -> None:
+        """Count pages mapped (or unmapped) by mm in its owner's rss."""
+        if mm.owner is not None:
+            mm.owner.stats.rss += delta
+
+    def flush_tlb_page(self, mm: AddressSpace, va: int) -> None:
+        """Invalidate the TLB entry that may cache mm's translation of va."""
+        vpn = va >> self.fmt.page_shift
+        if self.asids.current(mm):
+            hit = self.tlb.flush_page(vpn, mm.asid)
+        elif not self.asids.bits and self.current is not None and self.current.mm is mm:
+            hit = self.tlb.flush_page(vpn, 0)
+        else:
+            return
+        self.stats.tlb_flush_page += 1
+        if hit:
+            self.emit(TlbFlush("page", mm.asid, va))
+
+    def flush_tlb_all(self) -> None:
+        """Invalidate the whole TLB."""
+        self.tlb.flush_all()
+        self.stats.tlb_flushes += 1
+        self.emit(TlbFlush("all", 0, 0))
+
+    def before_unmap(self, mm: AddressSpace, va: int, ppn: int, pte: int) -> None:
+        """A present mapping of a user frame is going: keep its dirty bit in the frame."""
+        if pte & self.fmt.layout.dirty:
+            self.reclaimer.page_dirty.add(ppn)
+
+    def put_user_page(self, ppn: int) -> None:
+        """Drop a mapping's reference; a swap-cache page nobody maps any more is freed."""
+        if not self.frames.put_page(ppn) and not self.frames.mapcount(ppn):
+            self.swap_cache_drop(ppn)
+
+    def free_swap_entry(self, mm: AddressSpace, va: int, pte: int) -> None:
+        """A PTE holding a swap entry is being cleared: release its claim on the slot."""
+        free_swap_entry(self, mm, va, pte)
+
+    def vm_enough_memory(self, pages: int, vma: VMA | None) -> bool:
+        """Overcommit check for a new commitment of `pages` pages; charges it if allowed."""
+        return vm_enough_memory(self, pages)
+
+    def vm_unacct_memory(self, pages: int) -> None:
+        """Give back a commitment of `pages` pages."""
+        self.committed -= pages
+
+    def vma_closed(self, mm: AddressSpace, vma: VMA) -> None:
+        """A VMA went away (munmap, exit): release what its backing holds for it."""
+
+    def swap_cache_drop(self, ppn: int) -> None:
+        """Forget ppn's swap copy (it is about to change, or nobody maps it any more)."""
+        if self.swap.cache_drop(ppn) is not None:
+            self.frames.put_page(ppn)
+
+    def extra_refs(self, ppn: int) -> int:
+        """References to a user frame held by caches other than the swap cache."""
+        return 0
+
+    def reclaim_backed_page(self, ppn: int) -> bool:
+        """Reclaim a frame that is not plain anonymous memory; False if it cannot go."""
+        return False
+
+    # --- allocation of user frames ------------------------------------------------------
+
+    def alloc_user_page(self, mm: AddressSpace, purpose: str) -> int:
+        """A zeroed frame for mm, charged to its cgroup (reclaiming within it at the limit)."""
+        while (cg := self.reclaimer.over_limit(mm)) is not None:
+            if not self.reclaimer.reclaim(cgroup=cg) and not out_of_memory(self, self.faulting, cg):
+                raise OutOfMemory(f"pid {cg.pid}: memory limit reached and nothing can be freed")
+        ppn = self.frames.kalloc(purpose)
+        self.reclaimer.charge_page(ppn, mm)
+        return ppn
+
+    def _reclaim_or_oom(self) -> bool:
+        """kalloc found no free frame: reclaim one, else let the OOM killer free some."""
+        return self.reclaimer.reclaim() or out_of_memory(self, self.faulting)
+
+    def advance_clock(self) -> None:
+        """An access starts: a timer tick after every tick_interval accesses, time moves on."""
+        if self.tick_interval and self.clock and self.clock % self.tick_interval == 0:
+            self.tick()
+        self.clock += 1
+
+    def tick(self) -> None:
+        """The periodic timer interrupt (aging policies shift their counters)."""
+        self.reclaimer.tick()
+
+    # --- processes ----------------------------------------------------------------------
+
+    def spawn(
+        self,
+        name: str | None = None,
+        replay: bool = False,
+        memory_limit: int | None = None,
+        oom_score_adj: int = 0,
+    ) -> Proc:
+        """A new process with its own page table: text, data, an empty heap and a stack.
+
+        memory_limit (pages) makes it a memory cgroup; replay gives it one anonymous rwx
+        VMA over all of user space instead of the usual layout.
+        """
+        root = self.frames.kalloc_contiguous(self.fmt.root_frames(), "pagetable")
+        mm = AddressSpace(self.layout, root)
+        mm.pgtables.extend(range(root, root + self.fmt.root_frames()))
+        self.stats.pgtable_alloc += len(mm.pgtables)
+        pid = self._next_pid
+        self._next_pid += 1
+        proc = Proc(pid, name or f"proc{pid}", mm, sp=self.layout.stack_top)
+        proc.memory_limit = memory_limit
+        proc.oom_score_adj = oom_score_adj
+        proc.stats.pgtables = len(mm.pgtables)
+        mm.owner = proc
+        self.procs[pid] = proc
+        if replay:
+            mm.insert(VMA(0, self.fmt.user_top, PROT_READ | PROT_WRITE | PROT_EXEC, "replay"))
+        else:
+            self._default_layout(mm)
+            self.committed += sum(committed_pages_of(mm, v) for v in mm.vmas)
+        return proc
+
+    def make_replay_space(self, proc: Proc) -> None:
+        """Replace a fresh process's (empty) VMAs by one anonymous rwx VMA over user space."""
+        mm = proc.mm
+        for vma in list(mm.vmas):
+            unmap_pages(self, mm, vma.start, vma.end)
+            self.vm_unacct_memory(committed_pages_of(mm, vma))
+            mm.remove(vma)
+        mm.start_brk = mm.brk = 0
+        mm.insert(VMA(0, self.fmt.user_top, PROT_READ | PROT_WRITE | PROT_EXEC, "replay"))
+
+    def swap_out_mm(self, mm: AddressSpace) -> int:
+        """Reclaim every resident user page mm maps (anonymous ones go to swap)."""
+        present = self.fmt.layout.present
+        frames = {
+            self.fmt.pte_ppn(pte)
+            for vma in mm.vmas
+            for _, _, pte in scan_ptes(self, mm, vma.start, vma.end)
+            if pte & present
+        }
+        frames.discard(self.zero_ppn)
+        done = 0
+        for ppn in sorted(frames):
+            pol = self.reclaimer.frame_policy[ppn]
+            if pol is None or ppn in self.frames.pinned_frames:
+                continue
+            pol.on_unmap(ppn)
+            self.reclaimer.frame_policy[ppn] = None
+            if self.reclaimer.try_to_free(ppn):
+                done += 1
+            else:
+                self.reclaimer.frame_policy[ppn] = pol
+                pol.on_map(ppn)
+        return done
+
+    def _default_layout(self, mm: AddressSpace) -> None:
+        """Text and data pages, the program break after them, and a one-page stack."""
+        lay = mm.layout
+        ps = lay.page_size
+        mm.insert(VMA(lay.text_start, lay.text_start + ps, PROT_READ | PROT_EXEC, "text"))
+        data = lay.text_start + ps
+        mm.insert(VMA(data, data + ps, PROT_READ | PROT_WRITE, "data"))
+        mm.start_brk = mm.brk = data + ps
+        mm.insert(
+            VMA(lay.stack_top - ps, lay.stack_top, PROT_READ | PROT_WRITE, "stack", growsdown=True)
+        )
+
+    def switch_to(self, proc: Proc) -> None:
+        """Load proc's address space on the CPU: a context switch if another process ran last."""
+        prev = self.current
+        if prev is proc:
+            return
+        self.current = proc
+        flushed = False
+        if self.asids.assign(proc.mm):
+            self.flush_tlb_all()
+            flushed = True
+        if prev is not None:
+            self.stats.context_switches += 1
+            if not self.asids.bits:
+                self.flush_tlb_all()
+                flushed = True
+        self.mmu.load_context(proc.mm.root_ppn, proc.mm.asid, proc.pid)
+        self.emit(ContextSwitch(prev.pid if prev else 0, proc.pid, flushed))
+
+    def trap(self, proc: Proc, fault: PageFault) -> None:
+        """A page fault trapped from proc's access: handle it or raise the signal."""
+        handle_page_fault(self, proc, fault.va, fault.access, fault.reason)
+
+    def deliver_segv(self, proc: Proc, va: int, access: int, code: str) -> SegmentationFault:
+        """SIGSEGV: kill proc and return the exception its access raises."""
+        self.stats.segv += 1
+        self.emit(Segv(proc.pid, va, ACCESS_NAMES[access], code))
+        err = SegmentationFault(proc.pid, va, ACCESS_NAMES[access], code)
+        self.do_exit(proc, -SIGNALS["SIGSEGV"], str(err))
+        return err
+
+    def do_exit(self, proc: Proc, status: int, reason: str) -> None:
+        """Free everything proc holds; it becomes a zombie until reaped (or is reaped now)."""
+        if proc.state != RUNNING:
+            return
+        exit_mmap(self, proc.mm)
+        proc.state = ZOMBIE
+        proc.exit_status = status
+        proc.exit_reason = reason
+        self.emit(ProcessExit(proc.pid, status, reason))
+        if proc.parent is None:
+            proc.state = REAPED
+
+    def live_procs(self) -> list[Proc]:
+        """Processes that have not exited."""
+        return [p for p in self.procs.values() if p.state == RUNNING]
+
+
+def exit_mmap(k: Kernel, mm: AddressSpace) -> None:
+    """Tear down an address space: every mapping, every VMA, every page-table page."""
+    for vma in list(mm.vmas):
+        unmap_pages(k, mm, vma.start, vma.end)
+        k.vm_unacct_memory(committed_pages_of(mm, vma))
+        mm.remove(vma)
+        k.vma_closed(mm, vma)
+    free_pgtables(k, mm)

@@ -1,0 +1,191 @@
+"""Page-table work in software: walk, map_pages, unmap_pages, the PTE scan, copy_in/copy_out.
+
+Every PTE change goes through `set_pte`, which writes the PTE bytes and then flushes
+the matching TLB entry. User frames are entered in the reverse map when mapped and
+removed when unmapped; the shared zero page is never in the rmap nor counted in rss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from vmsim.errors import KernelPanic
+from vmsim.events import MapPage, UnmapPage
+from vmsim.hw.pte import NX, PRESENT, USER, WRITE
+from vmsim.hw.ptformat import walk as hw_walk
+
+if TYPE_CHECKING:
+    from vmsim.kernel.kernel import Kernel
+    from vmsim.kernel.mm import VMA, AddressSpace
+
+
+def pgtable_alloc(k: Kernel, mm: AddressSpace) -> int:
+    """A zeroed frame for a page-table page of mm (counted in the owner's pgtables)."""
+    ppn = k.frames.kalloc("pagetable")
+    mm.pgtables.append(ppn)
+    k.stats.pgtable_alloc += 1
+    owner = k.owner_of(mm)
+    if owner is not None:
+        owner.stats.pgtables += 1
+    return ppn
+
+
+def walk(k: Kernel, mm: AddressSpace, va: int, alloc: bool = False) -> tuple[int, int]:
+    """(physical address of va's leaf PTE, its value); (-1, 0) if a table is missing.
+
+    With alloc, missing page-table pages are allocated, so a leaf PTE always exists.
+    """
+    steps = hw_walk(
+        k.mem, k.fmt, mm.root_ppn, va, (lambda: pgtable_alloc(k, mm)) if alloc else None
+    )
+    last = steps[-1]
+    if last.level != k.fmt.levels - 1 and not (last.pte & k.fmt.layout.present):
+        return -1, 0
+    return last.pte_pa, last.pte
+
+
+def set_pte(k: Kernel, mm: AddressSpace, va: int, pte_pa: int, pte: int) -> None:
+    """Write a PTE and flush the TLB entry that may cache the old one."""
+    k.mem.write_uint(pte_pa, k.fmt.pte_size, pte)
+    k.flush_tlb_page(mm, va)
+
+
+def vma_pte_flags(vma: VMA, writable: bool) -> int:
+    """Generic PTE flags for a user page of this VMA (writable only if asked and allowed)."""
+    from vmsim.kernel.mm import PROT_EXEC, PROT_READ, PROT_WRITE
+
+    flags = PRESENT
+    if vma.prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
+        flags |= USER  # PROT_NONE pages stay present for the kernel but fault in user mode
+    if writable and vma.prot & PROT_WRITE:
+        flags |= WRITE
+    if not vma.prot & PROT_EXEC:
+        flags |= NX
+    return flags
+
+
+def map_page(
+    k: Kernel, mm: AddressSpace, va: int, ppn: int, flags: int, how: str, pte_pa: int = -1
+) -> None:
+    """Point va's PTE at ppn with generic flags; va must not be mapped yet (else KernelPanic)."""
+    if pte_pa < 0:
+        pte_pa, old = walk(k, mm, va, alloc=True)
+    else:
+        old = k.mem.read_uint(pte_pa, k.fmt.pte_size)
+    if old & k.fmt.layout.present:
+        raise KernelPanic(f"map_pages: remap of {va:#x}")
+    set_pte(k, mm, va, pte_pa, k.fmt.make_pte(ppn, flags | PRESENT))
+    if ppn != k.zero_ppn:
+        k.frames.rmap_add(ppn, mm, va)
+        k.rss_add(mm, 1)
+    k.emit(MapPage(k.pid_of(mm), va, ppn, _prot_text(flags), how))
+
+
+def map_pages(k: Kernel, mm: AddressSpace, va: int, ppns: list[int], flags: int, how: str) -> None:
+    """Map consecutive pages starting at va to the given frames."""
+    for i, ppn in enumerate(ppns):
+        map_page(k, mm, va + i * k.fmt.page_size, ppn, flags, how)
+
+
+def zap_pte(k: Kernel, mm: AddressSpace, va: int, pte_pa: int, pte: int) -> int:
+    """Remove one present mapping: clear the PTE, drop the rmap entry and the frame reference.
+
+    Returns the frame number that was mapped.
+    """
+    ppn = k.fmt.pte_ppn(pte)
+    set_pte(k, mm, va, pte_pa, 0)
+    k.emit(UnmapPage(k.pid_of(mm), va, ppn))
+    if ppn != k.zero_ppn:
+        k.before_unmap(mm, va, ppn, pte)
+        k.frames.rmap_remove(ppn, mm, va)
+        k.rss_add(mm, -1)
+        k.put_user_page(ppn)
+    return ppn
+
+
+def unmap_pages(k: Kernel, mm: AddressSpace, start: int, end: int) -> None:
+    """Remove every mapping in [start, end): frames lose a reference, swap slots are freed."""
+    present = k.fmt.layout.present
+    for va, pte_pa, pte in scan_ptes(k, mm, start, end):
+        if pte & present:
+            zap_pte(k, mm, va, pte_pa, pte)
+        else:
+            k.free_swap_entry(mm, va, pte)
+            set_pte(k, mm, va, pte_pa, 0)
+
+
+def scan_ptes(k: Kernel, mm: AddressSpace, start: int, end: int) -> Iterator[tuple[int, int, int]]:
+    """(va, pte_pa, pte) for every non-zero leaf PTE in [start, end), skipping absent tables.
+
+    Each PTE is read just before it is yielded, so the caller may change it.
+    """
+    yield from _scan(k, mm.root_ppn << k.fmt.page_shift, 0, 0, start, end)
+
+
+def _scan(
+    k: Kernel, table_pa: int, level: int, base: int, start: int, end: int
+) -> Iterator[tuple[int, int, int]]:
+    """Recursive part of scan_ptes over one table page at `level` covering from `base`."""
+    fmt = k.fmt
+    span_shift = fmt.page_shift + sum(fmt.level_bits[level + 1 :])
+    nentries = 1 << fmt.level_bits[level]
+    first = max(0, (start - base) >> span_shift)
+    last = min(nentries, ((end - 1 - base) >> span_shift) + 1)
+    leaf = level == fmt.levels - 1
+    size = fmt.pte_size
+    for i in range(first, last):
+        pte_pa = table_pa + i * size
+        pte = k.mem.read_uint(pte_pa, size)
+        if not pte:
+            continue
+        va = base + (i << span_shift)
+        if leaf:
+            yield va, pte_pa, pte
+        else:
+            child = fmt.layout.ppn(pte) << fmt.page_shift
+            yield from _scan(
+                k, child, level + 1, va, max(start, va), min(end, va + (1 << span_shift))
+            )
+
+
+def free_pgtables(k: Kernel, mm: AddressSpace) -> None:
+    """Free every page-table page of mm (all mappings must be gone)."""
+    owner = k.owner_of(mm)
+    for ppn in mm.pgtables:
+        k.frames.put_page(ppn)
+    if owner is not None:
+        owner.stats.pgtables -= len(mm.pgtables)
+    mm.pgtables.clear()
+
+
+def copy_out(k: Kernel, mm: AddressSpace, va: int, data: bytes) -> None:
+    """Kernel writes user memory at va (software walk, faulting pages in as needed)."""
+    from vmsim.kernel.fault import fault_in
+
+    ps = k.fmt.page_size
+    done = 0
+    while done < len(data):
+        cur = va + done
+        n = min(len(data) - done, ps - (cur & (ps - 1)))
+        pa = fault_in(k, mm, cur, write=True)
+        k.mem.write(pa, data[done : done + n])
+        done += n
+
+
+def copy_in(k: Kernel, mm: AddressSpace, va: int, n: int) -> bytes:
+    """Kernel reads n bytes of user memory at va (software walk, faulting pages in)."""
+    from vmsim.kernel.fault import fault_in
+
+    ps = k.fmt.page_size
+    out = bytearray()
+    while len(out) < n:
+        cur = va + len(out)
+        m = min(n - len(out), ps - (cur & (ps - 1)))
+        out += k.mem.read(fault_in(k, mm, cur, write=False), m)
+    return bytes(out)
+
+
+def _prot_text(flags: int) -> str:
+    """Generic flags -> "rwx"-style text for events."""
+    return "r" + ("w" if flags & WRITE else "-") + ("-" if flags & NX else "x")

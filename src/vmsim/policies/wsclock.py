@@ -1,0 +1,69 @@
+"""WSCLOCK: the working-set clock, with a window tau in references."""
+
+from __future__ import annotations
+
+from vmsim.policies.base import RefBits, ReplacementPolicy, register
+from vmsim.policies.ring import Ring
+
+
+@register("wsclock", "working-set clock: evict a page outside the working-set window tau")
+class WsClock(ReplacementPolicy):
+    """Tanenbaum's WSClock, in virtual time (references).
+
+    Each page records the time it was last seen referenced. The hand sweeps: a
+    referenced page gets its accessed bit cleared and its time set to now; an
+    unreferenced page older than tau is outside the working set: evicted if clean,
+    else remembered as a candidate (its write-back would be scheduled) and passed.
+    After one full sweep with no clean old page, the first old dirty candidate goes;
+    with no old page at all, the page at the hand goes (the oldest in hand order).
+    """
+
+    def __init__(self, tau: int = 1000) -> None:
+        if tau < 1:
+            raise ValueError(f"tau={tau}: at least 1")
+        self.tau = tau
+        self.ring = Ring()
+        self._last: dict[int, int] = {}
+
+    def on_map(self, key: int) -> None:
+        """Insert key behind the hand; its time starts when it is first swept."""
+        self.ring.insert(key)
+        self._last[key] = -1
+
+    def on_unmap(self, key: int) -> None:
+        """Forget key."""
+        self.ring.remove(key)
+        del self._last[key]
+
+    def victim(self, refbits: RefBits) -> int:
+        """One sweep at most, as the class docstring describes."""
+        ring = self.ring
+        now = refbits.now
+        candidate: int | None = None
+        for _ in range(len(ring)):
+            key = ring.hand
+            assert key is not None
+            if self._last[key] < 0:
+                self._last[key] = now
+            if refbits.test_and_clear(key):
+                self._last[key] = now
+            elif now - self._last[key] > self.tau:
+                if not refbits.dirty(key):
+                    return self._take(key)
+                if candidate is None:
+                    candidate = key
+            ring.advance()
+        key = candidate if candidate is not None else ring.hand
+        assert key is not None
+        return self._take(key)
+
+    def _take(self, key: int) -> int:
+        self.ring.remove(key)
+        del self._last[key]
+        return key
+
+    def __len__(self) -> int:
+        return len(self.ring)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.ring

@@ -1,0 +1,42 @@
+"""PhysicalMemory: lazy frames, little-endian integers, zeroing by release."""
+
+from __future__ import annotations
+
+import pytest
+
+from vmsim.errors import KernelPanic
+from vmsim.hw.physmem import PhysicalMemory
+
+
+def test_a_4gib_machine_costs_only_touched_frames() -> None:
+    mem = PhysicalMemory(nframes=1 << 20, page_size=4096)  # 4 GiB
+    assert mem.size == 4 << 30
+    assert mem.read(123 << 12, 16) == bytes(16)
+    assert mem.host_frames == 0
+    mem.write((1 << 20) - 1 << 12, b"top")
+    mem.write_uint(77 << 12 | 8, 8, 0x1122334455667788)
+    assert mem.host_frames == 2
+    assert mem.read(77 << 12 | 8, 8) == bytes.fromhex("8877665544332211")
+    assert mem.read_uint(((1 << 20) - 1) << 12, 1) == ord("t")
+
+
+def test_release_zeroes_a_frame() -> None:
+    mem = PhysicalMemory(4, 4096)
+    mem.write(4096 + 10, b"secret")
+    mem.release(1)
+    assert mem.read(4096 + 10, 6) == bytes(6) and mem.is_zero(1)
+
+
+def test_copy_and_whole_frame_io() -> None:
+    mem = PhysicalMemory(4, 1024)
+    mem.write_frame(2, bytes(range(256)) * 4)
+    mem.copy_frame(2, 3)
+    assert mem.read_frame(3) == mem.read_frame(2)
+    mem.copy_frame(0, 3)
+    assert mem.is_zero(3)
+
+
+@pytest.mark.parametrize(("pa", "n"), [(-1, 1), (4 * 4096, 1), (4096 - 2, 4)])
+def test_out_of_range_or_cross_frame_is_a_panic(pa: int, n: int) -> None:
+    with pytest.raises(KernelPanic):
+        PhysicalMemory(4, 4096).read(pa, n)
