@@ -44,6 +44,7 @@ class FlatMemory:
         self.cur_brk = heap_base
         self.maps: dict[int, bytearray] = {}
         self._starts: list[int] = []
+        self._last: tuple[int, bytearray] = (0, bytearray())
         self._mmap_next = MMAP_TOP
         self.stack_top = STACK_TOP
         self.stack = bytearray(stack_limit)
@@ -116,6 +117,7 @@ class FlatMemory:
         if va % self._page or length <= 0:
             raise OSError(errno.EINVAL, "munmap")
         end = va + self._round(length)
+        self._last = (0, bytearray())
         for start in [s for s in self._starts if s < end and s + len(self.maps[s]) > va]:
             buf = self.maps.pop(start)
             self._starts.remove(start)
@@ -172,10 +174,14 @@ class FlatMemory:
             raise ProcessKilled(self._pid, self.dead)
         if self.stack_bottom <= va and va + n <= self.stack_top:
             return self.stack, va - self.stack_bottom
+        start, buf = self._last
+        if start <= va and va + n <= start + len(buf):
+            return buf, va - start
         i = bisect.bisect_right(self._starts, va) - 1
         if i >= 0:
             start = self._starts[i]
             buf = self.maps[start]
             if va + n <= start + len(buf):
+                self._last = (start, buf)
                 return buf, va - start
         raise SegmentationFault(self._pid, va, access, "SEGV_MAPERR")

@@ -181,18 +181,21 @@ class Ptmalloc(MallocState):
 
     # --- tcache -------------------------------------------------------------------------
 
-    def tcache_put(self, chunk: int, tc_idx: int) -> None:
-        """Put a chunk in its tcache bin (the caller checked there is room)."""
-        tc = self.tcache()
+    def tcache_put(self, chunk: int, tc_idx: int, tc: int = 0) -> None:
+        """Put a chunk in its tcache bin (the caller checked there is room).
+
+        tc is the tcache pointer when the caller has just read it (else it is read).
+        """
+        tc = tc or self.tcache()
         e = chunk + CHUNK_HDR_SZ
         self.st(e + TE_KEY, self.tcache_key())
         self.st(e, protect_ptr(e, self.tc_entry(tc, tc_idx)))
         self.set_tc_entry(tc, tc_idx, e)
         self.set_tc_count(tc, tc_idx, self.tc_count(tc, tc_idx) + 1)
 
-    def tcache_get(self, tc_idx: int) -> int:
+    def tcache_get(self, tc_idx: int, tc: int = 0) -> int:
         """Take the first entry of a tcache bin (the caller checked it is not empty)."""
-        tc = self.tcache()
+        tc = tc or self.tcache()
         e = self.tc_entry(tc, tc_idx)
         if e & MALLOC_ALIGN_MASK:
             self.malloc_printerr("malloc(): unaligned tcache chunk detected")
@@ -587,8 +590,8 @@ class Ptmalloc(MallocState):
         if not tc or tc_idx >= self.mp_get(MP_TCACHE_BINS):
             return False
         e = p + CHUNK_HDR_SZ
+        count = self.mp_get(MP_TCACHE_COUNT)
         if self.ld(e + TE_KEY) == self.tcache_key():
-            count = self.mp_get(MP_TCACHE_COUNT)
             tmp = self.tc_entry(tc, tc_idx)
             cnt = 0
             while tmp:
@@ -600,8 +603,8 @@ class Ptmalloc(MallocState):
                     self.malloc_printerr("free(): double free detected in tcache 2")
                 tmp = self.reveal(tmp)
                 cnt += 1
-        if self.tc_count(tc, tc_idx) < self.mp_get(MP_TCACHE_COUNT):
-            self.tcache_put(p, tc_idx)
+        if self.tc_count(tc, tc_idx) < count:
+            self.tcache_put(p, tc_idx, tc)
             return True
         return False
 
@@ -1036,10 +1039,12 @@ class Ptmalloc(MallocState):
             self.errno = _errno.ENOMEM
             return 0
         tc_idx = csize2tidx(tbytes)
-        self.maybe_init_tcache()
         tc = self.tcache()
+        if tc == 0:
+            self.tcache_init()
+            tc = self.tcache()
         if tc_idx < self.mp_get(MP_TCACHE_BINS) and tc and self.tc_count(tc, tc_idx) > 0:
-            return self.tcache_get(tc_idx)
+            return self.tcache_get(tc_idx, tc)
         return self._int_malloc(nbytes)
 
     def libc_free(self, mem: int) -> None:
