@@ -15,6 +15,7 @@ import random
 import shutil
 import subprocess
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from flatmem import FlatMemory
@@ -25,8 +26,19 @@ from vmsim.libc.malloc import GlibcHeap
 SOURCE = Path(__file__).resolve().parent / "data" / "glibc_offsets.c"
 
 
-def build_harness(outdir: Path) -> Path | None:
-    """Compile the C harness with the system compiler; None if there is no gcc."""
+@dataclass(frozen=True)
+class Harness:
+    """The compiled C harness and how to run it with fixed addresses."""
+
+    exe: Path
+    prefix: tuple[str, ...]
+    """("setarch", "-R") when address randomisation can be turned off, else ()."""
+    heap_base: int | None
+    """Where the heap starts when addresses are fixed (vmsim's heap then starts there)."""
+
+
+def build_harness(outdir: Path) -> Harness | None:
+    """Compile the C harness with the system compiler; None if there is no compiler."""
     cc = shutil.which("gcc") or shutil.which("cc")
     if cc is None:
         return None
@@ -36,30 +48,37 @@ def build_harness(outdir: Path) -> Path | None:
         check=True,
         capture_output=True,
     )
-    return exe
+    setarch = shutil.which("setarch")
+    if setarch:
+        bases = {_run([setarch, "-R", str(exe), "base"], "") for _ in range(2)}
+        if len(bases) == 1 and (base := bases.pop().strip()):
+            return Harness(exe, (setarch, "-R"), int(base, 16))
+    return Harness(exe, (), None)
 
 
-def run_glibc(exe: Path, sequences: list[str]) -> list[str]:
-    """Each sequence's line of results from the real glibc."""
+def _run(cmd: list[str], stdin: str) -> str:
     env = dict(os.environ, LIBC_FATAL_STDERR_="1")
-    env.pop("MALLOC_CHECK_", None)
-    env.pop("GLIBC_TUNABLES", None)
-    proc = subprocess.run(
-        [str(exe)],
-        input="\n".join(sequences) + "\n",
-        capture_output=True,
-        text=True,
-        check=True,
-        env=env,
-    )
-    lines = proc.stdout.splitlines()
-    assert len(lines) == len(sequences), proc.stdout
+    for var in ("MALLOC_CHECK_", "MALLOC_PERTURB_", "GLIBC_TUNABLES", "LD_PRELOAD"):
+        env.pop(var, None)
+    try:
+        return subprocess.run(
+            cmd, input=stdin, capture_output=True, text=True, check=True, env=env
+        ).stdout
+    except (subprocess.CalledProcessError, OSError):
+        return ""
+
+
+def run_glibc(h: Harness, sequences: list[str]) -> list[str]:
+    """Each sequence's line of results from the real glibc."""
+    out = _run([*h.prefix, str(h.exe)], "\n".join(sequences) + "\n")
+    lines = out.splitlines()
+    assert len(lines) == len(sequences), out
     return lines
 
 
-def run_vmsim(line: str, make_mem: Callable[[], FlatMemory] = FlatMemory) -> str:
+def run_vmsim(line: str, heap_base: int | None = None) -> str:
     """The same line of results from vmsim's GlibcHeap on a fresh process."""
-    mem = make_mem()
+    mem = FlatMemory() if heap_base is None else FlatMemory(heap_base=heap_base)
     heap = GlibcHeap(mem)
     base = mem.cur_brk
     slots: dict[int, int] = {}
@@ -162,4 +181,32 @@ def random_sequence(
             toks.append(f"a{fresh()}:{align}:{rng.randrange(0, max_size + 1)}")
         elif op == "t":
             toks.append("t")
+    return " ".join(toks)
+
+
+def buggy_sequence(rng: random.Random, n: int, ops: str = "mmmmmmmmcrrfw") -> str:
+    """n ops of a buggy program: double frees, use after free, stray word writes."""
+    toks: list[str] = []
+    used: list[int] = []
+    values = [0, 1, 17, 0x21, 0x31, 0x411]
+    for _ in range(n):
+        op = rng.choice(ops) if used else "m"
+        s = rng.randrange(16)
+        size = rng.choice([rng.randrange(200), rng.randrange(1100), rng.randrange(5000)])
+        if op == "m":
+            toks.append(f"m{s}:{size}")
+        elif op == "c":
+            toks.append(f"c{s}:{rng.randrange(1, 5)}:{size // 4}")
+        elif op in "rfw":
+            s = rng.choice(used)
+            if op == "r":
+                toks.append(f"r{s}:{size}")
+            elif op == "f":
+                toks.append(f"f{s}")
+            else:
+                off = rng.choice([-8, -16, 0, 8, 24, rng.randrange(64)])
+                v = rng.choice([*values, rng.randrange(1 << 16), rng.randrange(1 << 64)])
+                toks.append(f"w{s}:{off}:{v}")
+        if op in "mc" and s not in used:
+            used.append(s)
     return " ".join(toks)

@@ -11,25 +11,31 @@ from __future__ import annotations
 
 import random
 import re
-from pathlib import Path
 
 import pytest
-from glibcseq import build_harness, random_sequence, run_glibc, run_vmsim
+from glibcseq import (
+    Harness,
+    buggy_sequence,
+    build_harness,
+    random_sequence,
+    run_glibc,
+    run_vmsim,
+)
 
 
 @pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    exe = build_harness(tmp_path_factory.mktemp("glibc"))
-    if exe is None:
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Harness:
+    h = build_harness(tmp_path_factory.mktemp("glibc"))
+    if h is None:
         pytest.skip("no C compiler")
-    return exe
+    return h
 
 
-def compare(harness: Path, sequences: list[str]) -> None:
+def compare(harness: Harness, sequences: list[str]) -> None:
     """Assert vmsim gives glibc's line for every sequence (showing the first difference)."""
     expected = run_glibc(harness, sequences)
     for i, (seq, want) in enumerate(zip(sequences, expected, strict=True)):
-        got = run_vmsim(seq)
+        got = run_vmsim(seq, harness.heap_base)
         if got != want:
             g, w = got.split(), want.split()
             k = next((j for j, (a, b) in enumerate(zip(g, w, strict=False)) if a != b), 0)
@@ -108,24 +114,24 @@ HAND_WRITTEN = [
 ]
 
 
-def test_hand_written_sequences_match_glibc(harness: Path) -> None:
+def test_hand_written_sequences_match_glibc(harness: Harness) -> None:
     compare(harness, HAND_WRITTEN)
 
 
 @pytest.mark.parametrize(
     ("seed", "count", "length", "kw"),
     [
-        (1, 80, 300, {}),
-        (2, 40, 300, {"ops": "mmmcrrffat"}),
-        (3, 40, 300, {"max_size": 5000}),
-        (4, 30, 400, {"max_size": 70000, "big": 0.03, "ops": "mmmcrrfffat"}),
-        (5, 8, 2000, {"ops": "mmmmmcrrfff"}),
-        (6, 60, 200, {"slots": 12, "ops": "mmcrrrfff"}),
+        (1, 150, 300, {}),
+        (2, 60, 300, {"ops": "mmmcrrffat"}),
+        (3, 60, 300, {"max_size": 5000}),
+        (4, 40, 400, {"max_size": 70000, "big": 0.03, "ops": "mmmcrrfffat"}),
+        (5, 12, 2000, {"ops": "mmmmmcrrfff"}),
+        (6, 100, 200, {"slots": 12, "ops": "mmcrrrfff"}),
     ],
     ids=["small", "memalign-trim", "large-bins", "mmap-trim", "long", "churn"],
 )
 def test_random_sequences_match_glibc(
-    harness: Path, seed: int, count: int, length: int, kw: dict[str, object]
+    harness: Harness, seed: int, count: int, length: int, kw: dict[str, object]
 ) -> None:
     rng = random.Random(seed)
     compare(harness, [random_sequence(rng, length, **kw) for _ in range(count)])  # type: ignore[arg-type]
@@ -158,9 +164,24 @@ CORRUPTIONS = {
 }
 
 
-def test_heap_corruption_is_reported_with_glibcs_message(harness: Path) -> None:
+def test_heap_corruption_is_reported_with_glibcs_message(harness: Harness) -> None:
     sequences = list(CORRUPTIONS.values())
     expected = run_glibc(harness, sequences)
     assert not [e for e in expected if re.fullmatch(r"[0-9a-fNMt ]*", e)]  # glibc aborted each
-    got = [run_vmsim(s) for s in sequences]
+    got = [run_vmsim(s, harness.heap_base) for s in sequences]
     assert dict(zip(CORRUPTIONS, got, strict=True)) == dict(zip(CORRUPTIONS, expected, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("seed", "ops"), [(1, "mmmmmmmmcrrfw"), (2, "mmmmmmmmmmcrrrfwww"), (3, "mmmmmcrfffffw")]
+)
+def test_buggy_programs_fail_exactly_as_with_glibc(harness: Harness, seed: int, ops: str) -> None:
+    """Double frees, use after free and stray writes: the same message, or the same results.
+
+    Needs the same addresses on both sides (Safe-Linking mixes addresses into the
+    pointers a buggy program reads back), so it runs only with randomisation off.
+    """
+    if harness.heap_base is None:
+        pytest.skip("address randomisation cannot be turned off here (setarch -R)")
+    rng = random.Random(seed)
+    compare(harness, [buggy_sequence(rng, 80, ops) for _ in range(120)])

@@ -13,7 +13,9 @@
    malloc_trim; or, when glibc aborts, its message (the child's stderr is stdout);
    "SIGNAL" if the child died of another signal. Each sequence runs in a fresh forked
    child; nothing here allocates (no stdio), so the heap holds only what the
-   sequence asked for. Run with LIBC_FATAL_STDERR_=1 so messages go to stderr. */
+   sequence asked for. Run with LIBC_FATAL_STDERR_=1 so messages go to stderr, and
+   under `setarch -R` to have the same addresses every time (`glibc_offsets base`
+   prints where the heap starts). */
 #include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -76,8 +78,14 @@ static void run(const char *p) {
   write(1, out, outlen);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
   size_t len = 0; ssize_t k;
+  if (argc > 1 && strcmp(argv[1], "base") == 0) {  /* where the heap starts */
+    puthex((unsigned long)sbrk(0));
+    out[outlen++] = '\n';
+    write(1, out, outlen);
+    return 0;
+  }
   while ((k = read(0, in + len, sizeof in - 1 - len)) > 0) len += (size_t)k;
   in[len] = 0;
   for (char *line = in; *line; ) {

@@ -71,6 +71,7 @@ from vmsim.libc.ptmalloc.layout import (
     MP_TRIM_THRESHOLD,
     NBINS,
     NFASTBINS,
+    NON_MAIN_ARENA,
     PREV_INUSE,
     PTRDIFF_MAX,
     SIZE_BITS,
@@ -158,6 +159,30 @@ class Ptmalloc(MallocState):
         """Report heap corruption the way glibc does: the message, then SIGABRT."""
         self.mem.abort(msg)
 
+    def malloc_assert(self, ok: bool | int, function: str, assertion: str) -> None:
+        """glibc's malloc.c asserts are compiled in: a failed one aborts like this."""
+        if not ok:
+            self.malloc_printerr(
+                f"Fatal glibc error: malloc assertion failure in {function}: {assertion}"
+            )
+
+    def chunk_main_arena(self, p: int) -> bool:
+        """chunk_main_arena(p): the NON_MAIN_ARENA bit is clear."""
+        return not self.size_nomask(p) & NON_MAIN_ARENA
+
+    def arena_for_chunk(self, p: int) -> int:
+        """arena_for_chunk(p): main_arena, or the ar_ptr of the heap_info p claims."""
+        if self.chunk_main_arena(p):
+            return self.av
+        return self.ld(p & ~(HEAP_MAX_SIZE - 1) & MASK64)
+
+    def _assert_arena(self, mem: int, function: str, assertion: str, av: int = 0) -> None:
+        """The `!p || chunk_is_mmapped (...) || av == arena_for_chunk (...)` asserts."""
+        if mem:
+            p = mem - CHUNK_HDR_SZ
+            ok = self.chunk_is_mmapped(p) or (av or self.av) == self.arena_for_chunk(p)
+            self.malloc_assert(ok, function, assertion)
+
     # --- system calls (MORECORE, MMAP) -----------------------------------------------------
 
     def morecore(self, increment: int) -> int:
@@ -178,6 +203,21 @@ class Ptmalloc(MallocState):
         """__munmap; a failure leaves the block hanging around, as glibc does."""
         with contextlib.suppress(OSError):
             self.mem.munmap(va, length)
+
+    def memcpy(self, dst: int, src: int, n: int) -> None:
+        """memcpy in 64 KiB pieces (a forged size faults where glibc's copy would)."""
+        step = 1 << 16
+        for off in range(0, n, step):
+            k = min(step, n - off)
+            self.mem.store(dst + off, self.mem.load(src + off, k))
+
+    def memset0(self, dst: int, n: int) -> None:
+        """memset(dst, 0, n) in 64 KiB pieces."""
+        step = 1 << 16
+        zeros = bytes(min(step, n))
+        for off in range(0, n, step):
+            k = min(step, n - off)
+            self.mem.store(dst + off, zeros if k == len(zeros) else zeros[:k])
 
     # --- tcache -------------------------------------------------------------------------
 
@@ -209,7 +249,7 @@ class Ptmalloc(MallocState):
         victim = self._int_malloc(SIZEOF_TCACHE)
         if victim:
             self.set_tcache(victim)
-            self.mem.store(victim, bytes(SIZEOF_TCACHE))
+            self.memset0(victim, SIZEOF_TCACHE)
 
     def maybe_init_tcache(self) -> None:
         """MAYBE_INIT_TCACHE()."""
@@ -466,6 +506,9 @@ class Ptmalloc(MallocState):
 
     def _largebin_position(self, victim: int, size: int, bck: int, fwd: int) -> tuple[int, int]:
         """Find (fwd, bck) for a large chunk, maintaining the nextsize skip list."""
+        self.malloc_assert(
+            self.chunk_main_arena(self.bk(bck)), "_int_malloc", "chunk_main_arena (bck->bk)"
+        )
         if size < self.size_nomask(self.bk(bck)):
             fwd = bck
             bck = self.bk(bck)
@@ -475,8 +518,10 @@ class Ptmalloc(MallocState):
             self.set_fd_nextsize(self.bk_nextsize(victim), victim)
             self.set_bk_nextsize(first, victim)
             return fwd, bck
+        self.malloc_assert(self.chunk_main_arena(fwd), "_int_malloc", "chunk_main_arena (fwd)")
         while size < self.size_nomask(fwd):
             fwd = self.fd_nextsize(fwd)
+            self.malloc_assert(self.chunk_main_arena(fwd), "_int_malloc", "chunk_main_arena (fwd)")
         if size == self.size_nomask(fwd):
             fwd = self.fd(fwd)
         else:
@@ -529,6 +574,7 @@ class Ptmalloc(MallocState):
             while (bit & bmap) == 0:
                 b += 16
                 bit = (bit << 1) & MASK32
+                self.malloc_assert(bit != 0, "_int_malloc", "bit != 0")
             victim = self.bk(b)
             if victim == b:
                 bmap &= ~bit
@@ -537,6 +583,9 @@ class Ptmalloc(MallocState):
                 bit = (bit << 1) & MASK32
                 continue
             size = self.chunksize(victim)
+            self.malloc_assert(
+                size >= nb, "_int_malloc", "(unsigned long) (size) >= (unsigned long) (nb)"
+            )
             self.unlink_chunk(victim)
             if size - nb < MINSIZE:
                 self.set_inuse_bit_at_offset(victim, size)
@@ -765,6 +814,22 @@ class Ptmalloc(MallocState):
         old_top = self.top()
         old_size = self.chunksize(old_top)
         old_end = old_top + old_size
+        self.malloc_assert(
+            (old_top == self.unsorted_chunks() and old_size == 0)
+            or (
+                old_size >= MINSIZE
+                and self.prev_inuse(old_top)
+                and (old_end & (self.pagesize - 1)) == 0
+            ),
+            "sysmalloc",
+            "(old_top == initial_top (av) && old_size == 0) || ((unsigned long) (old_size) >= "
+            "MINSIZE && prev_inuse (old_top) && ((unsigned long) old_end & (pagesize - 1)) == 0)",
+        )
+        self.malloc_assert(
+            old_size < nb + MINSIZE,
+            "sysmalloc",
+            "(unsigned long) (old_size) < (unsigned long) (nb + MINSIZE)",
+        )
         brk = snd_brk = FAILURE
         size = nb + self.mp_get(MP_TOP_PAD) + MINSIZE
         if self.contiguous():
@@ -916,7 +981,7 @@ class Ptmalloc(MallocState):
         cp = self.mmap(new)
         if cp == FAILURE:
             return FAILURE
-        self.mem.store(cp, self.mem.load(block, old))
+        self.memcpy(cp, block, old)
         self.munmap(block, old)
         return cp
 
@@ -954,6 +1019,9 @@ class Ptmalloc(MallocState):
 
     def _realloc_split(self, newp: int, newsize: int, nb: int) -> int:
         """Keep nb bytes of a chunk grown or kept in place; free a big enough tail."""
+        self.malloc_assert(
+            newsize >= nb, "_int_realloc", "(unsigned long) (newsize) >= (unsigned long) (nb)"
+        )
         remainder_size = newsize - nb
         if remainder_size < MINSIZE:
             self.set_head_size(newp, newsize)
@@ -975,8 +1043,7 @@ class Ptmalloc(MallocState):
         newsize = self.chunksize(newp)
         if newp == nxt:
             return self._realloc_split(oldp, newsize + oldsize, nb)
-        oldmem = oldp + CHUNK_HDR_SZ
-        self.mem.store(newmem, self.mem.load(oldmem, self.memsize(oldp)))
+        self.memcpy(newmem, oldp + CHUNK_HDR_SZ, self.memsize(oldp))
         self._int_free(oldp, True)
         return newmem
 
@@ -1007,6 +1074,11 @@ class Ptmalloc(MallocState):
             self.set_head_size(p, leadsize)
             self._int_free(p, True)
             p = newp
+            self.malloc_assert(
+                newsize >= nb and (p + CHUNK_HDR_SZ) % alignment == 0,
+                "_int_memalign",
+                "newsize >= nb && (((unsigned long) (chunk2mem (p))) % alignment) == 0",
+            )
         if not self.chunk_is_mmapped(p):
             size = self.chunksize(p)
             if size > nb + MINSIZE:
@@ -1045,7 +1117,14 @@ class Ptmalloc(MallocState):
             tc = self.tcache()
         if tc_idx < self.mp_get(MP_TCACHE_BINS) and tc and self.tc_count(tc, tc_idx) > 0:
             return self.tcache_get(tc_idx, tc)
-        return self._int_malloc(nbytes)
+        victim = self._int_malloc(nbytes)
+        self._assert_arena(
+            victim,
+            "__libc_malloc",
+            "!victim || chunk_is_mmapped (mem2chunk (victim)) || "
+            "&main_arena == arena_for_chunk (mem2chunk (victim))",
+        )
+        return victim
 
     def libc_free(self, mem: int) -> None:
         """__libc_free: munmap a mapped chunk (raising the mmap threshold) or _int_free."""
@@ -1065,6 +1144,7 @@ class Ptmalloc(MallocState):
             self.munmap_chunk(p)
         else:
             self.maybe_init_tcache()
+            self.arena_for_chunk(p)  # a forged NON_MAIN_ARENA bit sends glibc to heap_info
             self._int_free(p, False)
 
     def libc_realloc(self, oldmem: int, nbytes: int) -> int:
@@ -1086,7 +1166,16 @@ class Ptmalloc(MallocState):
             return 0
         if self.chunk_is_mmapped(oldp):
             return self._realloc_mmapped(oldmem, oldp, oldsize, nbytes, nb)
-        return self._int_realloc(oldp, oldsize, nb)
+        ar_ptr = self.arena_for_chunk(oldp)
+        newp = self._int_realloc(oldp, oldsize, nb)
+        self._assert_arena(
+            newp,
+            "__libc_realloc",
+            "!newp || chunk_is_mmapped (mem2chunk (newp)) || "
+            "ar_ptr == arena_for_chunk (mem2chunk (newp))",
+            ar_ptr,
+        )
+        return newp
 
     def _realloc_mmapped(self, oldmem: int, oldp: int, oldsize: int, nbytes: int, nb: int) -> int:
         """realloc of an mmapped chunk: mremap, else keep it, else malloc-copy-munmap."""
@@ -1098,7 +1187,7 @@ class Ptmalloc(MallocState):
         newmem = self.libc_malloc(nbytes)
         if newmem == 0:
             return 0
-        self.mem.store(newmem, self.mem.load(oldmem, oldsize - CHUNK_HDR_SZ))
+        self.memcpy(newmem, oldmem, oldsize - CHUNK_HDR_SZ)
         self.munmap_chunk(oldp)
         return newmem
 
@@ -1115,6 +1204,11 @@ class Ptmalloc(MallocState):
         if oldtopsize < fresh:
             oldtopsize = fresh
         mem = self._int_malloc(nbytes)
+        self._assert_arena(
+            mem,
+            "__libc_calloc",
+            "!mem || chunk_is_mmapped (mem2chunk (mem)) || av == arena_for_chunk (mem2chunk (mem))",
+        )
         if mem == 0:
             return 0
         p = mem - CHUNK_HDR_SZ
@@ -1123,7 +1217,9 @@ class Ptmalloc(MallocState):
         csz = self.chunksize(p)
         if p == oldtop and csz > oldtopsize:
             csz = oldtopsize
-        self.mem.store(mem, bytes(csz - SIZE_SZ))
+        clearsize = (csz - SIZE_SZ) & MASK64
+        self.malloc_assert(clearsize // SIZE_SZ >= 3, "__libc_calloc", "nclears >= 3")
+        self.memset0(mem, clearsize)
         return mem
 
     def mid_memalign(self, alignment: int, nbytes: int) -> int:
@@ -1140,7 +1236,14 @@ class Ptmalloc(MallocState):
             while a < alignment:
                 a <<= 1
             alignment = a
-        return self._int_memalign(alignment, nbytes)
+        p = self._int_memalign(alignment, nbytes)
+        self._assert_arena(
+            p,
+            "_mid_memalign",
+            "!p || chunk_is_mmapped (mem2chunk (p)) || "
+            "&main_arena == arena_for_chunk (mem2chunk (p))",
+        )
+        return p
 
     def mtrim(self, pad: int) -> int:
         """malloc_trim: consolidate, count releasable whole pages in free chunks, systrim."""
