@@ -4,7 +4,8 @@
 - `cxx.CxxRuntime`: operator new/delete, new[]/delete[] with array cookies, the
   new-handler loop and std::bad_alloc;
 - `stack.Stack`: stack frames (`with stack.call(size) as frame`), alloca;
-- `registry`: the allocators by name ("glibc" is the default).
+- `registry`: the allocators by name ("glibc" is the default);
+- `runtime.Libc`: all three for one process (what `vmsim.Process` delegates to).
 
 Everything is written against `usermem.UserMemory`, which `vmsim.Process` implements.
 """
@@ -18,6 +19,7 @@ from vmsim.libc.registry import (
     make_allocator,
     register_allocator,
 )
+from vmsim.libc.runtime import Libc
 from vmsim.libc.usermem import UserMemory
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "DEFAULT_ALLOCATOR",
     "Allocator",
     "Chunk",
+    "Libc",
     "MallInfo",
     "UserMemory",
     "allocator_class",

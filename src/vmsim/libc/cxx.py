@@ -44,6 +44,12 @@ class CxxRuntime:
         self.heap = heap
         self.new_handler: Callable[[], object] | None = None
 
+    def clone(self, mem: UserMemory, heap: Allocator) -> CxxRuntime:
+        """The runtime of a forked child (the new-handler is inherited)."""
+        new = CxxRuntime(mem, heap)
+        new.new_handler = self.new_handler
+        return new
+
     def set_new_handler(self, handler: Callable[[], object] | None) -> Callable[[], object] | None:
         """std::set_new_handler: install a handler (None removes it); return the old one."""
         old, self.new_handler = self.new_handler, handler

@@ -89,6 +89,15 @@ class Stack:
         """The stack guard (its low byte is 0, as glibc makes it)."""
         self.frames: list[Frame] = []
 
+    def clone(self, mem: UserMemory) -> Stack:
+        """The stack of a forked child: same canary, same frames, the child's memory."""
+        new = Stack(mem, protector=self.protector, canary=self.canary)
+        for f in self.frames:
+            g = Frame(new, f.size)
+            g.entry_sp, g.base, g.addr, g.sp = f.entry_sp, f.base, f.addr, f.sp
+            new.frames.append(g)
+        return new
+
     def call(self, frame_size: int) -> Frame:
         """A frame of frame_size bytes, pushed when its `with` block is entered."""
         return Frame(self, frame_size)

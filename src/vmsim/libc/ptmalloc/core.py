@@ -14,6 +14,7 @@ mremap(2) is used when the memory offers it, else emulated by mmap + copy + munm
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno as _errno
 import random
 from typing import NoReturn
@@ -121,6 +122,14 @@ class Ptmalloc(MallocState):
         self._init_statics()
         self.st(self.data + DATA_TCACHE_KEY, rng.getrandbits(64))
         self.malloc_init_state()
+
+    def clone(self, mem: UserMemory) -> Ptmalloc:
+        """This allocator in a forked child: all its state is in the child's copy of memory."""
+        new = copy.copy(self)
+        MallocState.__init__(new, mem, self.data)
+        new.segments = list(self.segments)
+        new.mmapped = dict(self.mmapped)
+        return new
 
     # --- start-up ----------------------------------------------------------------------
 
