@@ -179,6 +179,7 @@ class CxxRuntime:
 
 
 def _hex(p: int) -> str:
+    """A pointer as C prints it (NULL for 0)."""
     return f"{p:#x}" if p else "NULL"
 
 

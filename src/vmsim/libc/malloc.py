@@ -40,6 +40,7 @@ def _c(v: int) -> int:
 
 
 def _hex(p: int) -> str:
+    """A pointer as C prints it (NULL for 0)."""
     return f"{_c(p):#x}" if p else "NULL"
 
 

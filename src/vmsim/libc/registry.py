@@ -25,6 +25,7 @@ def register_allocator(name: str, description: str) -> Callable[[C], C]:
     """Class decorator: make an allocator available under `name`."""
 
     def deco(cls: C) -> C:
+        """Register cls."""
         if name in ALLOCATORS and ALLOCATORS[name] is not cls:
             raise ValueError(f"allocator {name!r} is already registered")
         ALLOCATORS[name] = cls

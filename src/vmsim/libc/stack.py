@@ -31,6 +31,7 @@ WORD = 8
 
 
 def _round16(n: int) -> int:
+    """n rounded up to the stack alignment."""
     return (n + STACK_ALIGN - 1) & ~(STACK_ALIGN - 1)
 
 

@@ -39,10 +39,12 @@ class HeapCheckFailure(Exception):
 
 
 def _fail(what: str, addr: int) -> HeapCheckFailure:
+    """The failure to raise, naming the chunk."""
     return HeapCheckFailure(f"heap check: {what} (chunk {addr:#x})")
 
 
 def _bin_kind(i: int) -> str:
+    """What bin i is called in Chunk.where."""
     if i == 1:
         return "unsorted"
     return "smallbin" if i < 64 else "largebin"
@@ -57,6 +59,7 @@ def free_lists(h: Ptmalloc, limit: int) -> dict[int, tuple[str, int]]:
     found: dict[int, tuple[str, int]] = {}
 
     def note(p: int, kind: str, i: int) -> None:
+        """Record p on list (kind, i)."""
         if p in found:
             raise _fail(f"on two free lists ({found[p][0]} and {kind})", p)
         if len(found) > limit:
@@ -127,6 +130,7 @@ def chunks(h: Ptmalloc) -> list[Chunk]:
 
 
 def _max_chunks(h: Ptmalloc) -> int:
+    """More list entries than this means a loop."""
     return h.system_mem() // MINSIZE + TCACHE_MAX_BINS + 16
 
 
@@ -154,6 +158,7 @@ def check(h: Ptmalloc) -> None:
 
 
 def _check_top(h: Ptmalloc, top: int) -> None:
+    """Top is aligned, at least MINSIZE, follows an in-use chunk, ends the arena."""
     size = h.chunksize(top)
     if size < MINSIZE or not h.prev_inuse(top) or top & 15:
         raise _fail(f"top chunk malformed (size field {h.size_nomask(top):#x})", top)
@@ -162,6 +167,7 @@ def _check_top(h: Ptmalloc, top: int) -> None:
 
 
 def _check_chunk(h: Ptmalloc, p: int, size: int, listed: tuple[str, int] | None, top: int) -> None:
+    """A free chunk is binned, has its footer, no free neighbour; a used one is not binned."""
     nxt = p + size
     free = not (h.size_nomask(nxt) & PREV_INUSE)
     kind = listed[0] if listed else None
@@ -181,6 +187,7 @@ def _check_chunk(h: Ptmalloc, p: int, size: int, listed: tuple[str, int] | None,
 
 
 def _check_listed(h: Ptmalloc, p: int, kind: str, i: int) -> None:
+    """A chunk on a free list is aligned, of that list's size, and properly linked."""
     size = h.chunksize(p)
     if p & 15:
         raise _fail(f"misaligned {kind} entry", p)
@@ -198,6 +205,7 @@ def _check_listed(h: Ptmalloc, p: int, kind: str, i: int) -> None:
 
 
 def _check_bins(h: Ptmalloc) -> None:
+    """The binmap covers every non-empty bin; large bins are sorted largest first."""
     for i in range(2, NBINS):
         b = h.bin_at(i)
         empty = h.bk(b) == b
@@ -213,6 +221,7 @@ def _check_bins(h: Ptmalloc) -> None:
 
 
 def _check_tcache_counts(h: Ptmalloc) -> None:
+    """Each tcache count equals its list's length and stays within tcache_count."""
     tc = h.tcache()
     if not tc:
         return
@@ -228,6 +237,7 @@ def _check_tcache_counts(h: Ptmalloc) -> None:
 
 
 def _check_mmapped(h: Ptmalloc) -> None:
+    """Mapped chunks have sound headers and mp_'s counters add them up."""
     total = 0
     for block, p in h.mmapped.items():
         field = h.size_nomask(p)
