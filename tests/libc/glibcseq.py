@@ -2,6 +2,7 @@
 
 The language is that of data/glibc_offsets.c (see its header): `m3:100` malloc,
 `c3:4:25` calloc, `r3:200` realloc, `f3` free, `a3:64:100` memalign, `t` malloc_trim,
+`i` mallinfo2,
 and the corrupting ops `w3:-8:17` (store a word), `g3:1` (free at an offset), `x3:1:50`
 (realloc at an offset). Each sequence gives one line: the heap offsets of the
 pointers returned ("N" NULL, "M" mmapped, "t0"/"t1" trim results), or glibc's
@@ -109,6 +110,12 @@ def _step(
     if op == "t":
         out.append("t1" if heap.malloc_trim(0) else "t0")
         return
+    if op == "i":
+        m = heap.mallinfo()
+        fields = (m.arena, m.ordblks, m.smblks, m.hblks, m.hblkhd)
+        fields += (m.fsmblks, m.uordblks, m.fordblks, m.keepcost)
+        out.append("i" + ",".join(f"{v:x}" for v in fields))
+        return
     f = [int(x) for x in tok[1:].split(":")]
     s = f[0]
     if op == "m":
@@ -179,8 +186,8 @@ def random_sequence(
         elif op == "a":
             align = rng.choice([8, 16, 32, 48, 64, 128, 256, 4096])
             toks.append(f"a{fresh()}:{align}:{rng.randrange(0, max_size + 1)}")
-        elif op == "t":
-            toks.append("t")
+        elif op in "ti":
+            toks.append(op)
     return " ".join(toks)
 
 

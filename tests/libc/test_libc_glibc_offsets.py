@@ -111,6 +111,14 @@ HAND_WRITTEN = [
     ops(seq_of("m", range(200), ":1000"), seq_of("f", range(199, -1, -1)), "t m200:50"),
     # the mmap threshold, and how it rises when a mapped chunk is freed
     "m0:140000 m1:140000 f0 m2:140000 f1 f2 m3:200000 m4:140000 t",
+    # mallinfo2 at every stage: fresh, tcache, fastbins, bins, mmapped, trimmed
+    ops(
+        "i m0:10 i",
+        seq_of("m", range(1, 12), ":100"),
+        "m12:3000 m13:10 m14:200000 i",
+        seq_of("f", range(1, 12)),
+        "f12 i f14 i m15:2000 f0 f15 i t i",
+    ),
 ]
 
 
@@ -122,9 +130,9 @@ def test_hand_written_sequences_match_glibc(harness: Harness) -> None:
     ("seed", "count", "length", "kw"),
     [
         (1, 150, 300, {}),
-        (2, 60, 300, {"ops": "mmmcrrffat"}),
+        (2, 60, 300, {"ops": "mmmcrrffati"}),
         (3, 60, 300, {"max_size": 5000}),
-        (4, 40, 400, {"max_size": 70000, "big": 0.03, "ops": "mmmcrrfffat"}),
+        (4, 40, 400, {"max_size": 70000, "big": 0.03, "ops": "mmmcrrfffati"}),
         (5, 12, 2000, {"ops": "mmmmmcrrfff"}),
         (6, 100, 200, {"slots": 12, "ops": "mmcrrrfff"}),
     ],

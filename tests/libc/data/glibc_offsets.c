@@ -5,6 +5,8 @@
      mS:N      slot S = malloc(N)             cS:K:N   slot S = calloc(K, N)
      rS:N      slot S = realloc(slot S, N)    fS       free(slot S)
      aS:A:N    slot S = memalign(A, N)        t        malloc_trim(0)
+     i         mallinfo2(): "i" and its arena, ordblks, smblks, hblks, hblkhd,
+               fsmblks, uordblks, fordblks, keepcost in hex, comma-separated
    and, to corrupt the heap as a buggy program would (O is a signed byte offset):
      wS:O:V    store the 8-byte value V at slot S + O
      gS:O      free(slot S + O)               xS:O:N   slot S = realloc(slot S + O, N)
@@ -59,7 +61,7 @@ static void run(const char *p) {
   char *base = sbrk(0);
   while (*p && *p != '\n') {
     char op = *p++;
-    unsigned long s = (op == 't') ? 0 : num(&p), a, n;
+    unsigned long s = (op == 't' || op == 'i') ? 0 : num(&p), a, n;
     long o;
     switch (op) {
       case 'm': slot[s] = malloc(num(&p)); result(base, slot[s]); break;
@@ -70,6 +72,15 @@ static void run(const char *p) {
       case 'w': o = snum(&p); a = num(&p); memcpy((char *)slot[s] + o, &a, 8); break;
       case 'g': free((char *)slot[s] + snum(&p)); break;
       case 'x': o = snum(&p); slot[s] = realloc((char *)slot[s] + o, num(&p)); result(base, slot[s]); break;
+      case 'i': {
+        struct mallinfo2 m = mallinfo2();
+        size_t v[9] = {m.arena, m.ordblks, m.smblks, m.hblks, m.hblkhd,
+                       m.fsmblks, m.uordblks, m.fordblks, m.keepcost};
+        if (outlen) out[outlen++] = ' ';
+        out[outlen++] = 'i';
+        for (int j = 0; j < 9; j++) { if (j) out[outlen++] = ','; puthex(v[j]); }
+        break;
+      }
       case 't': if (outlen) out[outlen++] = ' '; put(malloc_trim(0) ? "t1" : "t0"); break;
     }
     while (*p == ' ') p++;
