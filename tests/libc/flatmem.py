@@ -83,12 +83,16 @@ class FlatMemory:
 
     def sbrk(self, increment: int) -> int:
         old = self.cur_brk
-        self.syscalls.append(("brk", increment))
+        self.syscalls.append(("sbrk", increment))
         if increment:
-            self.brk(old + increment)
+            self._set_brk(old + increment)
         return old
 
     def brk(self, addr: int) -> int:
+        self.syscalls.append(("brk", addr))
+        return self._set_brk(addr)
+
+    def _set_brk(self, addr: int) -> int:
         if addr < self.heap_base or addr - self.heap_base > self.heap_max:
             raise OSError(errno.ENOMEM, "brk")
         size = self._round(addr - self.heap_base)

@@ -423,3 +423,18 @@ def test_each_call_is_logged_with_its_result(heap: GlibcHeap, mem: FlatMemory) -
         ("malloc", "24", p),
         ("free", hex(p), 0),
     ]
+
+
+def test_system_calls_are_those_strace_shows_for_glibc(heap: GlibcHeap, mem: FlatMemory) -> None:
+    heap.malloc(24)  # brk(NULL), then brk(start + 0x21000)
+    heap.malloc(24)  # served from top: no system call
+    p = heap.malloc(200 * KiB)  # mmap
+    heap.free(p)  # munmap
+    start = mem.heap_base
+    assert mem.syscalls[1:] == [
+        ("sbrk", 0),
+        ("brk", start + 0x21000),
+        ("mmap", 200 * KiB + 4096),
+        ("munmap", 200 * KiB + 4096),
+    ]
+    assert mem.syscalls[0] == ("mmap", 4096)  # libc's data page, at start-up

@@ -25,6 +25,7 @@ from vmsim.libc.ptmalloc.layout import (
     CH_BK,
     CH_FD,
     CHUNK_HDR_SZ,
+    DATA_CURBRK,
     DATA_SIZE,
     DATA_TCACHE_KEY,
     DEFAULT_MMAP_MAX,
@@ -195,11 +196,29 @@ class Ptmalloc(MallocState):
     # --- system calls (MORECORE, MMAP) -----------------------------------------------------
 
     def morecore(self, increment: int) -> int:
-        """__default_morecore: sbrk(increment), or FAILURE."""
+        """__default_morecore = glibc's __sbrk(increment): the old break, or FAILURE.
+
+        Like glibc, it keeps the break in `__curbrk` (libc data): sbrk(0) is answered
+        from there, and the kernel is asked (brk(NULL), here `mem.sbrk(0)`) only the
+        first time; a move is one brk(new break) system call.
+        """
+        curbrk = self.ld(self.data + DATA_CURBRK)
+        if curbrk == 0:
+            try:
+                curbrk = self.mem.sbrk(0)
+            except OSError:
+                return FAILURE
+            self.st(self.data + DATA_CURBRK, curbrk)
+        if increment == 0:
+            return curbrk
+        new = curbrk + increment
+        if not 0 <= new <= MASK64:
+            return FAILURE
         try:
-            return self.mem.sbrk(increment)
+            self.st(self.data + DATA_CURBRK, self.mem.brk(new))
         except OSError:
             return FAILURE
+        return curbrk
 
     def mmap(self, length: int) -> int:
         """MMAP(0, length, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS), or FAILURE."""

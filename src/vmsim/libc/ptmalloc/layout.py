@@ -113,7 +113,8 @@ DATA_MP = 2208
 DATA_GLOBAL_MAX_FAST = DATA_MP + SIZEOF_MALLOC_PAR  # uint8_t
 DATA_TCACHE_KEY = DATA_GLOBAL_MAX_FAST + 8  # uintptr_t
 DATA_TCACHE = DATA_TCACHE_KEY + 8  # __thread tcache_perthread_struct *
-DATA_SIZE = DATA_TCACHE + 8
+DATA_CURBRK = DATA_TCACHE + 8  # __curbrk: sbrk's idea of the break (brk.c)
+DATA_SIZE = DATA_CURBRK + 8
 
 # --- struct tcache_perthread_struct / tcache_entry ------------------------------------
 TC_COUNTS = 0  # uint16_t counts[TCACHE_MAX_BINS]
