@@ -1,9 +1,12 @@
-"""A stateful property test: long random runs of the whole malloc API against a model.
+"""A stateful property test: long random runs of the whole memory API against a model.
 
-The model is a dict of live blocks (pointer -> the bytes written into it). After
-every step: heap.check() passes, every live block reads back exactly what was
-written, no two live blocks overlap, and each block has the alignment asked for.
-The memory is capped, so out-of-memory paths (NULL + ENOMEM) are exercised too.
+The malloc family, C++ new/new[]/delete/delete[] and stack frames with alloca, on one
+process. The model is a dict of live blocks (pointer -> the bytes written into it,
+its alignment, how it must be released) and a list of stack frames (with the bytes
+written into each). After every step: heap.check() passes, every live block and
+frame reads back exactly what was written, no two live blocks overlap, each block
+has the alignment asked for, and sp is where the innermost frame left it. The
+memory is capped, so out-of-memory paths (NULL + ENOMEM, bad_alloc) are exercised.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from vmsim.errors import BadAlloc
+from vmsim.libc.cxx import COOKIE_SIZE, CxxRuntime
 from vmsim.libc.malloc import GlibcHeap
+from vmsim.libc.stack import Frame, Stack
 
 SIZES = st.one_of(
     st.integers(0, 130),
@@ -35,7 +41,12 @@ class HeapModel(RuleBasedStateMachine):
         super().__init__()
         self.mem = FlatMemory(limit=3 << 20, record=False)
         self.heap = GlibcHeap(self.mem)
+        self.cxx = CxxRuntime(self.mem, self.heap)
+        self.stack = Stack(self.mem)
         self.live: dict[int, tuple[bytes, int]] = {}
+        self.cxx_live: dict[int, tuple[bytes, str, int]] = {}
+        """C++ objects and arrays: pointer -> (bytes, "new" | "new[]" | "cookie", count)."""
+        self.frames: list[tuple[Frame, list[tuple[int, bytes]]]] = []
         self.counter = 0
 
     # --- helpers ----------------------------------------------------------------------
@@ -56,6 +67,10 @@ class HeapModel(RuleBasedStateMachine):
 
     def pick(self, data: st.DataObject) -> int:
         return data.draw(st.sampled_from(sorted(self.live)))
+
+    def pattern(self, size: int) -> bytes:
+        self.counter += 1
+        return random.Random(self.counter).randbytes(size)
 
     # --- rules ----------------------------------------------------------------------
 
@@ -123,6 +138,62 @@ class HeapModel(RuleBasedStateMachine):
         self.mem.store(p + at, chunk)
         self.live[p] = (old[:at] + chunk + old[at + len(chunk) :], align)
 
+    @rule(size=SIZES, nothrow=st.booleans())
+    def cxx_new(self, size: int, nothrow: bool) -> None:
+        init = self.pattern(size)
+        try:
+            p = self.cxx.new(size, init=init, nothrow=nothrow)
+        except BadAlloc:
+            assert not nothrow
+            return
+        if p:
+            self.cxx_live[p] = (init, "new", 1)
+
+    @rule(count=st.integers(0, 20), size=st.integers(1, 300), cookie=st.booleans())
+    def cxx_new_array(self, count: int, size: int, cookie: bool) -> None:
+        init = self.pattern(size)
+        p = self.cxx.new_array(count, size, init=init, cookie=cookie, nothrow=True)
+        if p:
+            if cookie:
+                assert int.from_bytes(self.mem.load(p - COOKIE_SIZE, 8), "little") == count
+            self.cxx_live[p] = (init * count, "cookie" if cookie else "new[]", count)
+
+    @precondition(lambda self: self.cxx_live)
+    @rule(data=st.data())
+    def cxx_delete(self, data: st.DataObject) -> None:
+        p = data.draw(st.sampled_from(sorted(self.cxx_live)))
+        _, kind, count = self.cxx_live.pop(p)
+        if kind == "new":
+            self.cxx.delete(p)
+        else:
+            assert self.cxx.delete_array(p, cookie=kind == "cookie") == (
+                count if kind == "cookie" else 0
+            )
+
+    @rule(size=st.integers(0, 6000))
+    def push_frame(self, size: int) -> None:
+        frame = self.stack.call(size)
+        frame.__enter__()
+        content = self.pattern(size)
+        self.mem.store(frame.addr, content)
+        self.frames.append((frame, [(frame.addr, content)]))
+
+    @precondition(lambda self: self.frames)
+    @rule(n=st.integers(0, 5000))
+    def alloca(self, n: int) -> None:
+        frame, blocks = self.frames[-1]
+        p = frame.alloca(n)
+        content = self.pattern(n)
+        self.mem.store(p, content)
+        blocks.append((p, content))
+
+    @precondition(lambda self: self.frames)
+    @rule()
+    def pop_frame(self) -> None:
+        frame, _ = self.frames.pop()
+        frame.__exit__(None, None, None)
+        assert self.mem.sp == frame.entry_sp
+
     @rule(pad=st.sampled_from([0, 4096, 1 << 17]))
     def trim(self, pad: int) -> None:
         self.heap.malloc_trim(pad)
@@ -140,8 +211,21 @@ class HeapModel(RuleBasedStateMachine):
             assert self.mem.load(p, len(content)) == content
 
     @invariant()
+    def cxx_objects_and_stack_frames_keep_their_contents(self) -> None:
+        for p, (content, _, _) in self.cxx_live.items():
+            assert self.mem.load(p, len(content)) == content
+        for _, blocks in self.frames:
+            for p, content in blocks:
+                assert self.mem.load(p, len(content)) == content
+        assert self.mem.sp == (self.frames[-1][0].sp if self.frames else self.mem.stack_top)
+
+    @invariant()
     def blocks_do_not_overlap(self) -> None:
-        spans = sorted((p, p + max(len(c), 1)) for p, (c, _) in self.live.items())
+        blocks = [(p, c) for p, (c, _) in self.live.items()] + [
+            (p - COOKIE_SIZE, bytes(COOKIE_SIZE) + c) if kind == "cookie" else (p, c)
+            for p, (c, kind, _) in self.cxx_live.items()
+        ]
+        spans = sorted((p, p + max(len(c), 1)) for p, c in blocks)
         for (_, end), (start, _) in itertools.pairwise(spans):
             assert end <= start
 
@@ -153,5 +237,5 @@ class HeapModel(RuleBasedStateMachine):
         assert 0.0 <= info.fragmentation < 1.0
 
 
-HeapModel.TestCase.settings = settings(max_examples=40, stateful_step_count=40, deadline=None)
+HeapModel.TestCase.settings = settings(max_examples=60, stateful_step_count=50, deadline=None)
 TestHeapModel = HeapModel.TestCase
