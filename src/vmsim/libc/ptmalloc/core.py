@@ -4,11 +4,15 @@ Method names are glibc's (`_int_malloc`, `_int_free`, `sysmalloc`, `systrim`,
 `malloc_consolidate`, `unlink_chunk`, `tcache_put`, ...). The `libc_*` methods are
 glibc's `__libc_*` entry points without the C-library bookkeeping (events, errno
 saving) that `vmsim.libc.malloc.GlibcHeap` adds on top. Error messages are glibc's,
-delivered through `UserMemory.abort` (SIGABRT -> HeapCorruption).
+delivered through `UserMemory.abort` (SIGABRT -> HeapCorruption), and so are the
+asserts glibc compiles in ("Fatal glibc error: malloc assertion failure in ...").
+MORECORE is glibc's __sbrk, which keeps the break in `__curbrk` (libc data).
 
-Departures from the C source, all invisible to a program: memory tagging, hooks,
-perturb bytes, THP/hugetlb and the arena machinery for other threads are left out;
-mremap(2) is used when the memory offers it, else emulated by mmap + copy + munmap.
+Left out, all invisible to a one-threaded program: memory tagging, hooks, perturb
+bytes, THP/hugetlb, and the arenas of other threads. mremap(2) is used when the
+memory offers one (`mem.mremap(old_addr, old_size, new_size)`), else emulated by
+mmap + copy + munmap. malloc_trim reports the pages it would madvise(MADV_DONTNEED)
+but leaves them mapped (UserMemory has no madvise).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import contextlib
 import copy
 import errno as _errno
 import random
-from typing import NoReturn
+from typing import NoReturn, Self
 
 from vmsim.libc.ptmalloc.layout import (
     AV_ATTACHED_THREADS,
@@ -124,7 +128,7 @@ class Ptmalloc(MallocState):
         self.st(self.data + DATA_TCACHE_KEY, rng.getrandbits(64))
         self.malloc_init_state()
 
-    def clone(self, mem: UserMemory) -> Ptmalloc:
+    def clone(self, mem: UserMemory) -> Self:
         """This allocator in a forked child: all its state is in the child's copy of memory."""
         new = copy.copy(self)
         MallocState.__init__(new, mem, self.data)
