@@ -24,7 +24,18 @@ class Event:
 
 
 def _is_addr(name: str) -> bool:
-    return name in {"va", "pa", "addr", "ptr", "pte_pa", "old_brk", "new_brk", "start", "end"}
+    return name in {
+        "va",
+        "pa",
+        "addr",
+        "ptr",
+        "pte_pa",
+        "old_brk",
+        "new_brk",
+        "start",
+        "end",
+        "result",
+    }
 
 
 @dataclass(frozen=True, slots=True)

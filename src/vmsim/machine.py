@@ -9,7 +9,7 @@ This module sits above kernel/ and libc/ (DESIGN.md: the public facade).
 from __future__ import annotations
 
 import errno
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, NoReturn
@@ -32,6 +32,9 @@ from vmsim.kernel.kernel import SIGNALS, Kernel
 from vmsim.kernel.mm import do_brk, do_mmap, do_mprotect, do_munmap, parse_prot, prot_str
 from vmsim.kernel.proc import RUNNING, Proc
 from vmsim.kernel.vm import walk
+from vmsim.libc import DEFAULT_ALLOCATOR, Allocator, Libc, MallInfo, allocator_class
+from vmsim.libc.cxx import Init
+from vmsim.libc.stack import Frame
 from vmsim.stats import ProcStat, VmStat
 
 _MAX_RETRIES = 8
@@ -73,11 +76,20 @@ class PteInfo:
 class Process:
     """A process on a Machine: memory accesses, system calls, and the C library."""
 
-    def __init__(self, machine: Machine, proc: Proc) -> None:
+    def __init__(
+        self,
+        machine: Machine,
+        proc: Proc,
+        allocator: str = DEFAULT_ALLOCATOR,
+        allocator_options: dict[str, Any] | None = None,
+    ) -> None:
         self.machine = machine
         self._k = machine.kernel
         self._proc = proc
         self._ps = self._k.fmt.page_size
+        self._allocator = allocator
+        self._allocator_options = dict(allocator_options or {})
+        self._libc: Libc | None = None
 
     def __repr__(self) -> str:
         return f"<Process pid={self.pid} name={self.name!r} state={self._proc.state}>"
@@ -333,6 +345,94 @@ class Process:
             )
         self._k.make_replay_space(proc)
 
+    # --- the C library (libc/) --------------------------------------------------------
+
+    @property
+    def libc(self) -> Libc:
+        """This process's C library (heap, C++ runtime, stack), set up on first use."""
+        if self._libc is None:
+            self._require_alive()
+            self._libc = Libc(self, self._allocator, **self._allocator_options)
+        return self._libc
+
+    @property
+    def heap(self) -> Allocator:
+        """The malloc heap: check(), chunks(), mallinfo() and the malloc family."""
+        return self.libc.heap
+
+    def malloc(self, size: int) -> int:
+        """malloc(size): an address, or 0 (NULL) with errno ENOMEM."""
+        return self.libc.heap.malloc(size)
+
+    def calloc(self, count: int, size: int) -> int:
+        """calloc(count, size): zeroed memory, or 0 (NULL) on failure or overflow."""
+        return self.libc.heap.calloc(count, size)
+
+    def realloc(self, ptr: int, size: int) -> int:
+        """realloc(ptr, size) with C's semantics."""
+        return self.libc.heap.realloc(ptr, size)
+
+    def reallocf(self, ptr: int, size: int) -> int:
+        """reallocf(ptr, size): like realloc, but frees ptr when it fails."""
+        return self.libc.heap.reallocf(ptr, size)
+
+    def valloc(self, size: int) -> int:
+        """valloc(size): a page-aligned block."""
+        return self.libc.heap.valloc(size)
+
+    def aligned_alloc(self, alignment: int, size: int) -> int:
+        """aligned_alloc(alignment, size): 0 with EINVAL if alignment is not a power of two."""
+        return self.libc.heap.aligned_alloc(alignment, size)
+
+    def posix_memalign(self, alignment: int, size: int) -> tuple[int, int]:
+        """posix_memalign: (errno, pointer)."""
+        return self.libc.heap.posix_memalign(alignment, size)
+
+    def free(self, ptr: int) -> None:
+        """free(ptr); free(0) does nothing."""
+        self.libc.heap.free(ptr)
+
+    def malloc_usable_size(self, ptr: int) -> int:
+        """Bytes usable in the block at ptr."""
+        return self.libc.heap.malloc_usable_size(ptr)
+
+    def mallinfo(self) -> MallInfo:
+        """Heap statistics: arena, in-use and free bytes, mmapped blocks, fragmentation."""
+        return self.libc.heap.mallinfo()
+
+    @property
+    def errno(self) -> int:
+        """errno as the last C library call left it."""
+        return self.libc.heap.errno
+
+    def new(self, size: int, *, init: Init = None, nothrow: bool = False) -> int:
+        """C++ `new`: BadAlloc on failure (0 with nothrow); init constructs the object."""
+        return self.libc.cxx.new(size, init=init, nothrow=nothrow)
+
+    def new_array(self, count: int, size: int, **options: Any) -> int:
+        """C++ `new T[count]` (options: init, destructor, cookie, nothrow)."""
+        return self.libc.cxx.new_array(count, size, **options)
+
+    def placement_new(self, addr: int, *, size: int = 0, init: Init = None) -> int:
+        """C++ placement new: constructs at addr, allocates nothing, returns addr."""
+        return self.libc.cxx.placement_new(addr, size=size, init=init)
+
+    def delete(self, ptr: int, *, destructor: Callable[[int], object] | None = None) -> None:
+        """C++ `delete ptr`: the destructor, then operator delete."""
+        self.libc.cxx.delete(ptr, destructor=destructor)
+
+    def delete_array(self, ptr: int, **options: Any) -> int:
+        """C++ `delete[] ptr` (options: size, destructor, cookie); returns the cookie count."""
+        return self.libc.cxx.delete_array(ptr, **options)
+
+    def set_new_handler(self, handler: Callable[[], object] | None) -> Callable[[], object] | None:
+        """std::set_new_handler: returns the previous handler."""
+        return self.libc.cxx.set_new_handler(handler)
+
+    def call(self, frame_size: int) -> Frame:
+        """`with p.call(n) as frame:` pushes a stack frame; leaving the block pops it."""
+        return self.libc.stack.call(frame_size)
+
     # --- inspection -------------------------------------------------------------------
 
     def vmas(self) -> list[VmaInfo]:
@@ -451,13 +551,18 @@ class Machine:
         memory_limit: int | str | None = None,
         oom_score_adj: int = 0,
         replay: bool = False,
+        allocator: str = DEFAULT_ALLOCATOR,
+        **allocator_options: Any,
     ) -> Process:
         """Create a new process with its own address space.
 
         memory_limit: a resident-set limit (bytes or "256KiB"): the process replaces
         among its own pages when it reaches it. oom_score_adj: -1000..1000, as Linux's.
         replay: the process treats all user space as anonymous memory (trace replays).
+        allocator: the malloc implementation ("glibc", "textbook"), with its options
+        (textbook: fit, order, coalesce; glibc: its tunables).
         """
+        allocator_class(allocator)
         limit = None
         if memory_limit is not None:
             size = parse_size(memory_limit, "memory_limit")
@@ -469,7 +574,7 @@ class Machine:
         proc = self.kernel.spawn(
             name, replay=replay, memory_limit=limit, oom_score_adj=oom_score_adj
         )
-        p = Process(self, proc)
+        p = Process(self, proc, allocator, allocator_options)
         self._processes[proc.pid] = p
         return p
 

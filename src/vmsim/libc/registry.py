@@ -37,7 +37,8 @@ def register_allocator(name: str, description: str) -> Callable[[C], C]:
 
 def _load_all() -> None:
     """Import the modules that register the built-in allocators."""
-    import vmsim.libc.malloc  # noqa: F401
+    import vmsim.libc.malloc
+    import vmsim.libc.textbook  # noqa: F401
 
 
 def allocator_names() -> list[str]:
