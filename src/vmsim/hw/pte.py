@@ -18,6 +18,11 @@ speak only the generic flags, the bytes in memory are the real format's.
 sv39 leaves also carry R (bit 1), set on every present leaf; its non-leaf entries are V
 only. A not-present, non-zero PTE is a swap entry: its slot number sits where the frame
 number would (slot 0 is the swap header, never used, so a swap entry is never 0).
+
+Textbook layouts that only the textbook simulators use (`vmsim ostep`, not `vmsim.Machine`):
+OSTEP_2LEVEL is the one-byte PDE/PTE of OSTEP's `paging-multilevel-translate`: valid bit 7,
+frame number in bits 0-6, no other flags (a PDE is `table(ppn)` = 0x80 | ppn, the same bits
+as a leaf). OSTEP's linear PTE ("valid bit 31 + PFN") is LINEAR with only PRESENT set.
 """
 
 from __future__ import annotations
@@ -151,6 +156,11 @@ SV39 = PteLayout(
 LINEAR = PteLayout(
     size=4, present=1 << 31, write=1 << 30, user=1 << 29, accessed=1 << 28, dirty=1 << 27,
     nx=1 << 26, x=0, cow=1 << 25, ppn_shift=0, ppn_bits=24,
+)  # fmt: skip
+
+OSTEP_2LEVEL = PteLayout(
+    size=1, present=1 << 7, write=0, user=0, accessed=0, dirty=0,
+    nx=0, x=0, cow=0, ppn_shift=0, ppn_bits=7,
 )  # fmt: skip
 
 

@@ -9,6 +9,11 @@ Formats: x86_64 (4 levels x 9 bits, 8-byte PTEs, default), x86_32 (2 x 10 bits,
 4-byte PTEs), sv39 (RISC-V, 3 x 9 bits) and linear (one flat table for textbook
 machines: any power-of-two page size and address-space size; the table is one
 contiguous run of frames).
+
+Textbook formats (TEXTBOOK_FORMATS) are fixed machines of the OSTEP homework that only
+`vmsim ostep` uses; `vmsim.Machine` does not boot them (config.PAGING_FORMATS lists
+what it does): ostep-2level is `paging-multilevel-translate`'s machine, 32-byte pages,
+2 levels x 5 index bits (15-bit VA), 1-byte PDE/PTE (hw.pte.OSTEP_2LEVEL), 128 frames.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass, field
 
 from vmsim.errors import KernelPanic
 from vmsim.hw.physmem import PhysicalMemory
-from vmsim.hw.pte import LINEAR, SV39, X86_32, X86_64, PteLayout
+from vmsim.hw.pte import LINEAR, OSTEP_2LEVEL, SV39, X86_32, X86_64, PteLayout
 
 
 @dataclass(frozen=True)
@@ -95,17 +100,17 @@ class PageTableFormat:
 def make_format(
     name: str, page_size: int = 4096, address_space: int | None = None
 ) -> PageTableFormat:
-    """The page-table format called `name` (see FORMATS); linear needs its sizes."""
+    """The page-table format called `name` (FORMATS, TEXTBOOK_FORMATS); linear needs its sizes."""
     if name == "linear":
         if address_space is None:
             raise KernelPanic("linear format needs an address-space size")
         shift = page_size.bit_length() - 1
         vpn_bits = address_space.bit_length() - 1 - shift
         return PageTableFormat("linear", (vpn_bits,), shift, LINEAR, address_space)
-    try:
-        return FORMATS[name]
-    except KeyError:
-        raise KernelPanic(f"unknown page-table format {name!r}") from None
+    fmt = FORMATS.get(name, TEXTBOOK_FORMATS.get(name))
+    if fmt is None:
+        raise KernelPanic(f"unknown page-table format {name!r}")
+    return fmt
 
 
 FORMATS: dict[str, PageTableFormat] = {
@@ -114,6 +119,11 @@ FORMATS: dict[str, PageTableFormat] = {
     "sv39": PageTableFormat("sv39", (9, 9, 9), 12, SV39, 1 << 38),
 }
 """The registry of fixed formats (linear is built per machine by make_format)."""
+
+TEXTBOOK_FORMATS: dict[str, PageTableFormat] = {
+    "ostep-2level": PageTableFormat("ostep-2level", (5, 5), 5, OSTEP_2LEVEL, 1 << 15),
+}
+"""Fixed formats of textbook simulators (vmsim ostep); not machine formats (see above)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +146,9 @@ def walk(
 
     The walk stops at the first not-present entry or at the leaf; the last step is that
     entry. With `alloc` (the kernel's software walk), a missing lower table is allocated
-    by calling alloc() -> ppn of a zeroed frame and linked in, so the walk always
-    reaches the leaf level.
+    by calling alloc() -> ppn of a fresh table frame (zeroed on the machine; any filler
+    whose entries are not present will do) and linked in with layout.table(ppn), so the
+    walk always reaches the leaf level.
     """
     layout = fmt.layout
     size, present = layout.size, layout.present

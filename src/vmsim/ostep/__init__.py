@@ -10,7 +10,10 @@ are in its docstring (and in ../shared/refs/ostep/SEMANTICS.md).
 Modules: `common` (flags, k/m/g sizes, the seeded stream, errors), one module per
 simulator, and `replay` (fast counting replays for paging-policy). vmsim's own parts
 do the work where the semantics coincide: `vmsim.libc.freelist` for malloc, the policy
-registry for paging-policy (fifo, lru, mru, opt, random, ostep-clock, unopt).
+registry for paging-policy (fifo, lru, mru, opt, random, ostep-clock, unopt), and the
+hardware's page-table formats, `PhysicalMemory` and generic `walk` for the two
+translation simulators (`linear` for paging-linear-translate, the textbook format
+`ostep-2level` for paging-multilevel-translate).
 """
 
 from __future__ import annotations

@@ -3,6 +3,20 @@
 PTE = valid bit 31 | PFN. RNG order: for each VPN in order, loop { if r * 100 >
 100 - used: u = int(frames * r); take frame u if free (PTE 0x80000000 | u), else
 redraw both } else invalid; then -n VAs int(asize * r) unless -A lists them.
+
+The table is vmsim's own: PTE bytes in a `vmsim.hw.PhysicalMemory`, in the `linear`
+format (`make_format("linear", pagesize, asize)`, whose PTE with only PRESENT set is
+exactly OSTEP's `0x80000000 | pfn`, and 0 when invalid), read back for printing and
+translated by the generic `vmsim.hw.walk`. Where it lives: OSTEP's physical memory is
+frames 0 .. frames-1 (what a PFN can name; -p need not be a power of two), and the
+table goes right after them, from frame `frames` on (the page-table base; for pages of
+1 or 2 bytes rounded up to a 4-byte boundary so no PTE straddles a frame), taking
+ceil(vpages * 4 / pagesize) frames of its own. So the table never overlaps a frame a
+PTE can point at and the printed output is the original's. PhysicalMemory allocates
+lazily: only the table's frames cost host memory. `linear` keeps the PFN in bits 0-23
+(its bits 25-30 are flags); with more than 2^24 frames (only possible with pages of 32
+bytes or less, since -p stays under 1 GiB) the table uses the same layout with a
+31-bit PFN and no flags besides V (OSTEP_LINEAR), which is OSTEP's PTE exactly.
 """
 
 # ruff: noqa: UP031  (printf formats are the original's, kept for byte-exact output)
@@ -10,9 +24,14 @@ redraw both } else invalid; then -n VAs int(asize * r) unless -A lists them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
+from vmsim.hw import ptformat
+from vmsim.hw.physmem import PhysicalMemory
+from vmsim.hw.pte import LINEAR, PRESENT
+from vmsim.hw.ptformat import PageTableFormat, make_format
 from vmsim.ostep.common import (
     OstepError,
     OstepOptionParser,
@@ -26,6 +45,9 @@ from vmsim.ostep.common import (
 
 NAME = "paging-linear-translate"
 VALID = 0x80000000
+"""OSTEP's valid bit (= LINEAR.present)."""
+OSTEP_LINEAR = replace(LINEAR, write=0, user=0, accessed=0, dirty=0, nx=0, cow=0, ppn_bits=31)
+"""OSTEP's PTE exactly: V (bit 31) and a 31-bit PFN; used only beyond LINEAR's 2^24 frames."""
 
 
 def make_parser() -> OstepOptionParser:
@@ -92,12 +114,56 @@ def make_parser() -> OstepOptionParser:
     return p
 
 
-@dataclass(frozen=True)
-class LinearPageTable:
-    """A linear page table: one PTE per VPN, valid bit 31, PFN in the low bits."""
+def linear_format(pagesize: int, asize: int, frames: int) -> PageTableFormat:
+    """vmsim's `linear` format for this machine (pagesize, asize: powers of two).
 
-    ptes: list[int]
-    pagebits: int
+    With more frames than LINEAR's 24-bit PFN field holds, the same geometry with
+    OSTEP_LINEAR (V + 31-bit PFN), so every PTE stays OSTEP's.
+    """
+    fmt = make_format("linear", pagesize, asize)
+    if frames > fmt.layout.ppn_mask + 1:
+        return replace(fmt, layout=OSTEP_LINEAR)
+    return fmt
+
+
+class LinearPageTable:
+    """A linear page table: one PTE per VPN, PTE bytes in simulated physical memory.
+
+    `ptes` are the initial entries (OSTEP's values: 0x80000000 | pfn, or 0), one per
+    VPN; their count times the page size (rounded up to a power of two) is the address
+    space. `frames` is the size of OSTEP's physical memory in pages (default: just
+    enough for the highest PFN); the table is stored after those frames (module
+    docstring) and walked with `vmsim.hw.walk`.
+    """
+
+    def __init__(self, ptes: Sequence[int], pagebits: int, frames: int | None = None) -> None:
+        self.pagebits = pagebits
+        self.entries = len(ptes)
+        if frames is None:
+            frames = max((p & ~VALID for p in ptes if p & VALID), default=0) + 1
+        pagesize = 1 << pagebits
+        asize = 1 << (pagebits + max(0, (self.entries - 1).bit_length()))
+        self.fmt = linear_format(pagesize, asize, frames)
+        pte_size = self.fmt.pte_size
+        table_pa = -(-(frames << pagebits) // pte_size) * pte_size
+        self.root_ppn = table_pa >> pagebits
+        unit = max(pagesize, pte_size)
+        self.mem = PhysicalMemory(-(-(table_pa + self.entries * pte_size) // unit), unit)
+        for vpn, pte in enumerate(ptes):
+            if pte:
+                self.mem.write_uint(self._pte_pa(vpn), pte_size, pte)
+
+    def _pte_pa(self, vpn: int) -> int:
+        """Physical address of the PTE of vpn."""
+        return (self.root_ppn << self.pagebits) + vpn * self.fmt.pte_size
+
+    def map(self, vpn: int, pfn: int) -> None:
+        """Make vpn valid, mapping frame pfn (the format's PTE with PRESENT)."""
+        self.mem.write_uint(self._pte_pa(vpn), self.fmt.pte_size, self.fmt.make_pte(pfn, PRESENT))
+
+    def pte(self, vpn: int) -> int:
+        """The PTE of vpn, read from simulated physical memory."""
+        return self.mem.read_uint(self._pte_pa(vpn), self.fmt.pte_size)
 
     @property
     def vpn_mask(self) -> int:
@@ -109,14 +175,17 @@ class LinearPageTable:
         return (va & self.vpn_mask) >> self.pagebits
 
     def translate(self, va: int) -> int | None:
-        """The physical address of va, or None if its PTE is not valid.
+        """The physical address of va (generic walk), or None if its PTE is not valid.
 
         IndexError if the VPN is beyond the table (the original's crash).
         """
-        pte = self.ptes[self.vpn(va)]
-        if not pte & VALID:
+        vpn = self.vpn(va)
+        if vpn >= self.entries:
+            raise IndexError(f"VPN {vpn} beyond the {self.entries}-entry page table")
+        leaf = ptformat.walk(self.mem, self.fmt, self.root_ppn, va & 0xFFFFFFFF)[-1]
+        if not self.fmt.layout.flags(leaf.pte) & PRESENT:
             return None
-        return ((pte & ~VALID) << self.pagebits) | (va & ((1 << self.pagebits) - 1))
+        return (self.fmt.pte_ppn(leaf.pte) << self.pagebits) | (va & ((1 << self.pagebits) - 1))
 
 
 def run(argv: list[str]) -> int:
@@ -174,26 +243,24 @@ def _check(asize: int, psize: int, pagesize: int, out: Printer) -> bool:
 
 
 def build_page_table(
-    vpages: int, frames: int, used: int, rnd: Any, verbose: bool, out: Printer
-) -> list[int]:
-    """Draw the page table (printing each PTE as the original does); return the PTEs."""
+    vpages: int, pagebits: int, frames: int, used: int, rnd: Any, verbose: bool, out: Printer
+) -> LinearPageTable:
+    """Draw the page table into simulated memory, printing each PTE read back from it."""
+    table = LinearPageTable([0] * vpages, pagebits, frames)
     taken = bytearray(max(frames, 0))
-    ptes: list[int] = []
     threshold = 100.0 - float(used)
     for v in range(vpages):
-        pte = 0
         while True:
             if rnd() * 100.0 > threshold:
                 u = int(frames * rnd())
                 if taken[u]:
                     continue
                 taken[u] = 1
-                pte = VALID | u
+                table.map(v, u)
             break
-        out(("  [%8d]  " % v if verbose else "  ") + "0x%08x" % pte)
-        ptes.append(pte)
+        out(("  [%8d]  " % v if verbose else "  ") + "0x%08x" % table.pte(v))
     out("")
-    return ptes
+    return table
 
 
 def _simulate(opts: dict[str, Any], out: Printer) -> int:
@@ -226,8 +293,9 @@ def _simulate(opts: dict[str, Any], out: Printer) -> int:
         "Page Table (from entry 0 down to the max size)",
     ):
         out(line)
-    ptes = build_page_table(vpages, frames, opts["used"], rng.random, opts["verbose"], out)
-    table = LinearPageTable(ptes, pagebits)
+    table = build_page_table(
+        vpages, pagebits, frames, opts["used"], rng.random, opts["verbose"], out
+    )
     if addresses == "-1":
         vas: list[int | str] = [int(asize * rng.random()) for _ in range(opts["num"])]
     else:
@@ -240,9 +308,9 @@ def _simulate(opts: dict[str, Any], out: Printer) -> int:
             out(head + "PA or invalid address?")
             continue
         vpn = table.vpn(va)
-        if vpn >= len(ptes):
+        if vpn >= table.entries:
             raise OstepError(
-                NAME, f"virtual address {va}: VPN {vpn} is beyond the {len(ptes)}-entry page table"
+                NAME, f"virtual address {va}: VPN {vpn} is beyond the {vpages}-entry page table"
             )
         pa = table.translate(va)
         if pa is None:

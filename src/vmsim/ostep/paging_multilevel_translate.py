@@ -9,6 +9,13 @@ then per allocated page: vp = int(r * 1024) (redraw if taken), its data frame
 findFree(), a page-table frame findFree() if the PDE is still invalid, then 32 data
 bytes int(r * 31); then per address: if r * 100 > 50 or i >= allocated, a random VA
 int(r * 32768), else (alloc[i] << 5) | int(r * 32).
+
+The machine is vmsim's: the `ostep-2level` page-table format of `vmsim.hw` (geometry
+above, PTE layout `hw.pte.OSTEP_2LEVEL`) over a `vmsim.hw.PhysicalMemory(128, 32)`. The
+table is built with the generic `vmsim.hw.walk` (its `alloc` hook takes a page-table
+frame and fills it with 0x7f, linked in as `layout.table(ppn)` = 0x80 | ppn) and a
+leaf written as `make_pte(pfn, PRESENT)`; each address is translated by the same
+`walk`, whose steps give the PDE and PTE printed.
 """
 
 # ruff: noqa: UP031  (printf formats are the original's, kept for byte-exact output)
@@ -18,6 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from vmsim.errors import KernelPanic
+from vmsim.hw import ptformat
+from vmsim.hw.physmem import PhysicalMemory
+from vmsim.hw.pte import PRESENT
+from vmsim.hw.ptformat import make_format
 from vmsim.ostep.common import OstepError, OstepOptionParser, ParserExit, Printer, parse, seeded
 
 NAME = "paging-multilevel-translate"
@@ -26,7 +38,10 @@ PAGE_BITS = 5
 FRAMES = 128
 VPAGES = 1024
 UNUSED = 0x7F
-VALID = 0x80
+"""OSTEP's filler for unused PDEs and PTEs: not valid (PFN 127)."""
+FORMAT = make_format("ostep-2level")
+"""The machine's page-table format (vmsim.hw.ptformat.TEXTBOOK_FORMATS)."""
+VALID = FORMAT.layout.present
 
 
 def make_parser() -> OstepOptionParser:
@@ -82,17 +97,33 @@ class Walk:
         return "pte" if self.pa is None else None
 
 
-def walk(memory: bytearray | list[int], pdbr: int, va: int) -> Walk:
-    """Walk the two-level table rooted at frame pdbr for va (the translation seam)."""
-    pde_index = (va & 0x7C00) >> 10
-    pde = memory[(pdbr << PAGE_BITS) | pde_index]
-    if not pde & VALID:
+def load_memory(dump: bytes | bytearray | list[int]) -> PhysicalMemory:
+    """A PhysicalMemory(128, 32) holding a memory dump (page 0 first, 4096 bytes)."""
+    mem = PhysicalMemory(FRAMES, PAGE_SIZE)
+    data = bytes(dump)
+    if len(data) != FRAMES * PAGE_SIZE:
+        raise OstepError(NAME, f"a memory dump is {FRAMES * PAGE_SIZE} bytes, not {len(data)}")
+    for ppn in range(FRAMES):
+        mem.write_frame(ppn, data[ppn * PAGE_SIZE : (ppn + 1) * PAGE_SIZE])
+    return mem
+
+
+def walk(memory: PhysicalMemory | bytes | bytearray | list[int], pdbr: int, va: int) -> Walk:
+    """Walk the two-level table rooted at frame pdbr for va (the translation seam).
+
+    The walk is `vmsim.hw.walk` in the ostep-2level format; `memory` is the machine's
+    PhysicalMemory or a 4096-byte dump of it.
+    """
+    mem = memory if isinstance(memory, PhysicalMemory) else load_memory(memory)
+    layout = FORMAT.layout
+    steps = ptformat.walk(mem, FORMAT, pdbr, va)
+    pde_index, pde = FORMAT.index(va, 0), steps[0].pte
+    if len(steps) == 1:
         return Walk(va, pde_index, pde)
-    pte_index = (va & 0x03E0) >> 5
-    pte = memory[((pde & 0x7F) << PAGE_BITS) | pte_index]
-    if not pte & VALID:
+    pte_index, pte = FORMAT.index(va, 1), steps[1].pte
+    if not layout.flags(pte) & PRESENT:
         return Walk(va, pde_index, pde, pte_index, pte)
-    pa = ((pte & 0x7F) << PAGE_BITS) | (va & 0x1F)
+    pa = (FORMAT.pte_ppn(pte) << FORMAT.page_shift) | (va & (FORMAT.page_size - 1))
     return Walk(va, pde_index, pde, pte_index, pte, pa)
 
 
@@ -101,7 +132,7 @@ class SmallMachine:
 
     def __init__(self, rnd: Any) -> None:
         self.rnd = rnd
-        self.memory = bytearray(PAGE_SIZE * FRAMES)
+        self.memory = PhysicalMemory(FRAMES, PAGE_SIZE)
         self.used = bytearray(FRAMES)
         self.nused = 0
         self.pdbr = -1
@@ -122,24 +153,25 @@ class SmallMachine:
 
     def fill(self, frame: int, value: int) -> None:
         """Set every byte of frame to value."""
-        self.memory[frame * PAGE_SIZE : (frame + 1) * PAGE_SIZE] = bytes([value]) * PAGE_SIZE
+        self.memory.write_frame(frame, bytes([value]) * PAGE_SIZE)
+
+    def alloc_table(self) -> int:
+        """A page-table frame (find_free) full of not-valid 0x7f entries: walk's alloc."""
+        pt = self.find_free()
+        self.fill(pt, UNUSED)
+        return pt
 
     def map_page(self, vpn: int, pfn: int) -> None:
         """Install vpn -> pfn, taking a page-table frame if the PDE is not valid yet."""
-        pde_addr = (self.pdbr << PAGE_BITS) | (vpn >> 5)
-        pde = self.memory[pde_addr]
-        if not pde & VALID:
-            pt = self.find_free()
-            self.memory[pde_addr] = VALID | pt
-            self.fill(pt, UNUSED)
-        else:
-            pt = pde & 0x7F
-        self.memory[(pt << PAGE_BITS) | (vpn & 0x1F)] = VALID | pfn
+        va = vpn << PAGE_BITS
+        leaf = ptformat.walk(self.memory, FORMAT, self.pdbr, va, alloc=self.alloc_table)[-1]
+        if leaf.pte & VALID:
+            raise KernelPanic(f"map_page: remap of virtual page {vpn}")
+        self.memory.write_uint(leaf.pte_pa, FORMAT.pte_size, FORMAT.make_pte(pfn, PRESENT))
 
     def alloc_process(self, npages: int) -> list[int]:
         """The page directory, then npages random virtual pages with random contents."""
-        self.pdbr = self.find_free()
-        self.fill(self.pdbr, UNUSED)
+        self.pdbr = self.alloc_table()
         taken = bytearray(VPAGES)
         allocated: list[int] = []
         for _ in range(npages):
@@ -152,9 +184,7 @@ class SmallMachine:
             allocated.append(vp)
             pp = self.find_free()
             self.map_page(vp, pp)
-            base = pp * PAGE_SIZE
-            for j in range(PAGE_SIZE):
-                self.memory[base + j] = int(self.rnd() * 31)
+            self.memory.write_frame(pp, bytes(int(self.rnd() * 31) for _ in range(PAGE_SIZE)))
         return allocated
 
 
@@ -182,7 +212,7 @@ def _simulate(opts: dict[str, Any], out: Printer) -> int:
     allocated = m.alloc_process(opts["allocated"])
     mem = m.memory
     for i in range(FRAMES):
-        out("page %3d:" % i + mem[i * PAGE_SIZE : (i + 1) * PAGE_SIZE].hex())
+        out("page %3d:" % i + mem.read_frame(i).hex())
     out("")
     out("PDBR:", m.pdbr, " (decimal) [This means the page directory is held in this page]")
     out("")
@@ -202,23 +232,29 @@ def _simulate(opts: dict[str, Any], out: Printer) -> int:
     return 0
 
 
-def _print_walk(w: Walk, mem: bytearray, out: Printer) -> None:
+def _valid(entry: int) -> int:
+    """1 if a PDE or PTE is valid, else 0."""
+    return 1 if FORMAT.layout.flags(entry) & PRESENT else 0
+
+
+def _print_walk(w: Walk, mem: PhysicalMemory, out: Printer) -> None:
     """The -c answer for one address: PDE line, PTE line, and the outcome."""
     out("Virtual Address 0x%04x:" % w.va)
-    pde_pfn = w.pde & 0x7F
+    pde_pfn = FORMAT.pte_ppn(w.pde)
     out(
         "  --> pde index:0x%x [decimal %d] pde contents:0x%x (valid %d, pfn 0x%02x [decimal %d])"
-        % (w.pde_index, w.pde_index, w.pde, w.pde >> 7, pde_pfn, pde_pfn)
+        % (w.pde_index, w.pde_index, w.pde, _valid(w.pde), pde_pfn, pde_pfn)
     )
     if w.pte_index is None or w.pte is None:
         out("      --> Fault (page directory entry not valid)")
         return
-    pfn = w.pte & 0x7F
+    pfn = FORMAT.pte_ppn(w.pte)
     out(
         "    --> pte index:0x%x [decimal %d] pte contents:0x%x (valid %d, pfn 0x%02x [decimal %d])"
-        % (w.pte_index, w.pte_index, w.pte, w.pte >> 7, pfn, pfn)
+        % (w.pte_index, w.pte_index, w.pte, _valid(w.pte), pfn, pfn)
     )
     if w.pa is None:
         out("      --> Fault (page table entry not valid)")
     else:
-        out("      --> Translates to Physical Address 0x%03x --> Value: 0x%02x" % (w.pa, mem[w.pa]))
+        value = mem.read_uint(w.pa, 1)
+        out("      --> Translates to Physical Address 0x%03x --> Value: 0x%02x" % (w.pa, value))
