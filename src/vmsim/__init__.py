@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "Machine": "vmsim.machine",
     "Process": "vmsim.machine",
+    "Wait": "vmsim.kernel.sched",
     "open_trace": "vmsim.engine.api",
     "simulate": "vmsim.engine.api",
     "miss_ratio_curve": "vmsim.engine.api",

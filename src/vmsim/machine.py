@@ -9,6 +9,7 @@ This module sits above kernel/ and libc/ (DESIGN.md: the public facade).
 from __future__ import annotations
 
 import errno
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -26,18 +27,36 @@ from vmsim.errors import (
     VmsimError,
 )
 from vmsim.events import Access, Event, Syscall
-from vmsim.hw.mmu import EXEC, READ, WRITE_ACCESS, PageFault
+from vmsim.hw.mmu import EXEC, READ, WRITE_ACCESS
+from vmsim.kernel.exec import ElfImage, load_elf
 from vmsim.kernel.fault import handle_page_fault
+from vmsim.kernel.filemap import (
+    PageCacheObject,
+    ShmObject,
+    msync,
+    open_file,
+    release_object,
+    shm_open,
+)
 from vmsim.kernel.kernel import SIGNALS, Kernel
-from vmsim.kernel.mm import do_brk, do_mmap, do_mprotect, do_munmap, parse_prot, prot_str
-from vmsim.kernel.proc import RUNNING, Proc
+from vmsim.kernel.mm import (
+    PROT_WRITE,
+    committed_pages_of,
+    do_brk,
+    do_mmap,
+    do_mprotect,
+    do_munmap,
+    parse_prot,
+    prot_str,
+)
+from vmsim.kernel.proc import RUNNING, Proc, do_fork, do_wait
+from vmsim.kernel.replay import ReplayRun, ReplayStats
+from vmsim.kernel.sched import Program, RunResult, Scheduler
 from vmsim.kernel.vm import walk
 from vmsim.libc import DEFAULT_ALLOCATOR, Allocator, Libc, MallInfo, allocator_class
 from vmsim.libc.cxx import Init
 from vmsim.libc.stack import Frame
 from vmsim.stats import ProcStat, VmStat
-
-_MAX_RETRIES = 8
 
 
 @dataclass(frozen=True)
@@ -90,6 +109,8 @@ class Process:
         self._allocator = allocator
         self._allocator_options = dict(allocator_options or {})
         self._libc: Libc | None = None
+        self.image: ElfImage | None = None
+        """The executable loaded by exec, if any."""
 
     def __repr__(self) -> str:
         return f"<Process pid={self.pid} name={self.name!r} state={self._proc.state}>"
@@ -197,33 +218,119 @@ class Process:
 
     def _translate(self, proc: Proc, va: int, access: int) -> int:
         """MMU translation with fault handling: the access is retried after each fault."""
-        mmu = self._k.mmu
-        for _ in range(_MAX_RETRIES):
-            try:
-                return mmu.translate(va, access)
-            except PageFault as fault:
-                self._k.trap(proc, fault)
-                if proc.state != RUNNING:
-                    raise ProcessKilled(proc.pid, proc.exit_reason) from None
-        raise KernelPanic(f"translate: {va:#x} still faulting after {_MAX_RETRIES} retries")
+        return self._k.user_translate(proc, va, access)
 
     # --- system calls -----------------------------------------------------------------
 
     def _syscall(self, name: str, args: str, result: int) -> None:
         self._k.emit(Syscall(self.pid, name, args, result))
 
-    def mmap(self, length: int | str, prot: str | int = "rw", addr: int | None = None) -> int:
-        """Map anonymous private memory (rounded up to pages); return its start address.
+    def mmap(
+        self,
+        length: int | str,
+        prot: str | int = "rw",
+        *,
+        shared: bool = False,
+        file: str | os.PathLike[str] | None = None,
+        offset: int = 0,
+        shm: str | None = None,
+        addr: int | None = None,
+    ) -> int:
+        """Map memory; return its start address (rounded up to pages, placed top-down).
 
-        addr places the mapping exactly there (MAP_FIXED_NOREPLACE); by default it goes
-        top-down below the stack.
+        Anonymous private memory by default; shared=True shares it with children after
+        fork; file= maps a host file from offset (shared=True: writes reach the file;
+        shared=False: copy-on-write); shm= maps a named segment from m.shm_open.
+        addr places the mapping exactly there (MAP_FIXED_NOREPLACE).
         """
         self._require_alive()
+        k = self._k
         n = parse_size(length, "length")
-        start = do_mmap(self._k, self._proc.mm, n, _prot(prot), addr=addr)
+        bits = _prot(prot)
+        kind, pgoff, name = "mmap", 0, ""
+        backing: PageCacheObject | None = None
+        if file is not None and shm is not None:
+            raise ConfigError("mmap", "file and shm", "one backing at a time")
+        if file is not None:
+            if offset < 0 or offset % self._ps:
+                raise SyscallError(errno.EINVAL, f"mmap: offset {offset} is not page-aligned")
+            backing = open_file(k, os.fspath(file), writable=shared and bool(bits & PROT_WRITE))
+            kind, pgoff, name = "file", offset // self._ps, backing.path
+        elif shm is not None:
+            backing = k.shm.get(shm)
+            if backing is None:
+                raise SyscallError(errno.ENOENT, f"mmap: no shared-memory segment {shm!r}")
+            kind, shared, name = "shm", True, shm
+        elif shared:
+            backing = ShmObject(self._ps, n)
+            kind = "shm"
+        try:
+            start = do_mmap(
+                k, self._proc.mm, n, bits, kind, shared, backing, pgoff, name, addr=addr
+            )
+        finally:
+            if backing is not None and backing.map_count == 0:
+                release_object(k, backing)
         where = "NULL" if addr is None else f"{addr:#x}"
-        self._syscall("mmap", f"{where}, {n}, {prot_str(_prot(prot))}", start)
+        flags = "MAP_SHARED" if shared else "MAP_PRIVATE"
+        self._syscall("mmap", f"{where}, {n}, {prot_str(bits)}, {flags}, {name or '-'}", start)
         return start
+
+    def msync(self, va: int, length: int) -> int:
+        """Write dirty pages of shared file mappings in [va, va + length) to their files.
+
+        Returns the number of pages written. va must be page-aligned (EINVAL).
+        """
+        self._require_alive()
+        if va % self._ps or length < 0:
+            raise SyscallError(errno.EINVAL, f"msync: bad range {va:#x}+{length}")
+        written = msync(self._k, self._proc.mm, va, va + length)
+        self._syscall("msync", f"{va:#x}, {length}", written)
+        return written
+
+    def fork(self, program: ProgramFn | None = None) -> Process:
+        """A child process: a copy of this one, its frames shared copy-on-write.
+
+        program: a generator function for the child to run under m.run().
+        """
+        proc = self._require_alive()
+        child_proc = do_fork(self._k, proc)
+        child = self.machine._adopt(child_proc, self._allocator, self._allocator_options)
+        child.image = self.image
+        if self._libc is not None:
+            child._libc = self._libc.fork(child)
+        self._syscall("fork", "", child.pid)
+        if program is not None:
+            self.machine.scheduler.add(child_proc, program(child))
+        return child
+
+    def wait(self, pid: int = -1) -> int:
+        """Reap an exited child (any, or pid) and return its exit status.
+
+        OSError ECHILD without such a child; EAGAIN if none has exited yet (outside
+        m.run(), nothing else can make it exit: it would block forever).
+        """
+        return self.waitpid(pid)[1]
+
+    def waitpid(self, pid: int = -1) -> tuple[int, int]:
+        """Like wait(), returning (pid, status) as os.waitpid does."""
+        proc = self._require_alive()
+        got = do_wait(proc, pid)
+        if got is None:
+            raise SyscallError(errno.EAGAIN, f"wait: no child of pid {proc.pid} has exited yet")
+        self._syscall("wait", f"{pid}", got[0])
+        return got
+
+    @property
+    def children(self) -> list[Process]:
+        """Children not yet reaped."""
+        return [self.machine.process(c.pid) for c in self._proc.children]
+
+    @property
+    def parent(self) -> Process | None:
+        """The parent process (None for processes the machine spawned)."""
+        par = self._proc.parent
+        return self.machine.process(par.pid) if par is not None else None
 
     def munmap(self, va: int, length: int) -> None:
         """Unmap [va, va + length) (va page-aligned, else OSError EINVAL)."""
@@ -280,58 +387,29 @@ class Process:
         user space as anonymous rwx memory and has no zero page, so each reference to a
         non-resident page is exactly one page fault.
         """
+        run = self._start_replay(addresses, kinds)
+        run.step(len(run.addrs))
+        return run.stats()
+
+    def _start_replay(
+        self, addresses: Sequence[int] | np.ndarray, kinds: Sequence[int] | np.ndarray | None
+    ) -> ReplayRun:
         proc = self._require_alive()
-        k = self._k
         self._enter_replay_mode(proc)
-        addrs = np.asarray(addresses, dtype=np.int64)
-        n = len(addrs)
-        acc = _access_codes(kinds, n)
-        before = (proc.stats.min_flt, proc.stats.maj_flt, k.stats.tlb_miss, k.stats.pswpout)
-        future: dict[int, int] | None = None
-        nxt: list[int] = []
-        if k.reclaimer.global_policy.needs_future:
-            from vmsim.policies.reference import next_use_array
+        return ReplayRun(self._k, proc, addresses, kinds)
 
-            nxt = next_use_array(addrs >> k.fmt.page_shift).tolist()
-            future = k.reclaimer.refbits.future = {}
-        try:
-            self._replay_loop(proc, addrs.tolist(), acc, future, nxt)
-        finally:
-            k.reclaimer.refbits.future = None
-        proc.stats.cpu_accesses += n
-        return ReplayStats(
-            references=n,
-            minor_faults=proc.stats.min_flt - before[0],
-            major_faults=proc.stats.maj_flt - before[1],
-            tlb_misses=k.stats.tlb_miss - before[2],
-            swap_outs=k.stats.pswpout - before[3],
-        )
-
-    def _replay_loop(
-        self,
-        proc: Proc,
-        addrs: list[int],
-        acc: list[int],
-        future: dict[int, int] | None,
-        nxt: list[int],
-    ) -> None:
-        """The hot loop of replay: one MMU translation per reference, faults handled."""
-        k = self._k
-        if k.current is not proc:
-            k.switch_to(proc)
-        translate = k.mmu.translate
-        shift = k.fmt.page_shift
-        tick = k.tick_interval
-        for i, va in enumerate(addrs):
-            if tick and k.clock and k.clock % tick == 0:
-                k.tick()
-            k.clock += 1
-            if future is not None:
-                future[va >> shift] = nxt[i]
-            try:
-                translate(va, acc[i])
-            except PageFault:
-                self._translate(proc, va, acc[i])
+    def _trace_program(
+        self, addresses: Sequence[int] | np.ndarray, kinds: Sequence[int] | np.ndarray | None
+    ) -> Program:
+        """A program that replays a trace, exactly one quantum of references at a time."""
+        run = self._start_replay(addresses, kinds)
+        budget = yield
+        while not run.done:
+            run.step(budget)
+            if run.done:
+                break
+            budget = yield
+        return 0
 
     def _enter_replay_mode(self, proc: Proc) -> None:
         """Turn a fresh process into a replay process (one rwx VMA over user space)."""
@@ -491,33 +569,26 @@ class Process:
         raise HeapCorruption(proc.pid, message)
 
 
-@dataclass(frozen=True)
-class ReplayStats:
-    """What one replay did: references, faults (minor + major = misses), TLB misses."""
-
-    references: int
-    minor_faults: int
-    major_faults: int
-    tlb_misses: int
-    swap_outs: int
-
-    @property
-    def faults(self) -> int:
-        """All page faults of the replay: the misses of the textbook definition."""
-        return self.minor_faults + self.major_faults
+ProgramFn = Callable[["Process"], Program]
+"""A program: a generator function of the process that runs it."""
+TraceArg = tuple[Any, Any] | str | os.PathLike[str]
 
 
-def _access_codes(kinds: Sequence[int] | np.ndarray | None, n: int) -> list[int]:
-    """MMU access codes for trace kinds: fetch -> exec, load -> read, store/modify -> write."""
-    if kinds is None:
-        return [READ] * n
-    arr = np.asarray(kinds, dtype=np.int64)
-    if len(arr) != n:
-        raise ConfigError("kinds", f"{len(arr)} kinds", f"one kind per address ({n})")
-    if len(arr) and (arr.min() < 0 or arr.max() > 3):
-        raise ConfigError("kinds", "out of range", "AccessKind values 0..3 (I, L, S, M)")
-    table = np.array([EXEC, READ, WRITE_ACCESS, WRITE_ACCESS], dtype=np.int64)
-    return list(table[arr].tolist())
+def _trace_arrays(trace: TraceArg) -> tuple[np.ndarray, np.ndarray | None]:
+    """(addresses, kinds) from a pair of arrays or a trace file (through vmsim.open_trace)."""
+    if isinstance(trace, tuple):
+        addrs, kinds = trace
+        return np.asarray(addrs, dtype=np.int64), None if kinds is None else np.asarray(kinds)
+    import importlib
+
+    api: Any = importlib.import_module("vmsim.engine.api")  # the engine's trace readers
+    reader = api.open_trace(os.fspath(trace))
+    chunks = list(reader.chunks())
+    if not chunks:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint8)
+    addrs = np.concatenate([c.addresses for c in chunks]).astype(np.int64)
+    kinds = np.concatenate([c.kinds for c in chunks])
+    return addrs, kinds
 
 
 def _prot(prot: str | int) -> int:
@@ -538,6 +609,7 @@ class Machine:
             config = config.replace(**options)
         self.config = config
         self.kernel = Kernel(config)
+        self.scheduler = Scheduler(self.kernel)
         self._processes: dict[int, Process] = {}
 
     def __repr__(self) -> str:
@@ -552,17 +624,27 @@ class Machine:
         oom_score_adj: int = 0,
         replay: bool = False,
         allocator: str = DEFAULT_ALLOCATOR,
+        program: ProgramFn | str | os.PathLike[str] | None = None,
+        trace: TraceArg | None = None,
         **allocator_options: Any,
     ) -> Process:
         """Create a new process with its own address space.
 
-        memory_limit: a resident-set limit (bytes or "256KiB"): the process replaces
+        memory_limit: a resident-set limit (bytes or "256KiB"): the process replays
         among its own pages when it reaches it. oom_score_adj: -1000..1000, as Linux's.
         replay: the process treats all user space as anonymous memory (trace replays).
         allocator: the malloc implementation ("glibc", "textbook"), with its options
         (textbook: fit, order, coalesce; glibc: its tunables).
+        program: a generator function gen(process) for m.run() to run, or the path of
+        an ELF executable to load (as m.exec). trace: a reference stream for m.run() to
+        replay: (addresses, kinds) arrays, or a trace file any reader of vmsim.open_trace
+        understands.
         """
         allocator_class(allocator)
+        if isinstance(program, str | os.PathLike):
+            return self.exec(program, name=name, memory_limit=memory_limit, allocator=allocator)
+        if program is not None and trace is not None:
+            raise ConfigError("program", "and trace", "one of program and trace")
         limit = None
         if memory_limit is not None:
             size = parse_size(memory_limit, "memory_limit")
@@ -572,11 +654,77 @@ class Machine:
         if not -1000 <= oom_score_adj <= 1000:
             raise ConfigError("oom_score_adj", oom_score_adj, "-1000..1000")
         proc = self.kernel.spawn(
-            name, replay=replay, memory_limit=limit, oom_score_adj=oom_score_adj
+            name,
+            replay=replay or trace is not None,
+            memory_limit=limit,
+            oom_score_adj=oom_score_adj,
         )
-        p = Process(self, proc, allocator, allocator_options)
+        p = self._adopt(proc, allocator, allocator_options)
+        if program is not None:
+            self.scheduler.add(proc, program(p))
+        elif trace is not None:
+            addrs, kinds = _trace_arrays(trace)
+            self.scheduler.add(proc, p._trace_program(addrs, kinds))
+        return p
+
+    def exec(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        name: str | None = None,
+        memory_limit: int | str | None = None,
+        allocator: str = DEFAULT_ALLOCATOR,
+        **allocator_options: Any,
+    ) -> Process:
+        """A new process running the ELF executable at path: its segments are mapped.
+
+        Text, read-only data and data come from the file (private mappings: two
+        processes running the same binary share its text frames), bss is zero; then a
+        heap and a stack. The process's `image` tells where everything went.
+        """
+        p = self.spawn(name or os.path.basename(os.fspath(path)), memory_limit=memory_limit,
+                       allocator=allocator, **allocator_options)  # fmt: skip
+        k = self.kernel
+        mm = p._proc.mm
+        for vma in list(mm.vmas):  # the fresh default layout holds nothing yet
+            k.vm_unacct_memory(committed_pages_of(mm, vma))
+            mm.remove(vma)
+        try:
+            p.image = load_elf(k, p._proc, os.fspath(path))
+        except BaseException:
+            k.do_exit(p._proc, -1, "exec failed")
+            raise
+        p._syscall("execve", os.fspath(path), 0)
+        return p
+
+    def run(self, quantum: int = 1000, max_quanta: int | None = None) -> RunResult:
+        """Run every process that has a program (or trace), round-robin, until all exit.
+
+        quantum counts memory accesses. Returns per-process accesses and exit statuses.
+        """
+        if quantum < 1:
+            raise ConfigError("quantum", quantum, "at least one memory access")
+        return self.scheduler.run(quantum, max_quanta)
+
+    def _adopt(self, proc: Proc, allocator: str, options: dict[str, Any]) -> Process:
+        """The Process handle of a new kernel process."""
+        p = Process(self, proc, allocator, options)
         self._processes[proc.pid] = p
         return p
+
+    def shm_open(self, name: str, size: int | str) -> None:
+        """Create (or grow) the named shared-memory segment `name`."""
+        shm_open(self.kernel, name, parse_size(size, "size"))
+
+    def shm_unlink(self, name: str) -> None:
+        """Remove a named segment; its memory goes when its last mapping does."""
+        obj = self.kernel.shm.get(name)
+        if obj is None:
+            raise SyscallError(errno.ENOENT, f"shm_unlink: no segment {name!r}")
+        obj.unlinked = True
+        del self.kernel.shm[name]
+        if obj.map_count == 0:
+            release_object(self.kernel, obj)
 
     def swap_out_process(self, pid: int) -> int:
         """Move every resident page of a process to swap; return how many pages went."""

@@ -29,6 +29,7 @@ def check_invariants(k: Kernel) -> None:
             raise KernelPanic(f"check: dead pid {proc.pid} still holds VMAs or page tables")
     _check_frames(k, mapped)
     _check_swap(k)
+    _check_page_cache(k)
     _check_policies(k)
 
 
@@ -102,12 +103,33 @@ def _check_swap(k: Kernel) -> None:
         for mm, _va in users:
             if mm.owner is not None and not mm.owner.alive:
                 raise KernelPanic(f"check: slot {slot} still held by dead pid {mm.owner.pid}")
-    busy = {s for s, users in sw.users.items() if users} | set(sw.cache_frame)
+    busy = {s for s, users in sw.users.items() if users} | set(sw.cache_frame) | set(sw.object_of)
     if len(busy) != sw.used:
         raise KernelPanic(f"check: {sw.used} slots in use, {len(busy)} referenced")
     for slot, ppn in sw.cache_frame.items():
         if sw.cache_slot.get(ppn) != slot:
             raise KernelPanic(f"check: swap cache maps disagree on slot {slot}")
+
+
+def _check_page_cache(k: Kernel) -> None:
+    """Every page-cache frame belongs to exactly the object page that lists it."""
+    listed = 0
+    objects = {id(o): o for o in [*k.files.values(), *k.shm.values()]}
+    objects.update({id(o): o for o, _ in k.page_owner.values()})
+    for obj in objects.values():
+        for pgoff, ppn in obj.pages.items():
+            listed += 1
+            if k.page_owner.get(ppn) != (obj, pgoff):
+                raise KernelPanic(
+                    f"check: page {pgoff} of an object is frame {ppn}, unknown to the cache"
+                )
+        for pgoff, slot in obj.swapped.items():
+            if k.swap.object_of.get(slot) != (obj, pgoff):
+                raise KernelPanic(
+                    f"check: page {pgoff} of an object is in slot {slot}, unknown to swap"
+                )
+    if listed != len(k.page_owner):
+        raise KernelPanic("check: page-cache frames that no object lists")
 
 
 def _check_policies(k: Kernel) -> None:

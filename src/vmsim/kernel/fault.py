@@ -25,6 +25,7 @@ from vmsim.events import CowCopy
 from vmsim.events import PageFault as PageFaultEvent
 from vmsim.hw.mmu import ACCESS_NAMES, EXEC, READ, WRITE_ACCESS
 from vmsim.hw.pte import PRESENT, USER, WRITE
+from vmsim.kernel.filemap import do_file_page
 from vmsim.kernel.mm import PROT_EXEC, PROT_READ, PROT_WRITE, VMA, AddressSpace
 from vmsim.kernel.swap import do_swap_page
 from vmsim.kernel.vm import map_page, set_pte, vma_pte_flags, walk, zap_pte
@@ -193,11 +194,6 @@ def wp_page_copy(k: Kernel, vmf: VmFault, old: int, how: str) -> None:
     zap_pte(k, vmf.mm, vmf.va, vmf.pte_pa, vmf.pte)
     map_page(k, vmf.mm, vmf.va, new, vma_pte_flags(vmf.vma, writable=True), how, vmf.pte_pa)
     k.reclaimer.page_added(new, vmf.mm)
-
-
-def do_file_page(k: Kernel, vmf: VmFault) -> None:
-    """First touch of a file- or shm-backed page."""
-    raise KernelPanic(f"do_file_page: file mapping at {vmf.va:#x} not built yet")
 
 
 def fault_in(k: Kernel, mm: AddressSpace, va: int, write: bool) -> int:

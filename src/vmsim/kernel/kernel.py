@@ -8,7 +8,13 @@ for one mm, rss accounting, SIGSEGV delivery, process exit.
 from __future__ import annotations
 
 from vmsim.config import MachineConfig
-from vmsim.errors import OutOfMemory, SegmentationFault
+from vmsim.errors import (
+    BusError,
+    KernelPanic,
+    OutOfMemory,
+    ProcessKilled,
+    SegmentationFault,
+)
 from vmsim.events import ContextSwitch, Event, ProcessExit, Segv, TlbFlush
 from vmsim.hw.mmu import ACCESS_NAMES, MMU, PageFault
 from vmsim.hw.physmem import PhysicalMemory
@@ -16,6 +22,7 @@ from vmsim.hw.ptformat import make_format
 from vmsim.hw.swapdev import SwapDevice
 from vmsim.hw.tlb import TLB
 from vmsim.kernel.fault import handle_page_fault
+from vmsim.kernel.filemap import FileObject, PageCacheObject, ShmObject, msync, release_object
 from vmsim.kernel.kalloc import FrameAllocator
 from vmsim.kernel.mm import (
     PROT_EXEC,
@@ -27,13 +34,15 @@ from vmsim.kernel.mm import (
     committed_pages_of,
 )
 from vmsim.kernel.oom import out_of_memory, vm_enough_memory
-from vmsim.kernel.proc import REAPED, RUNNING, ZOMBIE, Proc
+from vmsim.kernel.proc import REAPED, RUNNING, ZOMBIE, Proc, reap
 from vmsim.kernel.reclaim import Reclaimer
 from vmsim.kernel.swap import SwapSpace, free_swap_entry
 from vmsim.kernel.vm import free_pgtables, scan_ptes, unmap_pages
 from vmsim.stats import VmStat
 
 SIGNALS = {"SIGSEGV": 11, "SIGBUS": 7, "SIGABRT": 6, "SIGKILL": 9}
+MAX_FAULT_RETRIES = 8
+"""An access that still faults after this many handled faults is a kernel bug."""
 
 
 class AsidAllocator:
@@ -87,6 +96,12 @@ class Kernel:
         """Committed private writable pages (overcommit accounting)."""
         dev = SwapDevice(config.swap, config.page_size, config.swap_file) if config.swap else None
         self.swap = SwapSpace(dev)
+        self.files: dict[str, FileObject] = {}
+        """Mapped host files by real path (each with its page cache)."""
+        self.shm: dict[str, ShmObject] = {}
+        """Named shared-memory segments."""
+        self.page_owner: dict[int, tuple[PageCacheObject, int]] = {}
+        """Page-cache frames: frame -> (object, page offset)."""
         self.reclaimer = Reclaimer(self, config.policy, config.policy_options, config.seed)
         self.frames.reclaim = self._reclaim_or_oom
         self.frames.on_free = self.reclaimer.page_freed
@@ -143,8 +158,15 @@ class Kernel:
             self.reclaimer.page_dirty.add(ppn)
 
     def put_user_page(self, ppn: int) -> None:
-        """Drop a mapping's reference; a swap-cache page nobody maps any more is freed."""
-        if not self.frames.put_page(ppn) and not self.frames.mapcount(ppn):
+        """Drop a mapping's reference; a swap-cache page nobody maps any more is freed.
+
+        A page-cache page stays (its object keeps it) until reclaim or the object goes.
+        """
+        if (
+            not self.frames.put_page(ppn)
+            and not self.frames.mapcount(ppn)
+            and ppn not in self.page_owner
+        ):
             self.swap_cache_drop(ppn)
 
     def free_swap_entry(self, mm: AddressSpace, va: int, pte: int) -> None:
@@ -159,8 +181,18 @@ class Kernel:
         """Give back a commitment of `pages` pages."""
         self.committed -= pages
 
+    def vma_closing(self, mm: AddressSpace, vma: VMA) -> None:
+        """A VMA is about to go (munmap, exit): shared file writes reach the file first."""
+        if vma.shared and isinstance(vma.backing, FileObject):
+            msync(self, mm, vma.start, vma.end)
+
     def vma_closed(self, mm: AddressSpace, vma: VMA) -> None:
-        """A VMA went away (munmap, exit): release what its backing holds for it."""
+        """A VMA went away (munmap, exit): its object loses a mapping, freed at the last."""
+        obj = vma.backing
+        if obj is not None:
+            obj.map_count -= 1
+            if obj.map_count == 0:
+                release_object(self, obj)
 
     def swap_cache_drop(self, ppn: int) -> None:
         """Forget ppn's swap copy (it is about to change, or nobody maps it any more)."""
@@ -169,11 +201,7 @@ class Kernel:
 
     def extra_refs(self, ppn: int) -> int:
         """References to a user frame held by caches other than the swap cache."""
-        return 0
-
-    def reclaim_backed_page(self, ppn: int) -> bool:
-        """Reclaim a frame that is not plain anonymous memory; False if it cannot go."""
-        return False
+        return 1 if ppn in self.page_owner else 0
 
     # --- allocation of user frames ------------------------------------------------------
 
@@ -214,6 +242,19 @@ class Kernel:
         memory_limit (pages) makes it a memory cgroup; replay gives it one anonymous rwx
         VMA over all of user space instead of the usual layout.
         """
+        proc = self.new_proc(name)
+        proc.memory_limit = memory_limit
+        proc.oom_score_adj = oom_score_adj
+        mm = proc.mm
+        if replay:
+            mm.insert(VMA(0, self.fmt.user_top, PROT_READ | PROT_WRITE | PROT_EXEC, "replay"))
+        else:
+            self._default_layout(mm)
+            self.committed += sum(committed_pages_of(mm, v) for v in mm.vmas)
+        return proc
+
+    def new_proc(self, name: str | None) -> Proc:
+        """A process with a fresh address space: a page-table root and no VMAs."""
         root = self.frames.kalloc_contiguous(self.fmt.root_frames(), "pagetable")
         mm = AddressSpace(self.layout, root)
         mm.pgtables.extend(range(root, root + self.fmt.root_frames()))
@@ -221,16 +262,9 @@ class Kernel:
         pid = self._next_pid
         self._next_pid += 1
         proc = Proc(pid, name or f"proc{pid}", mm, sp=self.layout.stack_top)
-        proc.memory_limit = memory_limit
-        proc.oom_score_adj = oom_score_adj
         proc.stats.pgtables = len(mm.pgtables)
         mm.owner = proc
         self.procs[pid] = proc
-        if replay:
-            mm.insert(VMA(0, self.fmt.user_top, PROT_READ | PROT_WRITE | PROT_EXEC, "replay"))
-        else:
-            self._default_layout(mm)
-            self.committed += sum(committed_pages_of(mm, v) for v in mm.vmas)
         return proc
 
     def make_replay_space(self, proc: Proc) -> None:
@@ -301,12 +335,35 @@ class Kernel:
         """A page fault trapped from proc's access: handle it or raise the signal."""
         handle_page_fault(self, proc, fault.va, fault.access, fault.reason)
 
+    def user_translate(self, proc: Proc, va: int, access: int) -> int:
+        """The CPU's view of an access: translate, trap on a fault, retry the access.
+
+        Raises the signal's exception (SegmentationFault, BusError) or ProcessKilled
+        when the fault killed proc.
+        """
+        for _ in range(MAX_FAULT_RETRIES):
+            try:
+                return self.mmu.translate(va, access)
+            except PageFault as fault:
+                self.trap(proc, fault)
+                if proc.state != RUNNING:
+                    raise ProcessKilled(proc.pid, proc.exit_reason) from None
+        raise KernelPanic(f"translate: {va:#x} still faulting after {MAX_FAULT_RETRIES} retries")
+
     def deliver_segv(self, proc: Proc, va: int, access: int, code: str) -> SegmentationFault:
         """SIGSEGV: kill proc and return the exception its access raises."""
         self.stats.segv += 1
         self.emit(Segv(proc.pid, va, ACCESS_NAMES[access], code))
         err = SegmentationFault(proc.pid, va, ACCESS_NAMES[access], code)
         self.do_exit(proc, -SIGNALS["SIGSEGV"], str(err))
+        return err
+
+    def deliver_sigbus(self, proc: Proc | None, va: int, access: int, reason: str) -> BusError:
+        """SIGBUS: kill proc and return the exception its access raises."""
+        pid = proc.pid if proc is not None else 0
+        err = BusError(pid, va, ACCESS_NAMES[access], reason)
+        if proc is not None:
+            self.do_exit(proc, -SIGNALS["SIGBUS"], str(err))
         return err
 
     def do_exit(self, proc: Proc, status: int, reason: str) -> None:
@@ -318,8 +375,13 @@ class Kernel:
         proc.exit_status = status
         proc.exit_reason = reason
         self.emit(ProcessExit(proc.pid, status, reason))
-        if proc.parent is None:
-            proc.state = REAPED
+        for child in list(proc.children):  # orphans go to init, which reaps them
+            child.parent = None
+            if child.state == ZOMBIE:
+                child.state = REAPED
+        proc.children.clear()
+        if proc.parent is None or not proc.parent.alive:
+            reap(proc)
 
     def live_procs(self) -> list[Proc]:
         """Processes that have not exited."""
@@ -329,6 +391,7 @@ class Kernel:
 def exit_mmap(k: Kernel, mm: AddressSpace) -> None:
     """Tear down an address space: every mapping, every VMA, every page-table page."""
     for vma in list(mm.vmas):
+        k.vma_closing(mm, vma)
         unmap_pages(k, mm, vma.start, vma.end)
         k.vm_unacct_memory(committed_pages_of(mm, vma))
         mm.remove(vma)

@@ -194,6 +194,8 @@ def _einval(what: str) -> SyscallError:
 def split_vma(mm: AddressSpace, vma: VMA, addr: int) -> VMA:
     """Split vma at addr (strictly inside it); return the upper part."""
     upper = vma.split_copy(addr, vma.end, mm.layout.page_size.bit_length() - 1)
+    if upper.backing is not None:
+        upper.backing.map_count += 1
     vma.end = addr
     mm.reindex()
     mm.insert(upper)
@@ -248,6 +250,8 @@ def do_mmap(
         raise SyscallError(errno.ENOMEM, f"mmap: no room for {length} bytes in the address space")
     vma.start, vma.end = addr, addr + length
     mm.insert(vma)
+    if backing is not None:
+        backing.map_count += 1
     return addr
 
 
@@ -272,6 +276,7 @@ def do_munmap(k: Kernel, mm: AddressSpace, addr: int, length: int) -> None:
         raise _einval(f"munmap: bad range {addr:#x}+{length}")
     end = addr + -(-length // ps) * ps
     for vma in _isolate(mm, addr, end):
+        k.vma_closing(mm, vma)
         unmap_pages(k, mm, vma.start, vma.end)
         k.vm_unacct_memory(committed_pages_of(mm, vma))
         mm.remove(vma)

@@ -36,8 +36,8 @@ class MachineRefBits:
 
     def __init__(self, k: Kernel) -> None:
         self._k = k
-        self.future: dict[int, int] | None = None
-        """During a replay: vpn -> time of its next reference."""
+        self.futures: dict[AddressSpace, dict[int, int]] = {}
+        """Per replaying address space: vpn -> time of its next reference."""
 
     @property
     def now(self) -> int:
@@ -69,15 +69,16 @@ class MachineRefBits:
 
     def next_use(self, key: int) -> int:
         """Next reference time of the frame's page, known only during a replay."""
-        if self.future is None:
-            raise FutureUnknown(
-                "policy 'opt' needs to know the future: use it only for trace replays (p.replay)"
-            )
         mappers = self._k.frames.mappers(key)
         if not mappers:
             return -1
-        _, va = mappers[0]
-        return self.future.get(va >> self._k.fmt.page_shift, 1 << 62)
+        mm, va = mappers[0]
+        future = self.futures.get(mm)
+        if future is None:
+            raise FutureUnknown(
+                "policy 'opt' needs to know the future: use it only for trace replays (p.replay)"
+            )
+        return future.get(va >> self._k.fmt.page_shift, 1 << 62)
 
 
 class Reclaimer:
@@ -202,9 +203,12 @@ class Reclaimer:
 
     def try_to_free(self, ppn: int) -> bool:
         """Take frame ppn back from everyone who maps it; True if it is free now."""
+        from vmsim.kernel.filemap import reclaim_page_cache_frame
         from vmsim.kernel.swap import swap_out_frame
 
         purpose = self._k.frames.purpose[ppn]
-        if purpose == "anon":
+        if purpose in ("anon", "shm"):
             return swap_out_frame(self._k, ppn)
-        return self._k.reclaim_backed_page(ppn)
+        if purpose == "file":
+            return reclaim_page_cache_frame(self._k, ppn)
+        return False

@@ -13,11 +13,12 @@ leave the swap cache as soon as they come back in (Linux's vm_swap_full()).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vmsim.errors import KernelPanic
 from vmsim.events import SwapIn, SwapOut
 from vmsim.hw.swapdev import SwapDevice
+from vmsim.kernel.filemap import add_to_page_cache, delete_from_page_cache
 from vmsim.kernel.mm import AddressSpace
 from vmsim.kernel.vm import set_pte, walk
 
@@ -40,6 +41,8 @@ class SwapSpace:
         """slot -> frame holding the same page."""
         self.cache_slot: dict[int, int] = {}
         """frame -> slot holding a copy of it."""
+        self.object_of: dict[int, tuple[Any, int]] = {}
+        """slot -> (shm object, page offset) for a shared-memory page that lives in swap."""
 
     @property
     def used(self) -> int:
@@ -60,7 +63,7 @@ class SwapSpace:
 
     def release_if_unused(self, slot: int) -> None:
         """Free slot if no PTE refers to it and no frame caches it."""
-        if not self.users.get(slot) and slot not in self.cache_frame:
+        if not self.users.get(slot) and slot not in self.cache_frame and slot not in self.object_of:
             self.users.pop(slot, None)
             self._free.append(slot)
 
@@ -74,6 +77,11 @@ class SwapSpace:
         if users is None or (mm, va) not in users:
             raise KernelPanic(f"swap: slot {slot} has no user at {va:#x}")
         users.discard((mm, va))
+        self.release_if_unused(slot)
+
+    def drop_object_ref(self, slot: int) -> None:
+        """The shm object no longer keeps slot (its page came back in, or it went away)."""
+        self.object_of.pop(slot, None)
         self.release_if_unused(slot)
 
     def cache_add(self, ppn: int, slot: int) -> None:
@@ -113,6 +121,12 @@ def swap_out_frame(k: Kernel, ppn: int) -> bool:
         k.stats.pswpout += 1
         k.emit(SwapOut(ppn, slot))
     k.reclaimer.page_dirty.discard(ppn)
+    owner = k.page_owner.get(ppn)
+    if owner is not None:  # a shared-memory page: its object remembers the slot
+        obj, pgoff = owner
+        obj.swapped[pgoff] = slot
+        sw.object_of[slot] = (obj, pgoff)
+        delete_from_page_cache(k, ppn)
     for mm, va in mappers:
         pte_pa, _pte = walk(k, mm, va)
         set_pte(k, mm, va, pte_pa, k.fmt.layout.swap(slot))
@@ -129,33 +143,52 @@ def swap_out_frame(k: Kernel, ppn: int) -> bool:
 
 def do_swap_page(k: Kernel, vmf: VmFault) -> None:
     """A fault on a swap entry: bring the page in (unless cached) and map it for every user."""
-    sw = k.swap
     slot = k.fmt.layout.ppn(vmf.pte)
-    if slot not in sw.users or (vmf.mm, vmf.va) not in sw.users[slot]:
+    users = k.swap.users.get(slot, ())
+    if (vmf.mm, vmf.va) not in users:
         raise KernelPanic(
             f"do_swap_page: {vmf.va:#x} holds slot {slot} the swap space does not know"
         )
-    ppn = sw.cache_frame.get(slot)
+    _, major = swap_in_slot(k, slot, vmf.mm, vmf.va)
     owner = k.owner_of(vmf.mm)
+    if owner is not None:
+        if major:
+            owner.stats.maj_flt += 1
+        else:
+            owner.stats.min_flt += 1
+
+
+def swap_in_slot(k: Kernel, slot: int, mm: AddressSpace, va: int) -> tuple[int, bool]:
+    """The frame holding slot's page (read in for mm if needed), mapped for every user.
+
+    Returns (frame, whether it was read from the swap device: a major fault).
+    """
+    sw = k.swap
+    ppn = sw.cache_frame.get(slot)
+    major = ppn is None
     if ppn is None:
-        ppn = k.alloc_user_page(vmf.mm, "anon")
+        obj_page = sw.object_of.get(slot)
+        ppn = k.alloc_user_page(mm, "shm" if obj_page else "anon")
         assert sw.dev is not None
         k.mem.write_frame(ppn, sw.dev.read_slot(slot))
         sw.cache_add(ppn, slot)  # kalloc's reference becomes the swap cache's
-        k.reclaimer.page_added(ppn, vmf.mm)
+        if obj_page is not None:
+            obj, pgoff = obj_page
+            del obj.swapped[pgoff]
+            k.frames.get_page(ppn)
+            add_to_page_cache(k, obj, pgoff, ppn)
+            sw.drop_object_ref(slot)
+        k.reclaimer.page_added(ppn, mm)
         k.stats.pswpin += 1
         k.stats.pgmajfault += 1
-        if owner is not None:
-            owner.stats.maj_flt += 1
-        k.emit(SwapIn(k.pid_of(vmf.mm), vmf.va, slot, ppn))
-    elif owner is not None:
-        owner.stats.min_flt += 1
+        k.emit(SwapIn(k.pid_of(mm), va, slot, ppn))
     with k.frames.pinned(ppn):
         map_swapped_users(k, slot, ppn)
     if sw.vm_swap_full():
         k.reclaimer.page_dirty.add(ppn)
         if sw.cache_drop(ppn) is not None:
             k.frames.put_page(ppn)
+    return ppn, major
 
 
 def map_swapped_users(k: Kernel, slot: int, ppn: int) -> None:

@@ -201,3 +201,43 @@ def copy_in(k: Kernel, mm: AddressSpace, va: int, n: int) -> bytes:
 def _prot_text(flags: int) -> str:
     """Generic flags -> "rwx"-style text for events."""
     return "r" + ("w" if flags & WRITE else "-") + ("-" if flags & NX else "x")
+
+
+def uvm_copy(k: Kernel, src: AddressSpace, dst: AddressSpace, vma: VMA) -> None:
+    """Copy vma's mappings from src to dst for fork, sharing frames copy-on-write.
+
+    In a private writable VMA both PTEs lose write permission and get the COW mark, so
+    the first write on either side goes through do_wp_page. Shared VMAs share as they
+    are. Swap entries are copied: the slot gains a user. The child's PTEs start with
+    the accessed bit clear.
+    """
+    from vmsim.kernel.mm import PROT_WRITE
+
+    layout = k.fmt.layout
+    cow = not vma.shared and bool(vma.prot & PROT_WRITE)
+    for va, pte_pa, pte in scan_ptes(k, src, vma.start, vma.end):
+        if not pte & layout.present:
+            dst_pa, _ = walk(k, dst, va, alloc=True)
+            set_pte(k, dst, va, dst_pa, pte)
+            k.swap.add_user(layout.ppn(pte), dst, va)
+            if dst.owner is not None:
+                dst.owner.stats.swap += 1
+            continue
+        ppn = layout.ppn(pte)
+        with k.frames.pinned(ppn):
+            dst_pa, _ = walk(k, dst, va, alloc=True)
+        pte = k.mem.read_uint(pte_pa, layout.size)  # reclaim may have run meanwhile
+        if not pte & layout.present:  # swapped out while the child's table was allocated
+            set_pte(k, dst, va, dst_pa, pte)
+            k.swap.add_user(layout.ppn(pte), dst, va)
+            if dst.owner is not None:
+                dst.owner.stats.swap += 1
+            continue
+        if cow and pte & layout.write:
+            pte = (pte & ~layout.write) | layout.cow
+            set_pte(k, src, va, pte_pa, pte)
+        set_pte(k, dst, va, dst_pa, pte & ~layout.accessed)
+        if ppn != k.zero_ppn:
+            k.frames.get_page(ppn)
+            k.frames.rmap_add(ppn, dst, va)
+            k.rss_add(dst, 1)
