@@ -17,6 +17,20 @@ def test_demo_scenario_is_isolated_and_counted() -> None:
     assert editor.stats.min_flt >= 3 and compiler.stats.min_flt >= 2
     assert m.stats.pgfault == sum(p.stats.min_flt + p.stats.maj_flt for p in m.processes)
     assert any("isolated" in line for part in parts for line in part.summary)
+    assert [part.title.split(":")[0] for part in parts] == [
+        "Two processes, demand paging, isolation",
+        "What happens when you `new` an object",
+        "Many processes",
+    ]
+
+
+def test_demo_multiprogramming_counters() -> None:
+    m, parts = run_demo()
+    sharing = parts[2]
+    assert m.stats.cow_copy == 5  # the two workers wrote 2 and 3 pages
+    assert "the same frame" in sharing.summary[0] and "v2" in sharing.summary[1]
+    assert "27 child pages still share" in sharing.summary[3]  # 2 x 16 - 5
+    assert m.stats.pgpgout == 1  # msync wrote the file page back
 
 
 def test_demo_prints_narrative_and_counters(capsys: pytest.CaptureFixture[str]) -> None:

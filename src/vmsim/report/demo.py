@@ -6,10 +6,12 @@ happened on the first accesses, and the counters at the end sum it up.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass, field
 
 from vmsim.events import Event
-from vmsim.machine import Machine
+from vmsim.machine import Machine, Process
 
 PAGE = 4096
 
@@ -45,8 +47,81 @@ def part_two_processes(m: Machine) -> DemoPart:
     return DemoPart("Two processes, demand paging, isolation", summary, m.events[start:])
 
 
+def part_new_an_object(m: Machine) -> DemoPart:
+    """What exactly happens when a C++ program says `new Widget`."""
+    start = len(m.events)
+    p = m.spawn("widgets")
+    obj = p.new(48, init=b"Widget\0" + bytes(41))
+    name = p.load(obj, 6)
+    p.delete(obj)
+    summary = [
+        f"new Widget: operator new -> malloc(48) -> the heap grows with brk -> the first store "
+        f"faults the heap page in -> the constructor writes {name!r} at {obj:#x}",
+        f"delete: operator delete -> free; the heap keeps its pages ({p.stats.min_flt} faults)",
+    ]
+    return DemoPart("What happens when you `new` an object", summary, m.events[start:])
+
+
+def part_sharing(m: Machine, workdir: str) -> DemoPart:
+    """Processes share a file and a shared segment; a fork shares, then copies on write."""
+    start = len(m.events)
+    before = m.stats.cow_copy
+    path = os.path.join(workdir, "notes.txt")
+    with open(path, "wb") as f:
+        f.write(b"shared notes: v1\n".ljust(2 * PAGE, b"."))
+    writer, reader = m.spawn("writer"), m.spawn("reader")
+    vw = writer.mmap(2 * PAGE, file=path, shared=True)
+    vr = reader.mmap(2 * PAGE, prot="r", file=path)
+    reader.load(vr, 16)
+    writer.store(vw + 14, b"v2")
+    seen = reader.load(vr, 16)
+    same_frame = _frame(writer, vw) == _frame(reader, vr)
+    writer.msync(vw, 2 * PAGE)
+    with open(path, "rb") as f:
+        on_disk = f.read(16)
+    m.shm_open("/scoreboard", PAGE)
+    sw, sr = writer.mmap(PAGE, shm="/scoreboard"), reader.mmap(PAGE, shm="/scoreboard")
+    writer.store(sw, b"score: 42")
+    parent = m.spawn("server")
+    heap = parent.sbrk(16 * PAGE)
+    for i in range(16):
+        parent.store(heap + i * PAGE, b"config")
+    children = [parent.fork() for _ in range(2)]
+    for n, child in enumerate(children):
+        for i in range(n + 2):
+            child.store(heap + i * PAGE, b"worker")
+    copied = m.stats.cow_copy - before
+    shared = sum(
+        _frame(c, heap + i * PAGE) == _frame(parent, heap + i * PAGE)
+        for c in children
+        for i in range(16)
+    )
+    summary = [
+        f"writer and reader map {os.path.basename(path)}: one page-cache frame for both "
+        f"({'the same frame' if same_frame else 'different frames'}); the reader sees {seen!r}",
+        f"after msync the host file really reads {on_disk!r}",
+        f"the shared segment /scoreboard: the reader reads {reader.load(sr, 9)!r}",
+        f"server wrote 16 heap pages and forked 2 workers; they wrote 2 and 3 pages: "
+        f"{copied} pages copied on write, {shared} child pages still share the server's frames",
+    ]
+    for child in children:
+        child.exit()
+        parent.wait()
+    return DemoPart(
+        "Many processes: sharing, and copy-on-write after fork", summary, m.events[start:]
+    )
+
+
+def _frame(p: Process, va: int) -> int | None:
+    """The frame va's page is in, or None."""
+    pte = p.pte(va)
+    return pte.frame if pte is not None and pte.present else None
+
+
 def run_demo() -> tuple[Machine, list[DemoPart]]:
     """Run every part of the demo on one machine; return it and the parts."""
-    m = Machine(memory="256KiB", tlb_entries=16, tlb_ways=4, record_events=True)
-    parts = [part_two_processes(m)]
+    m = Machine(memory="1MiB", swap="1MiB", tlb_entries=16, tlb_ways=4, record_events=True)
+    with tempfile.TemporaryDirectory(prefix="vmsim-demo-") as workdir:
+        parts = [part_two_processes(m), part_new_an_object(m), part_sharing(m, workdir)]
+    m.close()
     return m, parts
