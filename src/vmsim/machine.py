@@ -27,7 +27,7 @@ from vmsim.errors import (
     VmsimError,
 )
 from vmsim.events import Access, Event, Syscall
-from vmsim.hw.mmu import EXEC, READ, WRITE_ACCESS
+from vmsim.hw.mmu import EXEC, READ, WRITE_ACCESS, PageFault
 from vmsim.kernel.exec import ElfImage, load_elf
 from vmsim.kernel.fault import handle_page_fault
 from vmsim.kernel.filemap import (
@@ -198,7 +198,10 @@ class Process:
             raise KernelPanic(f"access at {va:#x} outside user space was not refused")
         ps = self._ps
         if (va & (ps - 1)) + n <= ps:
-            pa = self._translate(proc, va, access)
+            try:
+                pa = k.mmu.translate(va, access)  # the common case: no fault
+            except PageFault:
+                pa = k.user_translate(proc, va, access)
             if data is None:
                 return k.mem.read(pa, n)
             k.mem.write(pa, data)
@@ -208,17 +211,13 @@ class Process:
         while done < n:
             cur = va + done
             m = min(n - done, ps - (cur & (ps - 1)))
-            pa = self._translate(proc, cur, access)
+            pa = k.user_translate(proc, cur, access)
             if data is None:
                 out += k.mem.read(pa, m)
             else:
                 k.mem.write(pa, data[done : done + m])
             done += m
         return bytes(out)
-
-    def _translate(self, proc: Proc, va: int, access: int) -> int:
-        """MMU translation with fault handling: the access is retried after each fault."""
-        return self._k.user_translate(proc, va, access)
 
     # --- system calls -----------------------------------------------------------------
 
