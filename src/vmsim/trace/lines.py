@@ -149,7 +149,7 @@ def read_all(reader: TraceReader) -> dict[str, Any]:
         return {
             "addresses": np.empty(0, np.uint64),
             "kinds": np.empty(0, np.uint8),
-            "sizes": None,
+            "sizes": np.empty(0, np.uint32) if reader.has_sizes else None,
         }
     sizes = (
         None

@@ -8,7 +8,8 @@ The file is read in chunks straight from the (possibly compressed) stream.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -25,6 +26,14 @@ class NpyReader(TraceReader):
     """Reader of .npy arrays, chunk by chunk."""
 
     extensions = (".npy",)
+
+    def __init__(self, path: str | Path, **options: Any) -> None:
+        super().__init__(path, **options)
+        stream, _ = open_stream(self.path)
+        try:
+            self._header(stream)
+        finally:
+            stream.close()
 
     @classmethod
     def sniff(cls, head: bytes) -> bool:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 from numba import njit
@@ -139,6 +139,14 @@ class VmtReader(TraceReader):
     """Reader of .vmt files, one block per chunk."""
 
     extensions = (".vmt",)
+
+    def __init__(self, path: str | Path, **options: Any) -> None:
+        super().__init__(path, **options)
+        stream, _ = open_stream(self.path)
+        try:
+            self.has_sizes = bool(self._header(stream) & FLAG_SIZES)
+        finally:
+            stream.close()
 
     @classmethod
     def sniff(cls, head: bytes) -> bool:
