@@ -26,6 +26,13 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
     )
 
 
+def vm(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
+    """Run the vmsim command in this process: (exit status, stdout, stderr)."""
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
 @pytest.fixture(scope="module")
 def gzip_trace(refs: Path) -> Path:
     return refs / "traces" / "gzip_16k.lackey.xz"
@@ -55,25 +62,31 @@ def test_simulate_gives_the_readme_figures(
     assert set(rows[0]) == {"policy", "frames", "references", "misses", "miss_ratio"}
 
 
-def test_simulate_table(gzip_trace: Path) -> None:
-    r = run("simulate", gzip_trace, "--policy", "lru", "--frames", "64")
-    assert r.returncode == 0 and "343" in r.stdout and "2,343,739" in r.stdout
+def test_simulate_table(gzip_trace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = vm(capsys, "simulate", gzip_trace, "--policy", "lru", "--frames", "64")
+    assert code == 0 and "343" in out and "2,343,739" in out
 
 
-def test_mrc_json_and_plot(tmp_path: Path) -> None:
+def test_mrc_json_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     png = tmp_path / "mrc.png"
-    r = run("mrc", DATA / "ls.lackey.xz", "--json", "--plot", png, "--data-only")
-    assert r.returncode == 0, r.stderr
-    curve = json.loads(r.stdout)
+    code, out, err = vm(
+        capsys, "mrc", DATA / "ls.lackey.xz", "--json", "--plot", png, "--data-only"
+    )
+    assert code == 0, err
+    curve = json.loads(out)
     golden = json.loads((DATA / "golden.json").read_text())["ls.lackey.xz"]["data_only"]["lru"]
     pts = {p["frames"]: p["misses"] for p in curve["points"]}
-    r2 = run("mrc", DATA / "ls.lackey.xz", "--json", "--data-only", "--sizes", "16,64,256")
-    pts.update({p["frames"]: p["misses"] for p in json.loads(r2.stdout)["points"]})
+    _, out2, _ = vm(
+        capsys, "mrc", DATA / "ls.lackey.xz", "--json", "--data-only", "--sizes", "16,64,256"
+    )
+    pts.update({p["frames"]: p["misses"] for p in json.loads(out2)["points"]})
     assert {int(f): pts[int(f)] for f in golden} == {int(f): m for f, m in golden.items()}
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    r3 = run("mrc", DATA / "ls.lackey.xz", "--policy", "fifo", "--sizes", "16,64", "--json")
+    _, out3, _ = vm(
+        capsys, "mrc", DATA / "ls.lackey.xz", "--policy", "fifo", "--sizes", "16,64", "--json"
+    )
     fifo = json.loads((DATA / "golden.json").read_text())["ls.lackey.xz"]["all"]["fifo"]
-    assert [p["misses"] for p in json.loads(r3.stdout)["points"]] == [fifo["16"], fifo["64"]]
+    assert [p["misses"] for p in json.loads(out3)["points"]] == [fifo["16"], fifo["64"]]
 
 
 def test_tlb_info_working_set(gzip_trace: Path) -> None:
@@ -123,17 +136,28 @@ def test_convert_round_trip(tmp_path: Path, fmt: str) -> None:
         (["working-set", "{trace}", "--tau", "0"], "tau"),
     ],
 )
-def test_errors_are_one_clean_line(tmp_path: Path, args: list[str], needle: str) -> None:
+def test_errors_are_one_clean_line(
+    tmp_path: Path, args: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.lackey"
     bad.write_text("I  10,1\n L 20,4\n L twenty,4\n")
     good = tmp_path / "good.lackey"
     good.write_text("I  10,1\n L 20,4\n")
     subs = {"{missing}": str(tmp_path / "missing"), "{bad}": str(bad), "{trace}": str(good)}
     argv = [subs.get(a, a).replace("{tmp}", str(tmp_path)) for a in args]
-    r = run(*argv)
-    assert r.returncode == 1, r.stderr
-    assert "Traceback" not in r.stderr and r.stderr.startswith("vmsim: error:")
-    assert needle in r.stderr
+    code, _, err = vm(capsys, *argv)
+    assert code == 1, err
+    assert err.startswith("vmsim: error:") and err.count("\n") == 1
+    assert needle in err
+
+
+def test_a_bad_trace_in_a_fresh_process_shows_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.lackey"
+    bad.write_text("I  10,1\n L twenty,4\n")
+    r = run("simulate", bad)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    why = "not a lackey line ('I  ADDR,SIZE' or ' L|S|M ADDR,SIZE')"
+    assert r.stderr == f"vmsim: error: {bad}:2: {why}: ' L twenty,4'\n"
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
@@ -148,13 +172,13 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
         assert r.returncode == 2 and "Traceback" not in r.stderr
 
 
-def test_skip_bad_reports_the_count(tmp_path: Path) -> None:
+def test_skip_bad_reports_the_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.lackey"
     bad.write_text("I  10,1\n L twenty,4\n L 20,4\n")
-    r = run("simulate", bad, "--skip-bad", "--json")
-    assert r.returncode == 0
-    assert json.loads(r.stdout)[0]["references"] == 2
-    assert "skipped 1 malformed" in r.stderr and ":2:" in r.stderr
+    code, out, err = vm(capsys, "simulate", bad, "--skip-bad", "--json")
+    assert code == 0
+    assert json.loads(out)[0]["references"] == 2
+    assert "skipped 1 malformed" in err and ":2:" in err
 
 
 def test_formats_listed(capsys: pytest.CaptureFixture[str]) -> None:

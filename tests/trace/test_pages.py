@@ -46,3 +46,18 @@ def test_trace_from_arrays() -> None:
     assert t.pages(split=True).tolist() == [1, 2, 2, 3, 4]
     assert t.pages(data_only=True).tolist() == [2, 3]
     assert t.pages(page_shift=13).tolist() == [0, 1, 1]
+
+
+def test_synthetic_traces_are_deterministic_and_shaped() -> None:
+    from vmsim.trace.synth import loop_pages, uniform_pages, zipf_pages
+
+    a = zipf_pages(100_000, 1000, 0.9, seed=3)
+    assert (a == zipf_pages(100_000, 1000, 0.9, seed=3)).all()
+    assert not (a == zipf_pages(100_000, 1000, 0.9, seed=4)).all()
+    assert a.min() >= 0 and a.max() < 1000
+    counts = np.sort(np.bincount(a, minlength=1000))[::-1]
+    # rank 1 vs rank 10 frequency ratio is about 10**0.9 = 7.9
+    assert 6 < counts[0] / counts[9] < 10
+    u = uniform_pages(100_000, 50, seed=1)
+    assert set(np.unique(u)) == set(range(50))
+    assert loop_pages(7, 3).tolist() == [0, 1, 2, 0, 1, 2, 0]

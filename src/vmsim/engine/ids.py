@@ -109,6 +109,27 @@ class PageIdMap:
         return out
 
 
+@njit(cache=True, nogil=True)
+def _min_max(pages: np.ndarray) -> tuple[int, int]:
+    """Smallest and largest page (pages not empty)."""
+    lo = pages[0]
+    hi = pages[0]
+    for t in range(1, len(pages)):
+        v = pages[t]
+        if v < lo:
+            lo = v
+        elif v > hi:
+            hi = v
+    return lo, hi
+
+
+@njit(cache=True, nogil=True)
+def _offset(pages: np.ndarray, lo: int, out: np.ndarray) -> None:
+    """out = pages - lo (as int32)."""
+    for t in range(len(pages)):
+        out[t] = pages[t] - lo
+
+
 def dense_ids(pages: np.ndarray) -> tuple[np.ndarray, int]:
     """(ids, n_ids) for a whole array of pages; ids are int32 when they fit."""
     pages = np.asarray(pages)
@@ -118,12 +139,13 @@ def dense_ids(pages: np.ndarray) -> tuple[np.ndarray, int]:
         return np.empty(0, np.int32), 0
     if pages.dtype != np.int64:
         pages = pages.astype(np.int64)
-    lo, hi = int(pages.min()), int(pages.max())
+    pages = np.ascontiguousarray(pages)
+    lo, hi = (int(x) for x in _min_max(pages))
     span = hi - lo + 1
     if 0 < span <= max(DIRECT_SPAN, 4 * len(pages)) and span < (1 << 31):
-        if lo == 0 and pages.dtype == np.int32:
-            return pages, span
-        return (pages - lo).astype(np.int32), span
+        out = np.empty(len(pages), np.int32)
+        _offset(pages, lo, out)
+        return out, span
     m = PageIdMap()
     ids = m.map(pages)
     return ids, m.n_ids

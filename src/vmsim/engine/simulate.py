@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -115,9 +116,12 @@ def simulate_many(
 
 
 def _context() -> Any:
-    """fork where available (workers inherit the compiled kernels), else spawn."""
+    """fork (workers inherit the loaded kernels) unless other threads run (a progress bar):
+    forking them could leave a lock held in the child; then forkserver, else spawn."""
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
 def _parallel(

@@ -11,15 +11,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import kernel
+from vmsim.engine.kernels import PREFETCH, kernel
 from vmsim.engine.prepared import Prepared
 
 
 @njit(cache=True, nogil=True)
 def clock_kernel(
     ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, load_set: bool
-) -> int:
-    """Second chance over a ring of frames."""
+) -> tuple[int, int]:
+    """Second chance over a ring of frames; returns (misses, prefetch checksum)."""
     state = np.zeros(n_ids, np.uint8)
     ring = np.empty(frames, np.int32)
     loaded = np.uint8(2 if load_set else 1)
@@ -27,7 +27,11 @@ def clock_kernel(
     count = 0
     misses = 0
     record = len(flags) > 0
-    for t in range(len(ids)):
+    n = len(ids)
+    ahead = 0
+    for t in range(n):
+        if t + PREFETCH < n:  # a software prefetch (see kernels.PREFETCH)
+            ahead += state[ids[t + PREFETCH]]
         p = ids[t]
         s = state[p]
         if s:
@@ -51,10 +55,10 @@ def clock_kernel(
         hand += 1
         if hand == frames:
             hand = 0
-    return misses
+    return misses, ahead
 
 
 @kernel("clock", load_sets_refbit=True)
 def run_clock(prep: Prepared, frames: int, flags: np.ndarray, load_sets_refbit: bool) -> int:
     """CLOCK; option load_sets_refbit (default True)."""
-    return int(clock_kernel(prep.ids, prep.n_ids, frames, flags, bool(load_sets_refbit)))
+    return int(clock_kernel(prep.ids, prep.n_ids, frames, flags, bool(load_sets_refbit))[0])
