@@ -133,6 +133,7 @@ def test_convert_round_trip(tmp_path: Path, fmt: str) -> None:
         (["mrc", "{trace}", "--plot", "/nonexistent/dir/x.png"], "plot"),
         (["tlb", "{trace}", "--entries", "64", "--ways", "5"], "ways"),
         (["trace", "convert", "{trace}", "{tmp}/out.unknown"], "output format"),
+        (["trace", "convert", "{trace}", "{tmp}/no/such/dir/out.vmt"], "cannot write"),
         (["working-set", "{trace}", "--tau", "0"], "tau"),
     ],
 )

@@ -8,7 +8,7 @@ distances and OPT's next uses all run on.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +55,7 @@ def prepare(
     opts = pages or PageOptions()
     t = as_trace(trace)
 
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks() -> Iterator[np.ndarray]:
         for p, _ in t.page_chunks(opts.page_shift, data_only=opts.data_only, split=opts.split):
             if progress is not None:
                 progress(len(p))

@@ -14,7 +14,7 @@ import lzma
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from vmsim.errors import TraceFormatError
+from vmsim.errors import ConfigError, TraceFormatError
 
 MAGICS: dict[str, bytes] = {
     "gzip": b"\x1f\x8b",
@@ -111,10 +111,21 @@ def peek(path: str | Path, size: int = 4096) -> bytes:
 def open_output(
     path: str | Path, compression: str | None = None, level: int | None = None
 ) -> BinaryIO:
-    """Open `path` for writing, compressed as named (default: from the suffix; none if unknown)."""
+    """Open `path` for writing, compressed as named (default: from the suffix; none if unknown).
+
+    A path that cannot be written is a ConfigError naming it.
+    """
+    try:
+        return _open_output(path, compression, level)
+    except OSError as exc:
+        raise ConfigError("output", str(path), f"cannot write: {exc.strerror or exc}") from None
+
+
+def _open_output(path: str | Path, compression: str | None, level: int | None) -> BinaryIO:
+    """open_output without the error translation."""
     if compression is None:
         compression = SUFFIXES.get(Path(path).suffix.lower())
-    if compression is None:
+    if compression in (None, "none"):
         return open(path, "wb")
     if compression == "gzip":
         return gzip.open(path, "wb", compresslevel=level or 6)  # type: ignore[return-value]

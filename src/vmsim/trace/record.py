@@ -83,6 +83,7 @@ def record(
     if not command:
         raise RecordError("no command to record: vmsim record -o out.vmt -- CMD ARGS...")
     exe = valgrind or find_valgrind()
+    writer = VmtWriter(output, has_sizes=True, level=level)  # a bad path fails before the run
     rfd, wfd = os.pipe()
     args = [exe, "--tool=lackey", "--trace-mem=yes", f"--log-fd={wfd}", *command]
     try:
@@ -90,13 +91,14 @@ def record(
     except OSError as exc:
         os.close(rfd)
         os.close(wfd)
+        writer.close()
         raise RecordError(f"cannot run valgrind: {exc}") from None
     os.close(wfd)
     reader = _PipeLackey(rfd)
     reader.skip_bad = True  # valgrind's own messages may interleave; they are counted
     refs = 0
     try:
-        with VmtWriter(output, has_sizes=True, level=level) as w:
+        with writer as w:
             for ch in reader.chunks():
                 w.write(ch)
                 refs += len(ch)

@@ -30,7 +30,7 @@ from numba import njit
 
 from vmsim.kinds import INSTR
 from vmsim.trace.base import TraceChunk, TraceReader, register_format
-from vmsim.trace.compress import open_stream, read_fully
+from vmsim.trace.compress import open_output, open_stream, read_fully
 
 MAGIC = b"VMTRACE\x00"
 VERSION = 1
@@ -227,7 +227,7 @@ class VmtWriter:
 
         self._own = isinstance(path, str | Path)
         if isinstance(path, str | Path):
-            self._out: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed by close()
+            self._out: BinaryIO = open_output(path, "none")
         else:
             self._out = path
         self._cctx = zstandard.ZstdCompressor(level=level)

@@ -61,6 +61,22 @@ def write_trace(
     fmt, compression = output_format(path, to)
     if fmt == "npy" and count is None:
         raise ConfigError("count", None, "writing .npy needs the number of references first")
+    try:
+        return _write(chunks, path, fmt, compression, has_sizes, count, level)
+    except OSError as exc:
+        raise ConfigError("output", str(path), f"cannot write: {exc.strerror or exc}") from None
+
+
+def _write(
+    chunks: Iterable[TraceChunk],
+    path: str | Path,
+    fmt: str,
+    compression: str | None,
+    has_sizes: bool,
+    count: int | None,
+    level: int | None,
+) -> int:
+    """write_trace once the format is known."""
     with open_output(path, compression, None if fmt == "vmt" else level) as out:
         if fmt == "vmt":
             w = VmtWriter(out, has_sizes=has_sizes, level=level or 9)
