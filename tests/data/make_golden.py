@@ -5,8 +5,11 @@ Each trace is parsed here line by line in plain Python (not with vmsim's readers
 pages are address >> 12, and every (policy, frames) pair is replayed with the
 plain-Python reference (vmsim.policies.reference.replay). Where libCacheSim (the
 bench extra) has the same policy, it runs too and must agree: lru, fifo, clock
-(reference bit clear on load, libCacheSim's Clock with init_freq 0) and opt (its
-Belady). The engine's Numba kernels are not used.
+(reference bit clear on load, libCacheSim's Clock with init_freq 0), opt (its
+Belady), lfu, arc and sieve. Its TwoQ and LIRS are variants of their own (its Am
+is a separate LRU cache of fixed size; its LIRS bounds the stack differently), so
+2q and lirs are checked by the reference replay alone. The engine's Numba kernels
+are not used.
 """
 
 from __future__ import annotations
@@ -63,7 +66,15 @@ def libcachesim(pages: np.ndarray, policy: str, frames: int) -> int | None:
         import libcachesim as lcs
     except ImportError:
         return None
-    cls = {"lru": lcs.LRU, "fifo": lcs.FIFO, "clock": lcs.Clock, "opt": lcs.Belady}.get(policy)
+    cls = {
+        "lru": lcs.LRU,
+        "fifo": lcs.FIFO,
+        "clock": lcs.Clock,
+        "opt": lcs.Belady,
+        "lfu": lcs.LFU,
+        "arc": lcs.ARC,
+        "sieve": lcs.Sieve,
+    }.get(policy)
     if cls is None:
         return None
     n = len(pages)
