@@ -19,6 +19,7 @@ class Arc(ReplacementPolicy):
     """ARC on the policy contract: on_fault names the faulting key, victim runs REPLACE."""
 
     uses_access_hook = True
+    remembers_evicted = True
 
     def __init__(self, frames: int | None = None) -> None:
         self.c = frames

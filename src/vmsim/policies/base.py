@@ -62,6 +62,9 @@ class ReplacementPolicy:
     """True: the caller must report every hit through on_access."""
     needs_future: ClassVar[bool] = False
     """True: only usable where RefBits.next_use is known (trace replays)."""
+    remembers_evicted: ClassVar[bool] = False
+    """True: keeps a history of evicted keys (ghosts: ARC, 2Q, LIRS), so it is the textbook
+    policy only where a key names a page for good (trace replays), not a reused frame."""
 
     def on_map(self, key: int) -> None:
         """Key became resident."""

@@ -27,6 +27,7 @@ class Lirs(ReplacementPolicy):
     """LIRS on the policy contract."""
 
     uses_access_hook = True
+    remembers_evicted = True
 
     def __init__(self, frames: int | None = None, hir: float = 0.01) -> None:
         self.hir_fraction = hir

@@ -22,6 +22,7 @@ class TwoQ(ReplacementPolicy):
     """2Q on the policy contract (on_fault tells whether the faulting key is a ghost)."""
 
     uses_access_hook = True
+    remembers_evicted = True
 
     def __init__(self, frames: int | None = None, kin: float = 0.25, kout: float = 0.5) -> None:
         self.kin_fraction = kin
