@@ -94,3 +94,13 @@ def test_trace_info_on_recorded_trace() -> None:
     assert info.distinct_pages <= info.code_pages + info.data_pages
     assert info.footprint == info.distinct_pages * 4096
     assert info.to_dict()["footprint_bytes"] == info.footprint
+
+
+def test_a_hand_made_prepared_trace_is_checked() -> None:
+    from vmsim.engine.prepared import Prepared
+
+    with pytest.raises(ConfigError):
+        vmsim.simulate(Prepared(np.array([0, 5], np.int32), 3), "lru", 2)
+    with pytest.raises(ConfigError):
+        vmsim.simulate(Prepared(np.array([-1], np.int64), 3), "lru", 2)
+    assert vmsim.simulate(Prepared(np.array([0, 2, 0], np.int32), 3), "lru", 1).misses == 3

@@ -133,3 +133,23 @@ def test_corrupt_compressed_stream(write: Callable[..., Path]) -> None:
     path = write(data[: len(data) // 2] + b"\x00" * 64)
     with pytest.raises(TraceFormatError, match="decompress"):
         Trace(path, "text").pages()
+
+
+@pytest.mark.parametrize(
+    ("line", "reader", "value"),
+    [
+        (b"1\n", TextReader, 1),
+        (b"0 0\n", DinReader, 0),
+        (b"I 0,1\n", None, 0),
+        (b" L 0,1\n", None, 0),
+    ],
+)
+def test_shortest_lines_fill_their_chunk(
+    write: Callable[..., Path], line: bytes, reader: type | None, value: int
+) -> None:
+    """Blocks of the shortest possible lines: as many references as lines, no overflow."""
+    from vmsim.trace.lackey import LackeyReader
+
+    r = (reader or LackeyReader)(write(line * 300_000))
+    got = read_all(r)
+    assert len(got["addresses"]) == 300_000 and (got["addresses"] == value).all()

@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.ids import dense_ids
+from vmsim.errors import ConfigError
 
 
 @njit(cache=True, nogil=True)
@@ -45,6 +46,23 @@ class Prepared:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def check(self) -> Prepared:
+        """ConfigError unless ids is a 1-D int32/int64 array with 0 <= ids < n_ids.
+
+        The kernels index arrays with the ids without bounds checks: a Prepared made
+        by hand is checked before it reaches them.
+        """
+        ids = self.ids
+        ok = isinstance(ids, np.ndarray) and ids.ndim == 1 and ids.dtype in (np.int32, np.int64)
+        if ok and len(ids):
+            ok = int(ids.min()) >= 0 and int(ids.max()) < self.n_ids
+        if not ok:
+            raise ConfigError(
+                "prepared ids", self.n_ids, "a 1-D int32/int64 array of ids 0 <= id < n_ids"
+            )
+        self.ids = np.ascontiguousarray(ids)
+        return self
 
     @property
     def next_use(self) -> np.ndarray:

@@ -44,7 +44,7 @@ def prepare(
 ) -> Prepared:
     """Dense ids of a trace; `progress(n)` is called after each chunk of n references."""
     if isinstance(trace, Prepared):
-        return trace
+        return trace.check()
     if isinstance(trace, np.ndarray):
         if trace.ndim != 1 or trace.dtype.kind not in "iu":
             raise ConfigError(

@@ -96,6 +96,7 @@ class DinReader(LineReader):
 
     extensions = (".din",)
     kernel = parse_din
+    min_line = 4  # "0 0\n"
 
     @classmethod
     def sniff(cls, head: bytes) -> bool:

@@ -122,6 +122,7 @@ class LackeyReader(LineReader):
     has_sizes = True
     extensions = (".lackey", ".trace")
     kernel = parse_lackey
+    min_line = 6  # "I 0,1\n"
 
     @classmethod
     def sniff(cls, head: bytes) -> bool:

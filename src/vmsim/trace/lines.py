@@ -27,8 +27,6 @@ BLOCK = 1 << 22
 """Bytes of decompressed text per block."""
 MAX_LINE = 1 << 16
 """A line longer than this is malformed (a binary file read as text, say)."""
-MIN_REF_LINE = 4
-"""No reference line is shorter than this (with its newline): sizes the output arrays."""
 
 HEX = np.full(256, -1, dtype=np.int8)
 for _i, _c in enumerate(b"0123456789abcdef"):
@@ -82,6 +80,9 @@ class LineReader(TraceReader):
 
     kernel: Kernel
     option: int = 0
+    min_line: int = 2
+    """No reference line of the format is shorter (newline included): sizes the output
+    arrays, which the kernel fills without bounds checks."""
 
     def chunks(self) -> Iterator[TraceChunk]:
         """Yield the parsed references, one chunk per decompressed block."""
@@ -117,7 +118,7 @@ class LineReader(TraceReader):
     def _run(self, block: bytes, end: int) -> TraceChunk:
         """Run the kernel over block[:end] (whole lines); raise on a bad line."""
         buf = np.frombuffer(block, dtype=np.uint8)
-        cap = end // MIN_REF_LINE + 1
+        cap = end // self.min_line + 1
         addrs = np.empty(cap, dtype=np.uint64)
         kinds = np.empty(cap, dtype=np.uint8)
         sizes = np.empty(cap if self.has_sizes else 0, dtype=np.uint32)

@@ -128,6 +128,7 @@ class TextReader(LineReader):
 
     extensions = (".txt", ".addr")
     kernel = parse_text
+    min_line = 2  # "1\n"
 
     def __init__(
         self,
