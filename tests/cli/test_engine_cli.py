@@ -89,36 +89,43 @@ def test_mrc_json_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert [p["misses"] for p in json.loads(out3)["points"]] == [fifo["16"], fifo["64"]]
 
 
-def test_tlb_info_working_set(gzip_trace: Path) -> None:
-    r = run("tlb", gzip_trace, "--entries", "64", "--ways", "4", "--l2-entries", "1536", "--json")
-    assert r.returncode == 0, r.stderr
-    d = json.loads(r.stdout)
-    assert (
-        d["references"] == 2_343_739 and d["walks"] == 201
-    )  # the L2 holds every page: cold walks only
+def test_tlb_info_working_set(
+    gzip_trace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ("tlb", gzip_trace, "--entries", "64", "--ways", "4", "--l2-entries", "1536", "--json")
+    code, out, err = vm(capsys, *args)
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["references"] == 2_343_739
+    assert d["walks"] == 201  # the L2 holds every page: cold walks only
     assert d["l1"]["reach"] == 64 * 4096
-    r = run("trace", "info", gzip_trace, "--json")
-    info = json.loads(r.stdout)
+    info = json.loads(vm(capsys, "trace", "info", gzip_trace, "--json")[1])
     assert info["by_kind"] == {"I": 1_751_297, "L": 374_788, "S": 211_394, "M": 6_260}
     assert (info["distinct_pages"], info["code_pages"], info["data_pages"]) == (201, 81, 120)
-    r = run("working-set", DATA / "walk.lackey.xz", "--tau", "1000000000", "--json")
-    assert (
-        json.loads(r.stdout)["peak"]
-        == json.loads(run("trace", "info", DATA / "walk.lackey.xz", "--json").stdout)[
-            "distinct_pages"
-        ]
-    )
+    png = tmp_path / "ws.png"
+    args = ("working-set", DATA / "walk.lackey.xz", "--tau", "1000000000", "--json", "--plot", png)
+    code, out, _ = vm(capsys, *args)
+    walk = json.loads(vm(capsys, "trace", "info", DATA / "walk.lackey.xz", "--json")[1])
+    assert code == 0 and json.loads(out)["peak"] == walk["distinct_pages"]
+    assert png.read_bytes()[:4] == b"\x89PNG"
 
 
 @pytest.mark.parametrize("fmt", ["vmt", "lackey", "din", "text", "npy"])
-def test_convert_round_trip(tmp_path: Path, fmt: str) -> None:
-    src = DATA / "ls.lackey.xz"
+def test_convert_round_trip(tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from vmsim.trace import Trace, TraceChunk
+    from vmsim.trace.lackey import write_lackey
+
+    head = next(Trace(DATA / "ls.lackey.xz").chunks())
+    src = tmp_path / "head.lackey"
+    with open(src, "wb") as f:  # the first 200k references of ls
+        n = 200_000
+        write_lackey([TraceChunk(head.addresses[:n], head.kinds[:n], head.sizes[:n])], f)
     dest = tmp_path / f"ls.{ {'text': 'txt'}.get(fmt, fmt) }.zst"
-    r = run("trace", "convert", src, dest)
-    assert r.returncode == 0, r.stderr
-    a = json.loads(run("simulate", src, "-p", "lru", "-f", "32", "--json").stdout)[0]["misses"]
-    b = json.loads(run("simulate", dest, "-p", "lru", "-f", "32", "--json").stdout)[0]["misses"]
-    assert a == b
+    code, _, err = vm(capsys, "trace", "convert", src, dest)
+    assert code == 0, err
+    a = json.loads(vm(capsys, "simulate", src, "-p", "lru,opt", "-f", "32", "--json")[1])
+    b = json.loads(vm(capsys, "simulate", dest, "-p", "lru,opt", "-f", "32", "--json")[1])
+    assert a == b and a[0]["references"] == 200_000
 
 
 @pytest.mark.parametrize(
