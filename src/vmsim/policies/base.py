@@ -13,6 +13,10 @@ Contract, for every policy:
 - `victim(refbits)`: choose a resident key to evict and forget it. Called only when
   at least one key is resident. The caller does not call on_unmap for the victim.
 - `on_unmap(key)`: key stopped being resident for another reason (free, munmap, exit).
+- `on_fault(key)`: optional, a reference to non-resident key is being served; called
+  before `victim` (if a frame must be freed) and `on_map(key)`. Policies that remember
+  evicted keys (ARC, 2Q) need it: their choice of victim depends on the faulting key.
+  The default does nothing; a caller that never calls it still gets a valid policy.
 - `tick(refbits)`: a periodic clock tick (aging uses it); may be a no-op.
 """
 
@@ -60,6 +64,9 @@ class ReplacementPolicy:
     """True: only usable where RefBits.next_use is known (trace replays)."""
     uses_tick: ClassVar[bool] = False
     """True: the caller must call tick() periodically (every few hundred references)."""
+    remembers_evicted: ClassVar[bool] = False
+    """True: keeps a history of evicted keys (ghosts: ARC, 2Q, LIRS), so it is the textbook
+    policy only where a key names a page for good (trace replays), not a reused frame."""
 
     def on_map(self, key: int) -> None:
         """Key became resident."""
@@ -67,6 +74,9 @@ class ReplacementPolicy:
 
     def on_access(self, key: int, write: bool) -> None:
         """A resident key was referenced (only if uses_access_hook)."""
+
+    def on_fault(self, key: int) -> None:
+        """A reference to non-resident key is being served (before victim and on_map)."""
 
     def on_unmap(self, key: int) -> None:
         """Key is no longer resident, not by this policy's choice."""

@@ -111,6 +111,7 @@ def replay(
             bits.accessed.add(page)
         else:
             miss_trace[t] = True
+            policy.on_fault(page)
             if len(resident) >= frames:
                 v = policy.victim(bits)
                 resident.remove(v)

@@ -1,0 +1,132 @@
+"""ARC kernel: T1, T2, B1, B2 as circular linked lists over page ids, p real-valued.
+
+Each list has a sentinel node n_ids + L (L = 1..4): nxt[s] is its head (MRU end),
+prv[s] its tail (LRU end); where[x] names x's list. The list operations are written
+out inline (calls with array arguments would cost more than the work). Mirrors
+`vmsim.policies.arc.Arc` step for step (Figure 4 of Megiddo & Modha).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from vmsim.engine.kernels import kernel
+from vmsim.engine.prepared import Prepared
+
+T1, T2, B1, B2 = 1, 2, 3, 4
+
+
+@njit(cache=True, nogil=True)
+def arc_kernel(ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray) -> int:
+    """ARC with c = frames."""
+    where = np.zeros(n_ids, np.uint8)
+    prv = np.empty(n_ids + 5, np.int32)
+    nxt = np.empty(n_ids + 5, np.int32)
+    for s in range(n_ids, n_ids + 5):
+        prv[s] = s
+        nxt[s] = s
+    size = np.zeros(5, np.int64)
+    c = frames
+    p = 0.0
+    misses = 0
+    record = len(flags) > 0
+    for t in range(len(ids)):
+        x = ids[t]
+        w = where[x]
+        if w in (T1, T2):  # case I: to the MRU end of T2
+            a, b = prv[x], nxt[x]
+            nxt[a] = b
+            prv[b] = a
+            size[w] -= 1
+            s = n_ids + T2
+            h = nxt[s]
+            nxt[x] = h
+            prv[x] = s
+            prv[h] = x
+            nxt[s] = x
+            size[T2] += 1
+            where[x] = T2
+            continue
+        misses += 1
+        if record:
+            flags[t] = 1
+        ghost = w in (B1, B2)
+        if ghost:  # cases II and III: adapt p
+            n1 = size[B1]
+            n2 = size[B2]
+            if w == B1:
+                p = min(p + (1.0 if n1 >= n2 else n2 / n1), float(c))
+            else:
+                p = max(p - (1.0 if n2 >= n1 else n1 / n2), 0.0)
+        drop = 0  # a ghost list whose LRU entry is deleted
+        evict = 0  # the resident list that gives up its LRU page
+        if size[T1] + size[T2] == c:
+            replace = True
+            if not ghost:
+                l1 = size[T1] + size[B1]
+                if l1 >= c:
+                    if size[T1] < c and size[B1] > 0:
+                        drop = B1
+                    else:
+                        evict = T1
+                        replace = False
+                elif l1 + size[T2] + size[B2] >= 2 * c and size[B2] > 0:
+                    drop = B2
+            if replace:
+                n1 = size[T1]
+                t1_goes = (n1 >= 1 and ((w == B2 and n1 == p) or n1 > p)) or size[T2] == 0
+                evict = T1 if t1_goes else T2
+        elif not ghost:  # a free frame: keep the directory within 2c
+            if size[T1] + size[B1] >= c and size[B1] > 0:
+                drop = B1
+            elif size[T1] + size[T2] + size[B1] + size[B2] >= 2 * c and size[B2] > 0:
+                drop = B2
+        if drop:
+            y = prv[n_ids + drop]
+            a, b = prv[y], nxt[y]
+            nxt[a] = b
+            prv[b] = a
+            size[drop] -= 1
+            where[y] = 0
+        if evict:
+            y = prv[n_ids + evict]
+            a, b = prv[y], nxt[y]
+            nxt[a] = b
+            prv[b] = a
+            size[evict] -= 1
+            where[y] = 0
+            if replace:  # the evicted page's id goes to B1 or B2
+                g = B1 if evict == T1 else B2
+                s = n_ids + g
+                h = nxt[s]
+                nxt[y] = h
+                prv[y] = s
+                prv[h] = y
+                nxt[s] = y
+                size[g] += 1
+                where[y] = g
+        w = where[x]
+        if w in (B1, B2):
+            a, b = prv[x], nxt[x]
+            nxt[a] = b
+            prv[b] = a
+            size[w] -= 1
+            dest = T2
+        else:
+            dest = T1
+        s = n_ids + dest
+        h = nxt[s]
+        nxt[x] = h
+        prv[x] = s
+        prv[h] = x
+        nxt[s] = x
+        size[dest] += 1
+        where[x] = dest
+    return misses
+
+
+@kernel("arc")
+def run_arc(prep: Prepared, frames: int, flags: np.ndarray) -> int:
+    """ARC."""
+    return int(arc_kernel(prep.ids, prep.n_ids, frames, flags))

@@ -1,0 +1,100 @@
+"""2Q kernel: A1in and A1out (FIFOs) and Am (LRU) as circular linked lists over page ids.
+
+Each list has a sentinel node n_ids + L: nxt[s] is its head (newest / MRU end), prv[s]
+its tail (oldest / LRU end). List operations are written out inline. Mirrors
+`vmsim.policies.twoq.TwoQ` step for step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from vmsim.engine.kernels import kernel
+from vmsim.engine.prepared import Prepared
+
+A1IN, A1OUT, AM = 1, 2, 3
+
+
+@njit(cache=True, nogil=True)
+def twoq_kernel(
+    ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, kin: int, kout: int
+) -> int:
+    """Full 2Q with thresholds Kin and Kout."""
+    where = np.zeros(n_ids, np.uint8)
+    prv = np.empty(n_ids + 4, np.int32)
+    nxt = np.empty(n_ids + 4, np.int32)
+    for s in range(n_ids, n_ids + 4):
+        prv[s] = s
+        nxt[s] = s
+    size = np.zeros(4, np.int64)
+    misses = 0
+    record = len(flags) > 0
+    for t in range(len(ids)):
+        x = ids[t]
+        w = where[x]
+        if w == A1IN:
+            continue
+        if w == AM:  # to the MRU end of Am
+            s = n_ids + AM
+            if nxt[s] != x:
+                a, b = prv[x], nxt[x]
+                nxt[a] = b
+                prv[b] = a
+                h = nxt[s]
+                nxt[x] = h
+                prv[x] = s
+                prv[h] = x
+                nxt[s] = x
+            continue
+        misses += 1
+        if record:
+            flags[t] = 1
+        ghost = w == A1OUT
+        if size[A1IN] + size[AM] == frames:  # reclaimfor
+            src = A1IN if size[A1IN] > kin or size[AM] == 0 else AM
+            y = prv[n_ids + src]
+            a, b = prv[y], nxt[y]
+            nxt[a] = b
+            prv[b] = a
+            size[src] -= 1
+            where[y] = 0
+            if src == A1IN:  # remember y in A1out
+                s = n_ids + A1OUT
+                h = nxt[s]
+                nxt[y] = h
+                prv[y] = s
+                prv[h] = y
+                nxt[s] = y
+                size[A1OUT] += 1
+                where[y] = A1OUT
+                if size[A1OUT] > kout:
+                    z = prv[s]
+                    a, b = prv[z], nxt[z]
+                    nxt[a] = b
+                    prv[b] = a
+                    size[A1OUT] -= 1
+                    where[z] = 0
+        if where[x] == A1OUT:
+            a, b = prv[x], nxt[x]
+            nxt[a] = b
+            prv[b] = a
+            size[A1OUT] -= 1
+        dest = AM if ghost else A1IN
+        s = n_ids + dest
+        h = nxt[s]
+        nxt[x] = h
+        prv[x] = s
+        prv[h] = x
+        nxt[s] = x
+        size[dest] += 1
+        where[x] = dest
+    return misses
+
+
+@kernel("2q", kin=0.25, kout=0.5)
+def run_twoq(prep: Prepared, frames: int, flags: np.ndarray, kin: float, kout: float) -> int:
+    """2Q with Kin = kin * frames, Kout = kout * frames (at least 1 each)."""
+    k_in = max(1, int(kin * frames))
+    k_out = max(1, int(kout * frames))
+    return int(twoq_kernel(prep.ids, prep.n_ids, frames, flags, k_in, k_out))

@@ -1,0 +1,112 @@
+"""A Trace: one source of references (a file in any registered format, or arrays).
+
+`Trace.chunks()` streams TraceChunks; `page_chunks()` streams page numbers for a page
+size, optionally data-only or split at page boundaries; `pages()` gathers them into
+one array (for the engine's whole-trace passes). Reading a file again re-reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vmsim.errors import ConfigError
+from vmsim.kinds import LOAD
+from vmsim.trace.base import CHUNK_REFS, ReadStats, TraceChunk, open_reader
+from vmsim.trace.pages import to_pages
+
+
+class Trace:
+    """A re-readable stream of memory references."""
+
+    def __init__(
+        self,
+        source: str | Path,
+        format: str | None = None,
+        *,
+        skip_bad: bool = False,
+        **options: Any,
+    ) -> None:
+        self.path = str(source)
+        self._reader = open_reader(source, format, skip_bad=skip_bad, **options)
+        self.format = self._reader.name
+        self._arrays: TraceChunk | None = None
+
+    @classmethod
+    def from_arrays(
+        cls,
+        addresses: np.ndarray,
+        kinds: np.ndarray | None = None,
+        sizes: np.ndarray | None = None,
+        name: str = "<array>",
+    ) -> Trace:
+        """A trace held in memory: addresses (and kinds, sizes) as arrays."""
+        self = cls.__new__(cls)
+        self.path = name
+        self.format = "array"
+        addrs = np.asarray(addresses)
+        if addrs.ndim != 1 or addrs.dtype.kind not in "iu":
+            raise ConfigError("addresses", addrs.dtype, "a 1-D integer array")
+        k = np.full(len(addrs), LOAD, np.uint8) if kinds is None else np.asarray(kinds, np.uint8)
+        s = None if sizes is None else np.asarray(sizes, np.uint32)
+        if len(k) != len(addrs) or (s is not None and len(s) != len(addrs)):
+            raise ConfigError(
+                "kinds", len(k), f"as many kinds and sizes as addresses ({len(addrs)})"
+            )
+        self._arrays = TraceChunk(addrs.astype(np.uint64, copy=False), k, s)
+        self._reader = None  # type: ignore[assignment]
+        return self
+
+    @property
+    def stats(self) -> ReadStats:
+        """What the last read saw: lines, bad lines skipped, non-reference lines."""
+        return ReadStats() if self._reader is None else self._reader.stats
+
+    @property
+    def has_sizes(self) -> bool:
+        """Whether references carry access sizes (needed to split at page boundaries)."""
+        if self._arrays is not None:
+            return self._arrays.sizes is not None
+        return bool(self._reader.has_sizes)
+
+    def chunks(self) -> Iterator[TraceChunk]:
+        """Stream the references as chunks."""
+        if self._arrays is not None:
+            a = self._arrays
+            for lo in range(0, len(a), CHUNK_REFS):
+                hi = lo + CHUNK_REFS
+                yield TraceChunk(
+                    a.addresses[lo:hi], a.kinds[lo:hi], None if a.sizes is None else a.sizes[lo:hi]
+                )
+            return
+        self._reader.stats = ReadStats()
+        yield from self._reader.chunks()
+
+    def page_chunks(
+        self, page_shift: int = 12, *, data_only: bool = False, split: bool = False
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Stream (pages int64, kinds uint8) chunks."""
+        check_page_shift(page_shift)
+        for ch in self.chunks():
+            yield to_pages(
+                ch.addresses, ch.kinds, ch.sizes, page_shift, data_only=data_only, split=split
+            )
+
+    def pages(
+        self, page_shift: int = 12, *, data_only: bool = False, split: bool = False
+    ) -> np.ndarray:
+        """All page numbers (int64) in one array."""
+        parts = [p for p, _ in self.page_chunks(page_shift, data_only=data_only, split=split)]
+        return np.concatenate(parts) if parts else np.empty(0, np.int64)
+
+    def __repr__(self) -> str:
+        return f"Trace({self.path!r}, format={self.format!r})"
+
+
+def check_page_shift(page_shift: int) -> None:
+    """ConfigError unless 0 <= page_shift <= 40."""
+    if not isinstance(page_shift, int) or not 0 <= page_shift <= 40:
+        raise ConfigError("page_shift", page_shift, "an integer from 0 to 40 (12 for 4 KiB pages)")

@@ -1,0 +1,101 @@
+"""Writing traces: one writer per format, used by `vmsim trace convert` and `vmsim record`.
+
+The output format comes from its name (`--to`) or the file's suffix; a further
+suffix .gz, .xz or .zst compresses the output (reading detects it from the content).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from vmsim.errors import ConfigError
+from vmsim.trace.base import TraceChunk
+from vmsim.trace.compress import SUFFIXES, open_output
+from vmsim.trace.din import write_din
+from vmsim.trace.lackey import write_lackey
+from vmsim.trace.npy import write_npy
+from vmsim.trace.text import write_text
+from vmsim.trace.vmt import VmtWriter
+
+WRITER_SUFFIXES = {
+    ".vmt": "vmt",
+    ".lackey": "lackey",
+    ".din": "din",
+    ".txt": "text",
+    ".text": "text",
+    ".npy": "npy",
+}
+"""File suffix -> output format."""
+
+WRITABLE = ("vmt", "lackey", "din", "text", "npy")
+
+
+def output_format(path: str | Path, to: str | None = None) -> tuple[str, str | None]:
+    """(format, compression) for an output path, from `to` or the suffixes."""
+    p = Path(path)
+    suffixes = [s.lower() for s in p.suffixes]
+    compression = SUFFIXES.get(suffixes[-1]) if suffixes else None
+    if compression and suffixes:
+        suffixes = suffixes[:-1]
+    fmt = to or (WRITER_SUFFIXES.get(suffixes[-1]) if suffixes else None)
+    if fmt is None:
+        raise ConfigError(
+            "output format", str(path), f"give --to or a suffix: {', '.join(WRITER_SUFFIXES)}"
+        )
+    if fmt not in WRITABLE:
+        raise ConfigError("output format", fmt, f"one of {', '.join(WRITABLE)}")
+    return fmt, compression
+
+
+def write_trace(
+    chunks: Iterable[TraceChunk],
+    path: str | Path,
+    to: str | None = None,
+    *,
+    has_sizes: bool = True,
+    count: int | None = None,
+    level: int | None = None,
+) -> int:
+    """Write chunks to `path`; return the references written. npy needs `count` up front."""
+    fmt, compression = output_format(path, to)
+    if fmt == "npy" and count is None:
+        raise ConfigError("count", None, "writing .npy needs the number of references first")
+    try:
+        return _write(chunks, path, fmt, compression, has_sizes, count, level)
+    except OSError as exc:
+        raise ConfigError("output", str(path), f"cannot write: {exc.strerror or exc}") from None
+
+
+def _write(
+    chunks: Iterable[TraceChunk],
+    path: str | Path,
+    fmt: str,
+    compression: str | None,
+    has_sizes: bool,
+    count: int | None,
+    level: int | None,
+) -> int:
+    """write_trace once the format is known."""
+    with open_output(path, compression, None if fmt == "vmt" else level) as out:
+        if fmt == "vmt":
+            w = VmtWriter(out, has_sizes=has_sizes, level=level or 9)
+            for ch in chunks:
+                w.write(ch)
+            w.close()
+            return w.references
+        if fmt == "lackey":
+            return write_lackey(chunks, out)
+        if fmt == "din":
+            return write_din(chunks, out)
+        if fmt == "text":
+            return write_text(chunks, out)
+        assert count is not None
+        return write_npy(chunks, out, count)
+
+
+def counted(chunks: Iterable[TraceChunk], seen: list[int]) -> Iterator[TraceChunk]:
+    """Pass chunks through, adding their lengths to seen[0]."""
+    for ch in chunks:
+        seen[0] += len(ch)
+        yield ch
