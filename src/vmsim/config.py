@@ -153,9 +153,19 @@ class MachineConfig:
             raise ConfigError("stack_limit", self.stack_limit, "at least one page")
 
     def _validate_policy(self) -> None:
-        """The policy must be registered and accept its options."""
-        from vmsim.policies import make_policy
+        """The policy must be registered, work on frames, and accept its options."""
+        from vmsim.policies import make_policy, policy_class, policy_names
 
+        cls = policy_class(self.policy)
+        if cls.remembers_evicted:
+            usable = [n for n in policy_names() if not policy_class(n).remembers_evicted]
+            raise ConfigError(
+                "policy",
+                self.policy,
+                f"a policy that works on frames ({', '.join(usable)}); {self.policy} keeps a "
+                "history of evicted pages, which a reused frame cannot carry: use it with "
+                "the engine (vmsim simulate)",
+            )
         opts = dict(self.policy_options)
         if self.policy == "random":
             opts.setdefault("seed", self.seed)

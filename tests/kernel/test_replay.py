@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vmsim
-from vmsim.policies import make_policy, policy_names
+from vmsim.policies import make_policy, policy_class, policy_names
 from vmsim.policies.reference import replay as reference_replay
 
 BELADY = [1, 2, 3, 4, 1, 2, 5, 1, 2, 3, 4, 5]
@@ -53,13 +53,23 @@ def test_gzip_trace_matches_the_reference_figures(
     assert faults == gzip_figures[(policy, data_only, frames)]
 
 
+MACHINE_POLICIES = [n for n in policy_names() if not policy_class(n).remembers_evicted]
+
+
+def test_policies_with_a_history_of_evicted_pages_are_refused() -> None:
+    for name in set(policy_names()) - set(MACHINE_POLICIES):
+        with pytest.raises(vmsim.ConfigError, match="history of evicted"):
+            vmsim.Machine(policy=name)
+    assert {"fifo", "lru", "clock", "opt", "lfu", "sieve"} <= set(MACHINE_POLICIES)
+
+
 @settings(max_examples=25)
 @given(
     pages=st.lists(st.integers(0, 11), min_size=1, max_size=60),
     frames=st.integers(1, 5),
     data=st.data(),
 )
-@pytest.mark.parametrize("policy", policy_names())
+@pytest.mark.parametrize("policy", MACHINE_POLICIES)
 def test_machine_agrees_with_the_reference_replay(
     policy: str, pages: list[int], frames: int, data: st.DataObject
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -180,45 +181,17 @@ def test_extensions_are_hidden_from_the_original_help(capsys: pytest.CaptureFixt
     assert "--json" not in out and "--trace" not in out and "--compute" in out
 
 
-class _Reader:
-    """A stand-in for an engine trace reader: chunks of (page numbers, access kinds)."""
-
-    def __init__(self, pages: list[int]) -> None:
-        self.pages = pages
-
-    def chunks(self):  # type: ignore[no-untyped-def]
-        import numpy as np
-
-        for i in range(0, len(self.pages), 4):
-            part = np.array(self.pages[i : i + 4], dtype=np.int64)
-            yield part, np.zeros(len(part), dtype=np.uint8)
-
-
-def test_trace_reads_the_page_numbers_of_an_engine_trace(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+def test_trace_reads_the_pages_of_a_trace_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    import vmsim
-
-    opened = []
-
-    def open_trace(path: str) -> _Reader:
-        opened.append(path)
-        return _Reader([int(p) for p in BELADY.split(",")])
-
-    monkeypatch.setitem(vmsim.__dict__, "open_trace", open_trace)
-    hits, misses, _ = _finalstats(capsys, "--trace", "belady.trace", "-p", "FIFO", "-C", "4")
-    assert opened == ["belady.trace"] and (hits, misses) == (2, 10)
+    trace = tmp_path / "belady.txt"
+    trace.write_text("".join(f"{int(p) << 12:#x}\n" for p in BELADY.split(",")))
+    hits, misses, _ = _finalstats(capsys, "--trace", str(trace), "-p", "FIFO", "-C", "4")
+    assert (hits, misses) == (2, 10)
 
 
-def test_trace_without_the_engine_is_a_clear_error(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import vmsim
-
-    try:
-        vmsim.open_trace  # noqa: B018
-        pytest.skip("the engine is here")
-    except ImportError:
-        pass
-    assert main(["ostep", "paging-policy", "--trace", "x.trace", "-c"]) == 1
-    assert "vmsim.open_trace" in capsys.readouterr().err
+def test_trace_of_a_real_program(capsys: pytest.CaptureFixture[str], refs: Path) -> None:
+    """The gzip trace's README figure (LRU, 64 frames) through OSTEP's own output."""
+    path = refs / "traces" / "gzip_16k.lackey.xz"
+    hits, misses, _ = _finalstats(capsys, "--trace", str(path), "-p", "LRU", "-C", "64")
+    assert (hits + misses, misses) == (2_343_739, 343)

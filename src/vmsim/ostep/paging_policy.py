@@ -25,8 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from vmsim.ostep import replay
 from vmsim.ostep.common import (
     OstepError,
@@ -331,23 +329,10 @@ def _file_stream(path: str) -> Stream:
 
 
 def _trace_stream(path: str) -> Stream:
-    """--trace: the page numbers of any trace file the engine reads (vmsim.open_trace).
+    """--trace: the page numbers (4 KiB pages) of any trace file the engine reads."""
+    from vmsim.engine.api import open_trace
 
-    Uses the engine's seam (DESIGN.md): `open_trace(path).chunks()` yields arrays
-    whose first element holds page numbers.
-    """
-    import vmsim
-
-    try:
-        open_trace: Any = vmsim.open_trace
-    except (AttributeError, ImportError):
-        raise OstepError(
-            NAME, "--trace needs the engine's trace readers (vmsim.open_trace), not in this build"
-        ) from None
-    pages: list[int] = []
-    for chunk in open_trace(path).chunks():
-        vpns = chunk[0] if isinstance(chunk, tuple) else chunk
-        pages.extend(np.asarray(vpns, dtype=np.int64).tolist())
+    pages = open_trace(path).pages(12).tolist()
     return Stream(pages, len(pages))
 
 
