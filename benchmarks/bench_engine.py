@@ -28,9 +28,11 @@ from typing import Any
 
 import numpy as np
 
+from refsdir import refs_dir
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
-REFS = Path(__file__).resolve().parents[2] / "shared" / "refs" / "traces" / "gzip_16k.lackey.xz"
+REFS = refs_dir() / "traces" / "gzip_16k.lackey.xz"
 FRAMES = (1_000, 10_000, 100_000)
 CORE = ("lru", "fifo", "clock", "opt")
 TARGET = {"lru": 3.0, "fifo": 3.0, "clock": 3.0, "opt": 3.0}

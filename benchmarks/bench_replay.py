@@ -16,9 +16,12 @@ from pathlib import Path
 import numpy as np
 
 import vmsim
+from refsdir import refs_dir
 from vmsim.policies import policy_names
 
-TRACE = Path(__file__).resolve().parents[2] / "shared" / "refs" / "traces" / "gzip_16k.lackey.xz"
+TRACE = refs_dir() / "traces" / "gzip_16k.lackey.xz"
+
+
 KINDS = {"I": 0, "L": 1, "S": 2, "M": 3}
 
 

@@ -12,7 +12,18 @@ import pytest
 from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[1]
-REFS = Path(os.environ.get("VMSIM_REFS", REPO.parent / "shared" / "refs"))
+
+
+def refs_dir() -> Path:
+    """$VMSIM_REFS, else ../shared/refs beside the repository, else the copy in tests/refs."""
+    env = os.environ.get("VMSIM_REFS")
+    if env:
+        return Path(env)
+    shared = REPO.parent / "shared" / "refs"
+    return shared if shared.is_dir() else REPO / "tests" / "refs"
+
+
+REFS = refs_dir()
 
 settings.register_profile("default", deadline=None, max_examples=60)
 settings.load_profile("default")

@@ -11,7 +11,12 @@ import pytest
 from vmsim.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
-OSTEP = Path(os.environ.get("VMSIM_REFS", REPO.parent / "shared" / "refs")) / "ostep"
+_SHARED = REPO.parent / "shared" / "refs"
+OSTEP = (
+    Path(os.environ["VMSIM_REFS"])
+    if os.environ.get("VMSIM_REFS")
+    else (_SHARED if _SHARED.is_dir() else REPO / "tests" / "refs")
+) / "ostep"
 
 
 def _cases() -> list[tuple[str, str, str]]:
