@@ -97,7 +97,8 @@ class TraceFormatError(VmsimError, ValueError):
         self.line = line
         self.text = text
         self.why = why
-        super().__init__(f"{path}:{line}: {why}: {text!r}")
+        where = f"{path}:{line}" if line > 0 else path
+        super().__init__(f"{where}: {why}: {text!r}" if text else f"{where}: {why}")
 
 
 class SyscallError(VmsimError, OSError):

@@ -7,15 +7,13 @@ with --json.
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from vmsim.cli.common import echo_json, print_table, progress_bar
 from vmsim.config import format_size, parse_size
 from vmsim.errors import ConfigError
 
@@ -84,51 +82,6 @@ def _open(path: str, fmt: str | None, skip_bad: bool) -> Any:
     from vmsim.trace import Trace
 
     return Trace(path, fmt, skip_bad=skip_bad)
-
-
-@contextmanager
-def progress_bar(label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr when it is a terminal; yields advance(n)."""
-    if not sys.stderr.isatty():
-        yield lambda n: None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    columns = [SpinnerColumn(), TextColumn("{task.description}")]
-    columns += (
-        [BarColumn(), MofNCompleteColumn()] if total else [TextColumn("{task.completed:,} refs")]
-    )
-    with Progress(
-        *columns, TimeElapsedColumn(), console=Console(stderr=True), transient=True
-    ) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
-
-
-def _print_table(title: str, headers: list[str], rows: list[list[str]]) -> None:
-    """A rich table on stdout, numbers right-aligned."""
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title)
-    for i, h in enumerate(headers):
-        table.add_column(h, justify="left" if i == 0 else "right")
-    for r in rows:
-        table.add_row(*r)
-    Console().print(table)
-
-
-def _echo_json(obj: Any) -> None:
-    """JSON on stdout."""
-    click.echo(json.dumps(obj))
 
 
 def _policy_list(value: str) -> list[str]:
@@ -223,14 +176,14 @@ def simulate(
             prep, policies, frames, workers=workers, on_done=lambda r: advance(1), **opts
         )
     if as_json:
-        _echo_json([r.to_dict() for r in results])
+        echo_json([r.to_dict() for r in results])
         return
     rows = [
         [r.policy, f"{r.frames:,}", f"{r.references:,}", f"{r.misses:,}", f"{r.miss_ratio:.6f}"]
         for r in results
     ]
     what = "data references" if data_only else "references"
-    _print_table(
+    print_table(
         f"{Path(trace_path).name}: {what}, {format_size(1 << _page_shift(page_size))} pages",
         ["policy", "frames", "references", "misses", "miss ratio"],
         rows,
@@ -322,7 +275,7 @@ def mrc(
     if plot:
         _plot_curve(full, plot, trace_path)
     if as_json:
-        _echo_json(curve.to_dict())
+        echo_json(curve.to_dict())
         return
     rows = [
         [f"{s:,}", f"{m:,.0f}", f"{r:.6f}"]
@@ -331,7 +284,7 @@ def mrc(
     title = f"{Path(trace_path).name}: {policy} ({curve.method}), {curve.references:,} references"
     if curve.method == "shards":
         title += f", sample rate {curve.sample_rate:g}"
-    _print_table(title, ["frames", "misses", "miss ratio"], rows)
+    print_table(title, ["frames", "misses", "miss ratio"], rows)
 
 
 def _advancing(chunks: Any, advance: Callable[[int], None]) -> Iterator[Any]:
@@ -433,7 +386,7 @@ def tlb(
         res = simulate_tlb(vpns, cfg, advance)
     _warn_bad(trace)
     if as_json:
-        _echo_json(res.to_dict())
+        echo_json(res.to_dict())
         return
     d = res.to_dict()
     rows = [
@@ -457,7 +410,7 @@ def tlb(
                 format_size(res.reach(2)),
             ]
         )
-    _print_table(
+    print_table(
         f"{Path(trace_path).name}: {res.references:,} references,"
         f" {format_size(cfg.page_size)} pages, {res.walks:,} walks",
         ["level", "entries", "ways", "misses", "miss ratio", "reach"],
@@ -508,9 +461,9 @@ def working_set(
     if plot:
         _plot_ws(res, plot, trace_path)
     if as_json:
-        _echo_json(res.to_dict())
+        echo_json(res.to_dict())
         return
-    _print_table(
+    print_table(
         f"{Path(trace_path).name}: working set, tau = {tau:,} references",
         ["figure", "value"],
         [
@@ -577,7 +530,7 @@ def info(trace_path: str, fmt: str | None, skip_bad: bool, page_size: str, as_js
         i = trace_info(tr, shift, advance)
     _warn_bad(tr)
     if as_json:
-        _echo_json(i.to_dict())
+        echo_json(i.to_dict())
         return
     rows = [["format", i.format], ["references", f"{i.references:,}"]]
     rows += [[f"  {k}", f"{v:,}"] for k, v in i.by_kind.items()]
@@ -589,7 +542,7 @@ def info(trace_path: str, fmt: str | None, skip_bad: bool, page_size: str, as_js
         rows.append(["addresses", f"{i.lowest:#x} .. {i.highest:#x}"])
     if i.bad_lines:
         rows.append(["bad lines skipped", f"{i.bad_lines:,}"])
-    _print_table(Path(trace_path).name, ["figure", "value"], rows)
+    print_table(Path(trace_path).name, ["figure", "value"], rows)
 
 
 @trace.command()
@@ -636,7 +589,7 @@ def formats() -> None:
     from vmsim.trace import FORMATS, format_names
 
     names = format_names()
-    _print_table(
+    print_table(
         "trace formats", ["name", "description"], [[n, FORMATS[n].description] for n in names]
     )
 
