@@ -36,7 +36,7 @@ def test_table_output(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
     [
         (["nofile.trace"], 1, "no such file"),
         (["{gzip}", "-p", "arc"], 1, "history of evicted pages"),
-        (["{gzip}", "-f", "0"], 2, "positive page counts"),
+        (["{gzip}", "-f", "0"], 2, "give positive counts"),
         (["{gzip}", "-p", "nope"], 1, "policy='nope'"),
     ],
 )

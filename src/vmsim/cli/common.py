@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from vmsim.config import parse_size
+
 
 @contextmanager
 def progress_bar(label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
@@ -54,3 +56,18 @@ def print_table(title: str, headers: list[str], rows: list[list[str]]) -> None:
 def echo_json(obj: Any) -> None:
     """JSON on stdout."""
     click.echo(json.dumps(obj))
+
+
+def int_list(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
+    """Parse '16,64,256' into positive ints."""
+    if value is None:
+        return None
+    try:
+        out = [
+            int(parse_size(v.strip(), param.name or "value")) for v in value.split(",") if v.strip()
+        ]
+    except Exception:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of counts") from None
+    if not out or min(out) < 1:
+        raise click.BadParameter(f"{value!r}: give positive counts, e.g. 16,64,256")
+    return out

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from vmsim.cli.common import echo_json, print_table, progress_bar
+from vmsim.cli.common import echo_json, int_list, print_table, progress_bar
 from vmsim.config import format_size, parse_size
 from vmsim.errors import ConfigError
 
@@ -30,21 +30,6 @@ def _command(cmd: C) -> C:
 
 
 # ---------------------------------------------------------------- shared options
-
-
-def _int_list(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
-    """Parse '16,64,256' into positive ints."""
-    if value is None:
-        return None
-    try:
-        out = [
-            int(parse_size(v.strip(), param.name or "value")) for v in value.split(",") if v.strip()
-        ]
-    except Exception:
-        raise click.BadParameter(f"{value!r} is not a comma-separated list of counts") from None
-    if not out or min(out) < 1:
-        raise click.BadParameter(f"{value!r}: give positive counts, e.g. 16,64,256")
-    return out
 
 
 def _page_shift(page_size: str) -> int:
@@ -135,7 +120,7 @@ def _warn_bad(trace: Any) -> None:
     "-f",
     default="64",
     show_default=True,
-    callback=_int_list,
+    callback=int_list,
     help="Frame counts, comma-separated.",
 )
 @trace_options
@@ -199,7 +184,7 @@ def simulate(
 @click.option("--policy", "-p", default="lru", show_default=True, help="Policy of the curve.")
 @click.option(
     "--sizes",
-    callback=_int_list,
+    callback=int_list,
     default=None,
     help="Frame counts (default: about 32 up to the footprint).",
 )

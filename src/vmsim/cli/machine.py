@@ -8,6 +8,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from vmsim.cli.common import int_list
+
 
 @click.command()
 def policies() -> None:
@@ -100,6 +102,7 @@ def _process_table(m: object) -> Table:
     "-f",
     default="64",
     show_default=True,
+    callback=int_list,
     help="Memory limits in pages, comma-separated.",
 )
 @click.option("--paging", default="x86_64", show_default=True, help="Page-table format.")
@@ -111,7 +114,7 @@ def _process_table(m: object) -> Table:
 def replay(
     trace_path: str,
     policy: str,
-    frames: str,
+    frames: list[int],
     paging: str,
     tlb_entries: int,
     tlb_ways: int,
@@ -128,7 +131,7 @@ def replay(
     from vmsim.report.replay import machine_replay
 
     names = [n.strip() for n in policy.split(",") if n.strip()]
-    counts = _counts(frames, "--frames")
+    counts = frames
     runs = []
     for name in names:
         for count in counts:
@@ -159,19 +162,6 @@ def replay(
         for r in runs
     ]
     print_table(f"{trace_path} through the machine ({paging})", headers, rows)
-
-
-def _counts(value: str, option: str) -> list[int]:
-    """'16,64' -> [16, 64]; a usage error otherwise."""
-    try:
-        out = [int(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not a comma-separated list", param_hint=option
-        ) from None
-    if not out or min(out) < 1:
-        raise click.BadParameter(f"{value!r}: positive page counts", param_hint=option)
-    return out
 
 
 COMMANDS: list[click.Command] = [demo, policies, replay]

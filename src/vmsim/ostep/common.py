@@ -14,7 +14,8 @@ from __future__ import annotations
 import optparse
 import random
 import sys
-from typing import NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from vmsim.errors import VmsimError
 
@@ -109,3 +110,20 @@ class Printer:
             self._size = 0
             sys.stdout.write(text)
         sys.stdout.flush()
+
+
+def run_simulator(
+    make_parser: Callable[[], optparse.OptionParser],
+    simulate: Callable[[dict[str, Any], Printer], int],
+    argv: list[str],
+) -> int:
+    """Parse argv with the simulator's parser, run it, flush its output; the exit status."""
+    try:
+        o = parse(make_parser(), argv)
+    except ParserExit as e:
+        return e.status
+    out = Printer()
+    try:
+        return simulate(vars(o), out)
+    finally:
+        out.flush()

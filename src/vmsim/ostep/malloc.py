@@ -20,9 +20,8 @@ from vmsim.libc.freelist import ChunkCollision, FreeList
 from vmsim.ostep.common import (
     OstepError,
     OstepOptionParser,
-    ParserExit,
     Printer,
-    parse,
+    run_simulator,
     seeded,
     to_int,
 )
@@ -154,15 +153,7 @@ def make_parser() -> OstepOptionParser:
 
 def run(argv: list[str]) -> int:
     """Run malloc.py with argv; return its exit status."""
-    try:
-        o = parse(make_parser(), argv)
-    except ParserExit as e:
-        return e.status
-    out = Printer()
-    try:
-        return _simulate(vars(o), out)
-    finally:
-        out.flush()
+    return run_simulator(make_parser, _simulate, argv)
 
 
 def make_freelist(opts: dict[str, Any]) -> FreeList:

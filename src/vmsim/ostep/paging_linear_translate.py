@@ -35,10 +35,9 @@ from vmsim.hw.ptformat import PageTableFormat, make_format
 from vmsim.ostep.common import (
     OstepError,
     OstepOptionParser,
-    ParserExit,
     Printer,
     convert,
-    parse,
+    run_simulator,
     seeded,
     to_int,
 )
@@ -190,15 +189,7 @@ class LinearPageTable:
 
 def run(argv: list[str]) -> int:
     """Run paging-linear-translate.py with argv; return its exit status."""
-    try:
-        o = parse(make_parser(), argv)
-    except ParserExit as e:
-        return e.status
-    out = Printer()
-    try:
-        return _simulate(vars(o), out)
-    finally:
-        out.flush()
+    return run_simulator(make_parser, _simulate, argv)
 
 
 def _multiple(big: int, num: int, what: str) -> bool:

@@ -30,7 +30,7 @@ from vmsim.hw import ptformat
 from vmsim.hw.physmem import PhysicalMemory
 from vmsim.hw.pte import PRESENT
 from vmsim.hw.ptformat import make_format
-from vmsim.ostep.common import OstepError, OstepOptionParser, ParserExit, Printer, parse, seeded
+from vmsim.ostep.common import OstepError, OstepOptionParser, Printer, run_simulator, seeded
 
 NAME = "paging-multilevel-translate"
 PAGE_SIZE = 32
@@ -190,15 +190,7 @@ class SmallMachine:
 
 def run(argv: list[str]) -> int:
     """Run paging-multilevel-translate.py with argv; return its exit status."""
-    try:
-        o = parse(make_parser(), argv)
-    except ParserExit as e:
-        return e.status
-    out = Printer()
-    try:
-        return _simulate(vars(o), out)
-    finally:
-        out.flush()
+    return run_simulator(make_parser, _simulate, argv)
 
 
 def _simulate(opts: dict[str, Any], out: Printer) -> int:

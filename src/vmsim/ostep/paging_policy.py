@@ -29,9 +29,8 @@ from vmsim.ostep import replay
 from vmsim.ostep.common import (
     OstepError,
     OstepOptionParser,
-    ParserExit,
     Printer,
-    parse,
+    run_simulator,
     seeded,
     to_int,
 )
@@ -195,15 +194,7 @@ class Result:
 
 def run(argv: list[str]) -> int:
     """Run paging-policy.py with argv; return its exit status."""
-    try:
-        o = parse(make_parser(), argv)
-    except ParserExit as e:
-        return e.status
-    out = Printer()
-    try:
-        return _simulate(vars(o), out)
-    finally:
-        out.flush()
+    return run_simulator(make_parser, _simulate, argv)
 
 
 def _simulate(opts: dict[str, Any], out: Printer) -> int:

@@ -9,14 +9,14 @@ int(psize * r) until base + limit < psize; then -n VAs int(asize * r).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from vmsim.ostep.common import (
     OstepError,
     OstepOptionParser,
-    ParserExit,
     Printer,
     convert,
-    parse,
+    run_simulator,
     seeded,
 )
 
@@ -98,20 +98,11 @@ class BaseBounds:
 
 def run(argv: list[str]) -> int:
     """Run relocation.py with argv; return its exit status."""
-    try:
-        o = parse(make_parser(), argv)
-    except ParserExit as e:
-        return e.status
-    out = Printer()
-    try:
-        return _simulate(o, out)
-    finally:
-        out.flush()
+    return run_simulator(make_parser, _simulate, argv)
 
 
-def _simulate(o: object, out: Printer) -> int:
+def _simulate(opts: dict[str, Any], out: Printer) -> int:
     """Everything after option parsing."""
-    opts = vars(o)
     out("")
     out("ARG seed", opts["seed"])
     out("ARG address space size", opts["asize"])

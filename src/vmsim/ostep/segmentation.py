@@ -16,10 +16,9 @@ from typing import Any
 from vmsim.ostep.common import (
     OstepError,
     OstepOptionParser,
-    ParserExit,
     Printer,
     convert,
-    parse,
+    run_simulator,
     seeded,
     to_int,
 )
@@ -133,15 +132,7 @@ class Segments:
 
 def run(argv: list[str]) -> int:
     """Run segmentation.py with argv; return its exit status."""
-    try:
-        o = parse(make_parser(), argv)
-    except ParserExit as e:
-        return e.status
-    out = Printer()
-    try:
-        return _simulate(vars(o), out)
-    finally:
-        out.flush()
+    return run_simulator(make_parser, _simulate, argv)
 
 
 def _error(out: Printer, message: str) -> int:

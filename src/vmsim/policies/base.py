@@ -126,7 +126,7 @@ def _load_all() -> None:
     import vmsim.policies as pkg
 
     for mod in pkgutil.iter_modules(pkg.__path__):
-        if mod.name not in {"base", "reference", "ring"}:
+        if mod.name not in {"base", "reference", "ring", "ordered"}:
             importlib.import_module(f"vmsim.policies.{mod.name}")
 
 

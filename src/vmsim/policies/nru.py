@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from vmsim.policies.base import RefBits, ReplacementPolicy, register
-from vmsim.policies.ring import Ring
+from vmsim.policies.base import RefBits, register
+from vmsim.policies.ordered import RingPolicy
 
 
 @register("nru", "not recently used: enhanced clock on the accessed and dirty bits")
-class Nru(ReplacementPolicy):
+class Nru(RingPolicy):
     """The enhanced second-chance algorithm (Silberschatz; Mac OS's classic VM).
 
     Classes: (0,0) not accessed, clean; (0,1) not accessed, dirty; (1,0); (1,1).
@@ -15,17 +15,6 @@ class Nru(ReplacementPolicy):
     nothing; round 2 looks for (0,1) and clears the accessed bit of every page it
     passes; then round 1 again (every page now has A = 0), and so on.
     """
-
-    def __init__(self) -> None:
-        self.ring = Ring()
-
-    def on_map(self, key: int) -> None:
-        """Insert key just behind the hand."""
-        self.ring.insert(key)
-
-    def on_unmap(self, key: int) -> None:
-        """Take key off the ring."""
-        self.ring.remove(key)
 
     def victim(self, refbits: RefBits) -> int:
         """The first page of the lowest non-empty class, found as described above."""
@@ -47,13 +36,3 @@ class Nru(ReplacementPolicy):
         key = ring.hand  # unreachable in practice: after two passes every A is clear
         assert key is not None
         return self._take(key)
-
-    def _take(self, key: int) -> int:
-        self.ring.remove(key)
-        return key
-
-    def __len__(self) -> int:
-        return len(self.ring)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.ring

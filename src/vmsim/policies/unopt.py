@@ -6,25 +6,15 @@ OSTEP paging-policy offers it as the worst sensible bound to compare OPT with. T
 
 from __future__ import annotations
 
-from vmsim.policies.base import RefBits, ReplacementPolicy, register
+from vmsim.policies.base import RefBits, register
+from vmsim.policies.ordered import OrderedPolicy
 
 
 @register("unopt", "anti-Belady: evict the page used soonest in the future (trace replays)")
-class Unopt(ReplacementPolicy):
+class Unopt(OrderedPolicy):
     """Keys in insertion order; the victim has the smallest next use, first on ties."""
 
     needs_future = True
-
-    def __init__(self) -> None:
-        self._order: dict[int, None] = {}
-
-    def on_map(self, key: int) -> None:
-        """Append key."""
-        self._order[key] = None
-
-    def on_unmap(self, key: int) -> None:
-        """Drop key."""
-        del self._order[key]
 
     def victim(self, refbits: RefBits) -> int:
         """The key with the smallest next use; the first such key in insertion order."""
@@ -35,15 +25,4 @@ class Unopt(ReplacementPolicy):
             nu = refbits.next_use(key)
             if nu < best_next:
                 best, best_next = key, nu
-        del self._order[best]
-        return best
-
-    def resident(self) -> list[int]:
-        """Keys in insertion order."""
-        return list(self._order)
-
-    def __len__(self) -> int:
-        return len(self._order)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._order
+        return self._take(best)

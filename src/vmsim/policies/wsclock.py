@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from vmsim.policies.base import RefBits, ReplacementPolicy, register
-from vmsim.policies.ring import Ring
+from vmsim.policies.base import RefBits, register
+from vmsim.policies.ordered import RingPolicy
 
 
 @register("wsclock", "working-set clock: evict a page outside the working-set window tau")
-class WsClock(ReplacementPolicy):
+class WsClock(RingPolicy):
     """Tanenbaum's WSClock, in virtual time (references).
 
     Each page records the time it was last seen referenced. The hand sweeps: a
@@ -21,18 +21,18 @@ class WsClock(ReplacementPolicy):
     def __init__(self, tau: int = 1000) -> None:
         if tau < 1:
             raise ValueError(f"tau={tau}: at least 1")
+        super().__init__()
         self.tau = tau
-        self.ring = Ring()
         self._last: dict[int, int] = {}
 
     def on_map(self, key: int) -> None:
         """Insert key behind the hand; its time starts when it is first swept."""
-        self.ring.insert(key)
+        super().on_map(key)
         self._last[key] = -1
 
     def on_unmap(self, key: int) -> None:
         """Forget key."""
-        self.ring.remove(key)
+        super().on_unmap(key)
         del self._last[key]
 
     def victim(self, refbits: RefBits) -> int:
@@ -58,12 +58,6 @@ class WsClock(ReplacementPolicy):
         return self._take(key)
 
     def _take(self, key: int) -> int:
-        self.ring.remove(key)
+        """Forget key (and its time) and return it."""
         del self._last[key]
-        return key
-
-    def __len__(self) -> int:
-        return len(self.ring)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.ring
+        return super()._take(key)
