@@ -17,7 +17,7 @@ import numpy as np
 
 import vmsim
 from refsdir import refs_dir
-from vmsim.policies import policy_names
+from vmsim.policies import policy_class, policy_names
 
 TRACE = refs_dir() / "traces" / "gzip_16k.lackey.xz"
 
@@ -55,6 +55,8 @@ def main() -> int:
     addrs, kinds = load_trace(TRACE)
     results = {}
     for policy in policy_names():
+        if policy_class(policy).remembers_evicted:
+            continue  # ARC, 2Q, LIRS run in the engine only (their ghosts name pages)
         rate, faults = replay(policy, addrs, kinds)
         results[policy] = {"refs_per_s": round(rate), "faults": faults}
         print(f"{policy:10s} {rate:12,.0f} refs/s {faults:8,d} faults", flush=True)
