@@ -103,3 +103,18 @@ def test_killed_processes_free_every_frame_and_slot(script: list[tuple[int, int]
             if p.alive:
                 p.exit()
         assert m.kernel.frames.in_use() == 1 and m.kernel.swap.used == 0
+
+
+def test_a_fork_under_memory_pressure_never_kills_its_half_built_child() -> None:
+    with vmsim.Machine(memory="128KiB", overcommit="always") as m:
+        parent = m.spawn("parent")
+        _fill(parent, 16)
+        other = m.spawn("other")
+        try:
+            child = parent.fork()
+        except ProcessKilled:
+            assert not parent.alive  # the parent itself may be chosen; the child never half-built
+        else:
+            assert child.alive and child.load(0x401000, 1) == b"\0"
+        m.check()
+        assert other.alive or m.stats.oom_kill >= 1

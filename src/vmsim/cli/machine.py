@@ -27,7 +27,13 @@ def policies() -> None:
 
 
 @click.command()
-@click.option("--steps", default=6, show_default=True, help="Accesses to narrate in each part.")
+@click.option(
+    "--steps",
+    default=6,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Accesses to narrate in each part.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the final counters as JSON.")
 def demo(steps: int, as_json: bool) -> None:
     """Run the built-in scenario: processes allocate and touch memory; see what happened."""

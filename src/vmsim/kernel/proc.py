@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from vmsim.kernel.kernel import Kernel
 
 RUNNING, ZOMBIE, REAPED = "running", "zombie", "reaped"
+OOM_EXEMPT = -1000
+"""oom_score_adj that the OOM killer never picks."""
 
 
 @dataclass(eq=False)
@@ -53,7 +55,6 @@ def do_fork(k: Kernel, parent: Proc) -> Proc:
     child.parent = parent
     child.sp = parent.sp
     child.memory_limit = parent.memory_limit
-    child.oom_score_adj = parent.oom_score_adj
     parent.children.append(child)
     src, dst = parent.mm, child.mm
     dst.start_brk, dst.brk = src.start_brk, src.brk
@@ -63,6 +64,7 @@ def do_fork(k: Kernel, parent: Proc) -> Proc:
         reap(child)
         raise SyscallError(errno.ENOMEM, f"fork: cannot commit {commit} pages (overcommit)")
     k.faulting = parent
+    child.oom_score_adj = OOM_EXEMPT  # half-built: the OOM killer must not tear it down
     try:
         for vma in src.vmas:
             copy = replace(vma)
@@ -76,6 +78,7 @@ def do_fork(k: Kernel, parent: Proc) -> Proc:
         raise
     finally:
         k.faulting = None
+        child.oom_score_adj = parent.oom_score_adj
     return child
 
 
