@@ -41,7 +41,7 @@ from vmsim.kernel.filemap import (
 from vmsim.kernel.kernel import SIGNALS, Kernel
 from vmsim.kernel.mm import (
     PROT_WRITE,
-    committed_pages_of,
+    close_vma,
     do_brk,
     do_mmap,
     do_mprotect,
@@ -686,8 +686,7 @@ class Machine:
         k = self.kernel
         mm = p._proc.mm
         for vma in list(mm.vmas):  # the fresh default layout holds nothing yet
-            k.vm_unacct_memory(committed_pages_of(mm, vma))
-            mm.remove(vma)
+            close_vma(k, mm, vma)
         try:
             p.image = load_elf(k, p._proc, os.fspath(path))
         except BaseException:

@@ -31,13 +31,14 @@ from vmsim.kernel.mm import (
     VMA,
     AddressSpace,
     Layout,
+    close_vma,
     committed_pages_of,
 )
 from vmsim.kernel.oom import out_of_memory, vm_enough_memory
 from vmsim.kernel.proc import REAPED, RUNNING, ZOMBIE, Proc, reap
 from vmsim.kernel.reclaim import Reclaimer
 from vmsim.kernel.swap import SwapSpace, free_swap_entry
-from vmsim.kernel.vm import free_pgtables, scan_ptes, unmap_pages
+from vmsim.kernel.vm import free_pgtables, scan_ptes
 from vmsim.stats import VmStat
 
 SIGNALS = {"SIGSEGV": 11, "SIGBUS": 7, "SIGABRT": 6, "SIGKILL": 9}
@@ -271,9 +272,7 @@ class Kernel:
         """Replace a fresh process's (empty) VMAs by one anonymous rwx VMA over user space."""
         mm = proc.mm
         for vma in list(mm.vmas):
-            unmap_pages(self, mm, vma.start, vma.end)
-            self.vm_unacct_memory(committed_pages_of(mm, vma))
-            mm.remove(vma)
+            close_vma(self, mm, vma)
         mm.start_brk = mm.brk = 0
         mm.insert(VMA(0, self.fmt.user_top, PROT_READ | PROT_WRITE | PROT_EXEC, "replay"))
 
@@ -391,9 +390,5 @@ class Kernel:
 def exit_mmap(k: Kernel, mm: AddressSpace) -> None:
     """Tear down an address space: every mapping, every VMA, every page-table page."""
     for vma in list(mm.vmas):
-        k.vma_closing(mm, vma)
-        unmap_pages(k, mm, vma.start, vma.end)
-        k.vm_unacct_memory(committed_pages_of(mm, vma))
-        mm.remove(vma)
-        k.vma_closed(mm, vma)
+        close_vma(k, mm, vma)
     free_pgtables(k, mm)

@@ -276,11 +276,16 @@ def do_munmap(k: Kernel, mm: AddressSpace, addr: int, length: int) -> None:
         raise _einval(f"munmap: bad range {addr:#x}+{length}")
     end = addr + -(-length // ps) * ps
     for vma in _isolate(mm, addr, end):
-        k.vma_closing(mm, vma)
-        unmap_pages(k, mm, vma.start, vma.end)
-        k.vm_unacct_memory(committed_pages_of(mm, vma))
-        mm.remove(vma)
-        k.vma_closed(mm, vma)
+        close_vma(k, mm, vma)
+
+
+def close_vma(k: Kernel, mm: AddressSpace, vma: VMA) -> None:
+    """Remove a whole VMA: shared file writes reach the file, mappings go, commit returns."""
+    k.vma_closing(mm, vma)
+    unmap_pages(k, mm, vma.start, vma.end)
+    k.vm_unacct_memory(committed_pages_of(mm, vma))
+    mm.remove(vma)
+    k.vma_closed(mm, vma)
 
 
 def committed_pages_of(mm: AddressSpace, vma: VMA) -> int:
