@@ -152,6 +152,17 @@ class Process:
         """Page size in bytes."""
         return self._ps
 
+    @property
+    def oom_score_adj(self) -> int:
+        """How the OOM killer ranks this process: -1000 (never) .. 1000, as Linux's."""
+        return self._proc.oom_score_adj
+
+    @oom_score_adj.setter
+    def oom_score_adj(self, value: int) -> None:
+        if not -1000 <= value <= 1000:
+            raise ConfigError("oom_score_adj", value, "-1000..1000")
+        self._proc.oom_score_adj = value
+
     def _require_alive(self) -> Proc:
         proc = self._proc
         if proc.state != RUNNING:
