@@ -45,7 +45,7 @@ def demo(steps: int, as_json: bool) -> None:
         procs = {p.pid: {"name": p.name, **p.stats.as_dict()} for p in m.processes}
         click.echo(json.dumps({"machine": m.stats.as_dict(), "processes": procs}, indent=2))
         return
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=max(Console().width, 100))
     for part in parts:
         console.rule(f"[bold]{part.title}")
         console.print(f"[bold]The first {steps} steps, from the event log:[/bold]")
@@ -79,12 +79,12 @@ def _process_table(m: object) -> Table:
 
     assert isinstance(m, Machine)
     table = Table(title="processes")
-    cols = ["pid", "name", "state", "min_flt", "maj_flt", "rss", "swap", "pgtables", "cpu_accesses"]
+    cols = ["pid", "name", "state", "min_flt", "maj_flt", "rss", "swap", "pgtables", "accesses"]
     for c in cols:
         table.add_column(c, justify="right" if c not in ("name", "state") else "left")
     for p in m.processes:
         s = p.stats
-        state = "alive" if p.alive else f"exited {p.exit_status}"
+        state = "alive" if p.alive else f"exit {p.exit_status}"
         row = [
             p.pid,
             p.name,
