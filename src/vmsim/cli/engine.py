@@ -258,7 +258,9 @@ def mrc(
     if sizes is None and len(full.sizes) > 40:
         curve = _subset(full, default_sizes(int(full.sizes[-1]), 32))
     if plot:
-        _plot_curve(full, plot, trace_path)
+        from vmsim.report.plots import plot_curve
+
+        plot_curve(full, plot, trace_path)
     if as_json:
         echo_json(curve.to_dict())
         return
@@ -296,30 +298,6 @@ def _subset(curve: Any, sizes: Any) -> Any:
         curve.distinct_pages,
         curve.sample_rate,
     )
-
-
-def _plot_curve(curve: Any, path: str, title: str) -> None:
-    """Draw miss ratio against frames (log x) into an image file."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.step(curve.sizes, curve.miss_ratios, where="post", label=f"{curve.policy} ({curve.method})")
-    ax.set_xscale("log")
-    ax.set_xlabel("frames")
-    ax.set_ylabel("miss ratio")
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    try:
-        fig.savefig(path)
-    except (OSError, ValueError) as exc:
-        raise ConfigError("plot", path, f"cannot write the image: {exc}") from None
-    finally:
-        plt.close(fig)
 
 
 # ---------------------------------------------------------------- tlb
@@ -444,7 +422,9 @@ def working_set(
     _warn_bad(trace)
     res = ws(prep, tau, step, 1 << shift)
     if plot:
-        _plot_ws(res, plot, trace_path)
+        from vmsim.report.plots import plot_working_set
+
+        plot_working_set(res, plot, trace_path)
     if as_json:
         echo_json(res.to_dict())
         return
@@ -464,28 +444,6 @@ def working_set(
             ],
         ],
     )
-
-
-def _plot_ws(res: Any, path: str, title: str) -> None:
-    """Draw W(t, tau) over time into an image file."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.plot(res.times, res.sizes)
-    ax.set_xlabel("t (references)")
-    ax.set_ylabel(f"W(t, {res.tau}) (pages)")
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    try:
-        fig.savefig(path)
-    except (OSError, ValueError) as exc:
-        raise ConfigError("plot", path, f"cannot write the image: {exc}") from None
-    finally:
-        plt.close(fig)
 
 
 # ---------------------------------------------------------------- trace
