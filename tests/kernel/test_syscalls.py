@@ -161,3 +161,23 @@ def test_exit_frees_everything() -> None:
     p.exit(3)
     assert m.kernel.frames.in_use() == 1 and p.exit_status == 3 and not p.alive
     assert m.kernel.mem.host_frames == 0  # freed frames were zeroed (host bytes dropped)
+
+
+def test_kernel_copy_in_and_copy_out_fault_pages_in(p: vmsim.Process) -> None:
+    """The kernel reaches user memory by a software walk, faulting pages in, never the MMU."""
+    from vmsim.kernel.vm import copy_in, copy_out
+
+    k = p.machine.kernel
+    mm = k.procs[p.pid].mm
+    va = p.mmap(3 * PAGE)
+    walks, hits = k.stats.walks, k.stats.tlb_hit
+    copy_out(k, mm, va + PAGE - 3, b"across pages")
+    assert copy_in(k, mm, va + PAGE - 3, 12) == b"across pages"
+    assert (k.stats.walks, k.stats.tlb_hit) == (walks, hits)  # no MMU involved
+    assert p.load(va + PAGE - 3, 12) == b"across pages" and p.stats.rss == 2
+    with pytest.raises(OSError) as e:
+        copy_in(k, mm, 0x10, 4)
+    assert e.value.errno == errno.EFAULT
+    p.mprotect(va, PAGE, "r")
+    with pytest.raises(OSError):
+        copy_out(k, mm, va, b"x")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from vmsim.errors import SyscallError
+from vmsim.hw.pte import pg_round_down, pg_round_up
 from vmsim.kernel.mm import PROT_EXEC, PROT_READ, PROT_WRITE, VMA, do_mmap
 from vmsim.kernel.vm import copy_out
 
@@ -116,9 +117,9 @@ def load_elf(k: Kernel, proc: Proc, path: str) -> ElfImage:
     image = read_elf(path, k.fmt.user_top, ps)
     top = 0
     for seg in image.segments:
-        start = max(seg.vaddr & ~(ps - 1), top)
-        file_end = -(-(seg.vaddr + seg.filesz) // ps) * ps
-        mem_end = -(-(seg.vaddr + seg.memsz) // ps) * ps
+        start = max(pg_round_down(seg.vaddr, ps), top)
+        file_end = pg_round_up(seg.vaddr + seg.filesz, ps)
+        mem_end = pg_round_up(seg.vaddr + seg.memsz, ps)
         if seg.filesz and file_end > start:
             obj = open_file(k, path, writable=False)
             pgoff = (seg.offset - (seg.vaddr - start)) // ps

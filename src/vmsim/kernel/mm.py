@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from vmsim.errors import SyscallError
-from vmsim.hw.pte import ACCESSED, COW, DIRTY, WRITE
+from vmsim.hw.pte import ACCESSED, COW, DIRTY, WRITE, pg_round_up
 from vmsim.kernel.vm import scan_ptes, set_pte, unmap_pages, vma_pte_flags
 
 if TYPE_CHECKING:
@@ -234,7 +234,7 @@ def do_mmap(
     ps = mm.layout.page_size
     if length <= 0:
         raise _einval(f"mmap: length {length} must be positive")
-    length = -(-length // ps) * ps
+    length = pg_round_up(length, ps)
     if length > mm.layout.user_top:
         raise SyscallError(errno.ENOMEM, f"mmap: {length} bytes is larger than the address space")
     vma = VMA(0, length, prot, kind, shared=shared, backing=backing, pgoff=pgoff, name=name)
@@ -274,7 +274,7 @@ def do_munmap(k: Kernel, mm: AddressSpace, addr: int, length: int) -> None:
         raise _einval(f"munmap: address {addr:#x} is not page-aligned")
     if length <= 0 or addr < 0 or addr + length > mm.layout.user_top:
         raise _einval(f"munmap: bad range {addr:#x}+{length}")
-    end = addr + -(-length // ps) * ps
+    end = addr + pg_round_up(length, ps)
     for vma in _isolate(mm, addr, end):
         close_vma(k, mm, vma)
 
@@ -302,7 +302,7 @@ def do_mprotect(k: Kernel, mm: AddressSpace, addr: int, length: int, prot: int) 
         raise _einval(f"mprotect: address {addr:#x} is not page-aligned")
     if length <= 0:
         raise _einval(f"mprotect: length {length} must be positive")
-    end = addr + -(-length // ps) * ps
+    end = addr + pg_round_up(length, ps)
     covered = sum(min(v.end, end) - max(v.start, addr) for v in mm.overlapping(addr, end))
     if covered != end - addr:
         raise SyscallError(errno.ENOMEM, f"mprotect: [{addr:#x}, {end:#x}) is not all mapped")
@@ -343,8 +343,8 @@ def do_brk(k: Kernel, mm: AddressSpace, new_brk: int) -> int:
         raise SyscallError(
             errno.ENOMEM, f"brk: {new_brk:#x} is below the heap start {mm.start_brk:#x}"
         )
-    old_end = -(-mm.brk // ps) * ps
-    new_end = -(-new_brk // ps) * ps
+    old_end = pg_round_up(mm.brk, ps)
+    new_end = pg_round_up(new_brk, ps)
     heap = mm.vma_at(mm.start_brk) if mm.brk > mm.start_brk else None
     if new_end < old_end and heap is not None:
         unmap_pages(k, mm, new_end, old_end)
