@@ -1,8 +1,8 @@
 """ARC kernel: T1, T2, B1, B2 as circular linked lists over page ids, p real-valued.
 
 Each list has a sentinel node n_ids + L (L = 1..4): nxt[s] is its head (MRU end),
-prv[s] its tail (LRU end); where[x] names x's list. The list operations are written
-out inline (calls with array arguments would cost more than the work). Mirrors
+prv[s] its tail (LRU end); where[x] names x's list. The list operations are those of
+`dlist` (inlined by Numba). Mirrors
 `vmsim.policies.arc.Arc` step for step (Figure 4 of Megiddo & Modha).
 """
 
@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import kernel
+from vmsim.engine.kernels.dlist import pop_tail, push_head, unlink
 from vmsim.engine.prepared import Prepared
 
 T1, T2, B1, B2 = 1, 2, 3, 4
@@ -35,16 +36,9 @@ def arc_kernel(ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray) -> i
         x = ids[t]
         w = where[x]
         if w in (T1, T2):  # case I: to the MRU end of T2
-            a, b = prv[x], nxt[x]
-            nxt[a] = b
-            prv[b] = a
+            unlink(nxt, prv, x)
             size[w] -= 1
-            s = n_ids + T2
-            h = nxt[s]
-            nxt[x] = h
-            prv[x] = s
-            prv[h] = x
-            nxt[s] = x
+            push_head(nxt, prv, n_ids + T2, x)
             size[T2] += 1
             where[x] = T2
             continue
@@ -83,44 +77,26 @@ def arc_kernel(ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray) -> i
             elif size[T1] + size[T2] + size[B1] + size[B2] >= 2 * c and size[B2] > 0:
                 drop = B2
         if drop:
-            y = prv[n_ids + drop]
-            a, b = prv[y], nxt[y]
-            nxt[a] = b
-            prv[b] = a
+            y = pop_tail(nxt, prv, n_ids + drop)
             size[drop] -= 1
             where[y] = 0
         if evict:
-            y = prv[n_ids + evict]
-            a, b = prv[y], nxt[y]
-            nxt[a] = b
-            prv[b] = a
+            y = pop_tail(nxt, prv, n_ids + evict)
             size[evict] -= 1
             where[y] = 0
             if replace:  # the evicted page's id goes to B1 or B2
                 g = B1 if evict == T1 else B2
-                s = n_ids + g
-                h = nxt[s]
-                nxt[y] = h
-                prv[y] = s
-                prv[h] = y
-                nxt[s] = y
+                push_head(nxt, prv, n_ids + g, y)
                 size[g] += 1
                 where[y] = g
         w = where[x]
         if w in (B1, B2):
-            a, b = prv[x], nxt[x]
-            nxt[a] = b
-            prv[b] = a
+            unlink(nxt, prv, x)
             size[w] -= 1
             dest = T2
         else:
             dest = T1
-        s = n_ids + dest
-        h = nxt[s]
-        nxt[x] = h
-        prv[x] = s
-        prv[h] = x
-        nxt[s] = x
+        push_head(nxt, prv, n_ids + dest, x)
         size[dest] += 1
         where[x] = dest
     return misses

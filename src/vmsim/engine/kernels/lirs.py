@@ -2,7 +2,8 @@
 
 S: sentinel n_ids in (s_prv, s_nxt); s_nxt[sentinel] is the top, s_prv[sentinel] the
 bottom. Q: sentinel n_ids in (q_prv, q_nxt); q_nxt[sentinel] is the end (newest),
-q_prv[sentinel] the front (the next victim). List operations are written out inline.
+q_prv[sentinel] the front (the next victim). List operations are those of `dlist`
+(inlined by Numba).
 Mirrors `vmsim.policies.lirs.Lirs` step for step.
 """
 
@@ -12,9 +13,39 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import kernel
+from vmsim.engine.kernels.dlist import pop_tail, push_head, unlink
 from vmsim.engine.prepared import Prepared
 
 LIR, HIR, GHOST = 1, 2, 3
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _demote_bottom(
+    s_nxt: np.ndarray,
+    s_prv: np.ndarray,
+    q_nxt: np.ndarray,
+    q_prv: np.ndarray,
+    in_s: np.ndarray,
+    status: np.ndarray,
+    S: int,
+) -> None:
+    """The bottom LIR page of S becomes a resident HIR page at the end of Q."""
+    b = pop_tail(s_nxt, s_prv, S)
+    in_s[b] = 0
+    status[b] = HIR
+    push_head(q_nxt, q_prv, S, b)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _prune(
+    s_nxt: np.ndarray, s_prv: np.ndarray, in_s: np.ndarray, status: np.ndarray, S: int
+) -> None:
+    """Remove HIR and ghost entries from the bottom of S until a LIR page is there."""
+    while s_prv[S] != S and status[s_prv[S]] != LIR:
+        y = pop_tail(s_nxt, s_prv, S)
+        in_s[y] = 0
+        if status[y] == GHOST:
+            status[y] = 0
 
 
 @njit(cache=True, nogil=True)
@@ -40,20 +71,10 @@ def lirs_kernel(ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, lli
         demote = False
         prune = False
         if st == HIR and not in_s[x]:  # resident HIR out of S: top of S, end of Q
-            h = s_nxt[S]
-            s_nxt[x] = h
-            s_prv[x] = S
-            s_prv[h] = x
-            s_nxt[S] = x
+            push_head(s_nxt, s_prv, S, x)
             in_s[x] = 1
-            a, b = q_prv[x], q_nxt[x]
-            q_nxt[a] = b
-            q_prv[b] = a
-            h = q_nxt[S]
-            q_nxt[x] = h
-            q_prv[x] = S
-            q_prv[h] = x
-            q_nxt[S] = x
+            unlink(q_nxt, q_prv, x)
+            push_head(q_nxt, q_prv, S, x)
             continue
         if st in (LIR, HIR):
             prune = st == LIR and s_prv[S] == x
@@ -63,54 +84,26 @@ def lirs_kernel(ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, lli
                 flags[t] = 1
             if count == frames:
                 if q_size == 0:  # demote the bottom LIR page first
-                    b = s_prv[S]
-                    a = s_prv[b]
-                    s_nxt[a] = S
-                    s_prv[S] = a
-                    in_s[b] = 0
-                    status[b] = HIR
-                    h = q_nxt[S]
-                    q_nxt[b] = h
-                    q_prv[b] = S
-                    q_prv[h] = b
-                    q_nxt[S] = b
+                    _demote_bottom(s_nxt, s_prv, q_nxt, q_prv, in_s, status, S)
                     q_size += 1
                     nlir -= 1
-                    while s_prv[S] != S and status[s_prv[S]] != LIR:
-                        y = s_prv[S]
-                        a = s_prv[y]
-                        s_nxt[a] = S
-                        s_prv[S] = a
-                        in_s[y] = 0
-                        if status[y] == GHOST:
-                            status[y] = 0
-                y = q_prv[S]  # evict the front of Q
-                a = q_prv[y]
-                q_nxt[a] = S
-                q_prv[S] = a
+                    _prune(s_nxt, s_prv, in_s, status, S)
+                y = pop_tail(q_nxt, q_prv, S)  # evict the front of Q
                 q_size -= 1
                 status[y] = GHOST if in_s[y] else 0
             else:
                 count += 1
         # x goes to the top of S (every branch left does this)
         if in_s[x]:
-            a, b = s_prv[x], s_nxt[x]
-            s_nxt[a] = b
-            s_prv[b] = a
-        h = s_nxt[S]
-        s_nxt[x] = h
-        s_prv[x] = S
-        s_prv[h] = x
-        s_nxt[S] = x
+            unlink(s_nxt, s_prv, x)
+        push_head(s_nxt, s_prv, S, x)
         was_in_s = in_s[x]
         in_s[x] = 1
         if st == LIR:
             pass
         elif st == HIR or (st != HIR and nlir >= llirs and was_in_s):  # HIR in S: becomes LIR
             if st == HIR:
-                a, b = q_prv[x], q_nxt[x]
-                q_nxt[a] = b
-                q_prv[b] = a
+                unlink(q_nxt, q_prv, x)
                 q_size -= 1
             status[x] = LIR
             nlir += 1
@@ -120,36 +113,15 @@ def lirs_kernel(ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, lli
             nlir += 1
         else:  # a new resident HIR page, at the end of Q
             status[x] = HIR
-            h = q_nxt[S]
-            q_nxt[x] = h
-            q_prv[x] = S
-            q_prv[h] = x
-            q_nxt[S] = x
+            push_head(q_nxt, q_prv, S, x)
             q_size += 1
         if demote:  # the bottom LIR page becomes HIR at the end of Q
-            b = s_prv[S]
-            a = s_prv[b]
-            s_nxt[a] = S
-            s_prv[S] = a
-            in_s[b] = 0
-            status[b] = HIR
-            h = q_nxt[S]
-            q_nxt[b] = h
-            q_prv[b] = S
-            q_prv[h] = b
-            q_nxt[S] = b
+            _demote_bottom(s_nxt, s_prv, q_nxt, q_prv, in_s, status, S)
             q_size += 1
             nlir -= 1
             prune = True
         if prune:
-            while s_prv[S] != S and status[s_prv[S]] != LIR:
-                y = s_prv[S]
-                a = s_prv[y]
-                s_nxt[a] = S
-                s_prv[S] = a
-                in_s[y] = 0
-                if status[y] == GHOST:
-                    status[y] = 0
+            _prune(s_nxt, s_prv, in_s, status, S)
     return misses
 
 

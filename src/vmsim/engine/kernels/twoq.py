@@ -1,7 +1,7 @@
 """2Q kernel: A1in and A1out (FIFOs) and Am (LRU) as circular linked lists over page ids.
 
 Each list has a sentinel node n_ids + L: nxt[s] is its head (newest / MRU end), prv[s]
-its tail (oldest / LRU end). List operations are written out inline. Mirrors
+its tail (oldest / LRU end). List operations are those of `dlist` (inlined by Numba). Mirrors
 `vmsim.policies.twoq.TwoQ` step for step.
 """
 
@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import kernel
+from vmsim.engine.kernels.dlist import pop_tail, push_head, unlink
 from vmsim.engine.prepared import Prepared
 
 A1IN, A1OUT, AM = 1, 2, 3
@@ -36,16 +37,9 @@ def twoq_kernel(
         if w == A1IN:
             continue
         if w == AM:  # to the MRU end of Am
-            s = n_ids + AM
-            if nxt[s] != x:
-                a, b = prv[x], nxt[x]
-                nxt[a] = b
-                prv[b] = a
-                h = nxt[s]
-                nxt[x] = h
-                prv[x] = s
-                prv[h] = x
-                nxt[s] = x
+            if nxt[n_ids + AM] != x:
+                unlink(nxt, prv, x)
+                push_head(nxt, prv, n_ids + AM, x)
             continue
         misses += 1
         if record:
@@ -53,40 +47,22 @@ def twoq_kernel(
         ghost = w == A1OUT
         if size[A1IN] + size[AM] == frames:  # reclaimfor
             src = A1IN if size[A1IN] > kin or size[AM] == 0 else AM
-            y = prv[n_ids + src]
-            a, b = prv[y], nxt[y]
-            nxt[a] = b
-            prv[b] = a
+            y = pop_tail(nxt, prv, n_ids + src)
             size[src] -= 1
             where[y] = 0
             if src == A1IN:  # remember y in A1out
-                s = n_ids + A1OUT
-                h = nxt[s]
-                nxt[y] = h
-                prv[y] = s
-                prv[h] = y
-                nxt[s] = y
+                push_head(nxt, prv, n_ids + A1OUT, y)
                 size[A1OUT] += 1
                 where[y] = A1OUT
                 if size[A1OUT] > kout:
-                    z = prv[s]
-                    a, b = prv[z], nxt[z]
-                    nxt[a] = b
-                    prv[b] = a
+                    z = pop_tail(nxt, prv, n_ids + A1OUT)
                     size[A1OUT] -= 1
                     where[z] = 0
         if where[x] == A1OUT:
-            a, b = prv[x], nxt[x]
-            nxt[a] = b
-            prv[b] = a
+            unlink(nxt, prv, x)
             size[A1OUT] -= 1
         dest = AM if ghost else A1IN
-        s = n_ids + dest
-        h = nxt[s]
-        nxt[x] = h
-        prv[x] = s
-        prv[h] = x
-        nxt[s] = x
+        push_head(nxt, prv, n_ids + dest, x)
         size[dest] += 1
         where[x] = dest
     return misses
