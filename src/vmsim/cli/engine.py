@@ -62,6 +62,19 @@ def trace_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def policy_run_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--seed, --clock-load-clear, --workers: how policies run (simulate, mrc)."""
+    f = click.option(
+        "--workers", type=int, default=None, help="Worker processes (default: one per core)."
+    )(f)
+    f = click.option(
+        "--clock-load-clear",
+        is_flag=True,
+        help="CLOCK: a newly loaded page starts with its accessed bit clear.",
+    )(f)
+    return click.option("--seed", type=int, default=None, help="Seed of the random policy.")(f)
+
+
 def _open(path: str, fmt: str | None, skip_bad: bool) -> Any:
     """Open a trace (imports the engine lazily)."""
     from vmsim.trace import Trace
@@ -124,13 +137,7 @@ def _warn_bad(trace: Any) -> None:
     help="Frame counts, comma-separated.",
 )
 @trace_options
-@click.option("--seed", type=int, default=None, help="Seed of the random policy.")
-@click.option(
-    "--clock-load-clear",
-    is_flag=True,
-    help="CLOCK: a newly loaded page starts with its accessed bit clear.",
-)
-@click.option("--workers", type=int, default=None, help="Worker processes (default: one per core).")
+@policy_run_options
 @click.option(
     "--json", "as_json", is_flag=True, help="Print a JSON list, one object per (policy, frames)."
 )
@@ -197,13 +204,7 @@ def simulate(
 )
 @click.option("--rate", type=float, default=0.01, show_default=True, help="SHARDS sampling rate.")
 @trace_options
-@click.option("--seed", type=int, default=None, help="Seed of the random policy.")
-@click.option(
-    "--clock-load-clear",
-    is_flag=True,
-    help="CLOCK: a newly loaded page starts with its accessed bit clear.",
-)
-@click.option("--workers", type=int, default=None, help="Worker processes (default: one per core).")
+@policy_run_options
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False),

@@ -14,6 +14,14 @@ from numba import njit
 from vmsim.kinds import INSTR
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _last_byte(addr: np.uint64, size: np.uint32) -> np.uint64:
+    """Address of a reference's last byte (size 0 counts as 1; no wrap past the top)."""
+    s = np.uint64(size) if size > 0 else np.uint64(1)
+    last = addr + s - np.uint64(1)
+    return last if last >= addr else np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
 @njit(cache=True, nogil=True)
 def _split_count(
     addrs: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, shift: int, data_only: bool
@@ -24,10 +32,7 @@ def _split_count(
     for t in range(len(addrs)):
         if data_only and kinds[t] == INSTR:
             continue
-        s = np.uint64(sizes[t]) if sizes[t] > 0 else np.uint64(1)
-        last = addrs[t] + s - np.uint64(1)
-        if last < addrs[t]:  # wraps past the top of the address space
-            last = np.uint64(0xFFFFFFFFFFFFFFFF)
+        last = _last_byte(addrs[t], sizes[t])
         total += int((last >> sh) - (addrs[t] >> sh)) + 1
     return total
 
@@ -48,10 +53,7 @@ def _split_fill(
     for t in range(len(addrs)):
         if data_only and kinds[t] == INSTR:
             continue
-        s = np.uint64(sizes[t]) if sizes[t] > 0 else np.uint64(1)
-        last = addrs[t] + s - np.uint64(1)
-        if last < addrs[t]:
-            last = np.uint64(0xFFFFFFFFFFFFFFFF)
+        last = _last_byte(addrs[t], sizes[t])
         p = addrs[t] >> sh
         while True:
             pages[j] = np.int64(p)
