@@ -43,6 +43,7 @@ class HeapModel(RuleBasedStateMachine):
         self.heap = GlibcHeap(self.mem)
         self.cxx = CxxRuntime(self.mem, self.heap)
         self.stack = Stack(self.mem)
+        self.stack_top = self.mem.stack_top
         self.live: dict[int, tuple[bytes, int]] = {}
         self.cxx_live: dict[int, tuple[bytes, str, int]] = {}
         """C++ objects and arrays: pointer -> (bytes, "new" | "new[]" | "cookie", count)."""
@@ -217,7 +218,7 @@ class HeapModel(RuleBasedStateMachine):
         for _, blocks in self.frames:
             for p, content in blocks:
                 assert self.mem.load(p, len(content)) == content
-        assert self.mem.sp == (self.frames[-1][0].sp if self.frames else self.mem.stack_top)
+        assert self.mem.sp == (self.frames[-1][0].sp if self.frames else self.stack_top)
 
     @invariant()
     def blocks_do_not_overlap(self) -> None:

@@ -193,15 +193,6 @@ class MachineHeapModel(HeapModel):
         self.stack = proc.libc.stack
 
     @invariant()
-    def cxx_objects_and_stack_frames_keep_their_contents(self) -> None:
-        for p, (content, _, _) in self.cxx_live.items():
-            assert self.mem.load(p, len(content)) == content
-        for _, blocks in self.frames:
-            for p, content in blocks:
-                assert self.mem.load(p, len(content)) == content
-        assert self.mem.sp == (self.frames[-1][0].sp if self.frames else self.stack_top)
-
-    @invariant()
     def kernel_is_consistent(self) -> None:
         self.machine.check()
 

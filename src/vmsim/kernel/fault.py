@@ -128,7 +128,7 @@ def handle_mm_fault(k: Kernel, vma: VMA, mm: AddressSpace, va: int, access: int)
 def do_anonymous_page(k: Kernel, vmf: VmFault) -> None:
     """First touch of an anonymous page: zero page on a read, a fresh frame on a write."""
     owner = k.owner_of(vmf.mm)
-    if not vmf.write and vmf.vma.kind != "replay":
+    if not vmf.write and vmf.vma.zero_page:
         map_page(
             k,
             vmf.mm,
@@ -140,7 +140,7 @@ def do_anonymous_page(k: Kernel, vmf: VmFault) -> None:
         )
         k.stats.zero_page_map += 1
     else:
-        # a replay has no zero page: every first touch is one fault, as the textbook counts
+        # without the zero page (replays) every first touch is one fault, as the textbook counts
         ppn = k.alloc_user_page(vmf.mm, "anon")
         map_page(k, vmf.mm, vmf.va, ppn, vma_pte_flags(vmf.vma, writable=True), "anon", vmf.pte_pa)
         k.reclaimer.page_added(ppn, vmf.mm)

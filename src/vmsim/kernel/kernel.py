@@ -248,7 +248,7 @@ class Kernel:
         proc.oom_score_adj = oom_score_adj
         mm = proc.mm
         if replay:
-            mm.insert(VMA(0, self.fmt.user_top, PROT_READ | PROT_WRITE | PROT_EXEC, "replay"))
+            mm.insert(replay_vma(self.fmt.user_top))
         else:
             self._default_layout(mm)
             self.committed += sum(committed_pages_of(mm, v) for v in mm.vmas)
@@ -274,7 +274,7 @@ class Kernel:
         for vma in list(mm.vmas):
             close_vma(self, mm, vma)
         mm.start_brk = mm.brk = 0
-        mm.insert(VMA(0, self.fmt.user_top, PROT_READ | PROT_WRITE | PROT_EXEC, "replay"))
+        mm.insert(replay_vma(self.fmt.user_top))
 
     def swap_out_mm(self, mm: AddressSpace) -> int:
         """Reclaim every resident user page mm maps (anonymous ones go to swap)."""
@@ -385,6 +385,12 @@ class Kernel:
     def live_procs(self) -> list[Proc]:
         """Processes that have not exited."""
         return [p for p in self.procs.values() if p.state == RUNNING]
+
+
+def replay_vma(user_top: int) -> VMA:
+    """All of user space as anonymous rwx memory, never committed, without the zero page."""
+    rwx = PROT_READ | PROT_WRITE | PROT_EXEC
+    return VMA(0, user_top, rwx, "replay", noreserve=True, zero_page=False)
 
 
 def exit_mmap(k: Kernel, mm: AddressSpace) -> None:

@@ -52,6 +52,10 @@ class VMA:
     kind: str
     shared: bool = False
     growsdown: bool = False
+    noreserve: bool = False
+    """Never charged against the commit limit (Linux's VM_NORESERVE)."""
+    zero_page: bool = True
+    """A read of a never-touched page may map the shared zero page."""
     backing: Any = None
     """What the pages come from when not anonymous: a file mapping or a shm segment."""
     pgoff: int = 0
@@ -290,7 +294,7 @@ def close_vma(k: Kernel, mm: AddressSpace, vma: VMA) -> None:
 
 def committed_pages_of(mm: AddressSpace, vma: VMA) -> int:
     """committed_pages with the address space's page size."""
-    if vma.shared or not vma.prot & PROT_WRITE or vma.kind == "replay":
+    if vma.shared or not vma.prot & PROT_WRITE or vma.noreserve:
         return 0
     return vma.length // mm.layout.page_size
 
