@@ -585,20 +585,13 @@ TraceArg = tuple[Any, Any] | str | os.PathLike[str]
 
 
 def _trace_arrays(trace: TraceArg) -> tuple[np.ndarray, np.ndarray | None]:
-    """(addresses, kinds) from a pair of arrays or a trace file (through vmsim.open_trace)."""
+    """(addresses, kinds) from a pair of arrays or a trace file (any format trace/ reads)."""
     if isinstance(trace, tuple):
         addrs, kinds = trace
         return np.asarray(addrs, dtype=np.int64), None if kinds is None else np.asarray(kinds)
-    import importlib
+    from vmsim.trace import Trace  # the trace readers (loaded only when needed)
 
-    api: Any = importlib.import_module("vmsim.engine.api")  # the engine's trace readers
-    reader = api.open_trace(os.fspath(trace))
-    chunks = list(reader.chunks())
-    if not chunks:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint8)
-    addrs = np.concatenate([c.addresses for c in chunks]).astype(np.int64)
-    kinds = np.concatenate([c.kinds for c in chunks])
-    return addrs, kinds
+    return Trace(os.fspath(trace)).arrays()
 
 
 def _prot(prot: str | int) -> int:

@@ -40,19 +40,6 @@ class MachineReplay:
         return {**asdict(self), "refs_per_s": round(self.rate)}
 
 
-def load(path: str, data_only: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(addresses, kinds) of a trace file, instruction fetches dropped if data_only."""
-    chunks = list(open_trace(path).chunks())
-    if not chunks:
-        return np.zeros(0, np.int64), np.zeros(0, np.uint8)
-    addrs = np.concatenate([c.addresses for c in chunks]).astype(np.int64)
-    kinds = np.concatenate([c.kinds for c in chunks])
-    if data_only:
-        keep = kinds != 0
-        addrs, kinds = addrs[keep], kinds[keep]
-    return addrs, kinds
-
-
 def machine_replay(
     path: str,
     policy: str,
@@ -69,7 +56,7 @@ def machine_replay(
 
     advance(n) is called after each slice of n references (for a progress bar).
     """
-    addrs, kinds = load(path, data_only)
+    addrs, kinds = open_trace(path).arrays(data_only=data_only)
     distinct = len(np.unique(addrs >> 12)) if len(addrs) else 0
     memory = (frames + 1024) * 4096  # the limit plus room for page tables
     swap = (distinct + 16) * 4096

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from vmsim.errors import ConfigError
-from vmsim.kinds import LOAD
+from vmsim.kinds import INSTR, LOAD
 from vmsim.trace.base import CHUNK_REFS, ReadStats, TraceChunk, open_reader
 from vmsim.trace.pages import to_pages
 
@@ -94,6 +94,18 @@ class Trace:
             yield to_pages(
                 ch.addresses, ch.kinds, ch.sizes, page_shift, data_only=data_only, split=split
             )
+
+    def arrays(self, *, data_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """All (addresses int64, kinds uint8) in two arrays; fetches dropped if data_only."""
+        parts = list(self.chunks())
+        if not parts:
+            return np.empty(0, np.int64), np.empty(0, np.uint8)
+        addrs = np.concatenate([c.addresses for c in parts]).astype(np.int64)
+        kinds = np.concatenate([c.kinds for c in parts])
+        if data_only:
+            keep = kinds != INSTR
+            return addrs[keep], kinds[keep]
+        return addrs, kinds
 
     def pages(
         self, page_shift: int = 12, *, data_only: bool = False, split: bool = False
