@@ -67,3 +67,10 @@ def test_linear_textbook_machine() -> None:
     c = MachineConfig(paging="linear", page_size="1KiB", address_space="16KiB", memory="64KiB")
     assert c.page_size == 1024 and c.address_space == 16384 and c.nframes == 64
     assert c.replace(memory="32KiB").nframes == 32
+
+
+@pytest.mark.parametrize("bad", ["\u0664k", "4\u212a", "\u30004k", "\u0664\u0660\u0669\u0666"])
+def test_parse_size_takes_ascii_only(bad: str) -> None:
+    # Arabic-Indic digits and U+3000 match re's Unicode \d and \s; U+212A lowercases to "k"
+    with pytest.raises(ConfigError):
+        parse_size(bad, "memory")

@@ -29,7 +29,8 @@ _UNITS = {
     "tb": 1 << 40,
     "tib": 1 << 40,
 }
-_SIZE_RE = re.compile(r"^\s*(0x[0-9a-fA-F]+|\d+)\s*([a-zA-Z]*)\s*$")
+_SIZE_RE = re.compile(r"^\s*(0x[0-9a-fA-F]+|\d+)\s*([a-zA-Z]*)\s*$", re.ASCII)
+"""ASCII only: `\\d` would also match "٤" (an Arabic-Indic four) and `\\s` U+3000."""
 
 PAGING_FORMATS = ("x86_64", "x86_32", "sv39", "linear")
 OVERCOMMIT_MODES = ("heuristic", "always", "never")

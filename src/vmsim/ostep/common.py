@@ -55,13 +55,17 @@ def parse(parser: optparse.OptionParser, argv: list[str]) -> optparse.Values:
     return options
 
 
+_SUFFIXES = {"k": 1 << 10, "K": 1 << 10, "m": 1 << 20, "M": 1 << 20, "g": 1 << 30, "G": 1 << 30}
+"""The originals' size suffixes, compared as they compare them: `lastchar == 'k' or 'K'`."""
+
+
 def convert(size: str, simulator: str, option: str) -> int:
     """A size as the originals read it: decimal, optionally followed by k/K, m/M or g/G.
 
     The originals die with a traceback on anything else (`0x100`, `4kb`, an empty
     string); this raises OstepError naming the option instead.
     """
-    scale = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(size[-1:].lower(), 1)
+    scale = _SUFFIXES.get(size[-1:], 1)  # the literal characters: "\u212a".lower() is "k"
     digits = size[:-1] if scale != 1 else size
     try:
         return int(digits) * scale
