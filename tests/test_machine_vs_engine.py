@@ -18,7 +18,7 @@ BOTH = ["fifo", "lru", "clock", "opt", "random", "mru", "lfu", "sieve"]
 
 
 def machine_faults(pages: np.ndarray, kinds: np.ndarray | None, policy: str, frames: int) -> int:
-    with vmsim.Machine(memory="2MiB", swap="8MiB", policy=policy, seed=7) as m:
+    with vmsim.Machine(memory="2MiB", swap="8MiB", policy=policy, seed=7, replay_only=True) as m:
         p = m.spawn(memory_limit=frames * 4096)
         return p.replay(pages << 12, kinds).faults
 

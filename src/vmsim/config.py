@@ -104,6 +104,9 @@ class MachineConfig:
     """Percent of RAM counted in the commit limit under overcommit='never'."""
     tick_interval: int = 1000
     """Accesses between two clock ticks (policies such as aging act on ticks)."""
+    replay_only: bool = False
+    """Every process only replays traces (vmsim replay): lets a policy that needs the
+    future of each reference (opt, unopt) run, as a trace is the only place it is known."""
     policy_options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     """Extra keyword arguments passed to the replacement policy (e.g. tau for wsclock)."""
 
@@ -166,6 +169,14 @@ class MachineConfig:
                 f"a policy that works on frames ({', '.join(usable)}); {self.policy} keeps a "
                 "history of evicted pages, which a reused frame cannot carry: use it with "
                 "the engine (vmsim simulate)",
+            )
+        if cls.needs_future and not self.replay_only:
+            raise ConfigError(
+                "policy",
+                self.policy,
+                f"{self.policy} needs the future of every reference, which only a trace "
+                "knows: use it with the engine (vmsim simulate), or on a machine made with "
+                "replay_only=True whose processes only replay traces (vmsim replay)",
             )
         opts = dict(self.policy_options)
         if self.policy == "random":

@@ -7,6 +7,17 @@ line. `KernelPanic` is different: it means a broken kernel invariant, a vmsim bu
 
 from __future__ import annotations
 
+ADDRESS_MASK = (1 << 64) - 1
+
+
+def format_addr(address: int) -> str:
+    """An address as hex, unsigned: a negative int is the 64-bit pointer it converts to.
+
+    Every error and event names addresses through this ("0xffff800000000000", never
+    "-0x800000000000").
+    """
+    return f"{address & ADDRESS_MASK:#x}" if address < 0 else f"{address:#x}"
+
 
 class VmsimError(Exception):
     """Base of every error a user of vmsim can cause."""
@@ -52,7 +63,7 @@ class SegmentationFault(SimulatedSignal):
         self.address = address
         self.access = access
         self.code = code
-        super().__init__(pid, f"pid {pid}: SIGSEGV ({code}) on {access} at {address:#x}")
+        super().__init__(pid, f"pid {pid}: SIGSEGV ({code}) on {access} at {format_addr(address)}")
 
 
 class BusError(SimulatedSignal):
@@ -63,7 +74,7 @@ class BusError(SimulatedSignal):
     def __init__(self, pid: int, address: int, access: str, reason: str) -> None:
         self.address = address
         self.access = access
-        super().__init__(pid, f"pid {pid}: SIGBUS on {access} at {address:#x}: {reason}")
+        super().__init__(pid, f"pid {pid}: SIGBUS on {access} at {format_addr(address)}: {reason}")
 
 
 class HeapCorruption(SimulatedSignal):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from vmsim.errors import format_addr
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -18,7 +20,9 @@ class Event:
         for f in fields(self):
             v = getattr(self, f.name)
             parts.append(
-                f"{f.name}={v:#x}" if isinstance(v, int) and _is_addr(f.name) else f"{f.name}={v}"
+                f"{f.name}={format_addr(v)}"
+                if isinstance(v, int) and _is_addr(f.name)
+                else f"{f.name}={v}"
             )
         return f"{type(self).__name__}({', '.join(parts)})"
 

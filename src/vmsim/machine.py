@@ -25,6 +25,7 @@ from vmsim.errors import (
     ProcessKilled,
     SyscallError,
     VmsimError,
+    format_addr,
 )
 from vmsim.events import Access, Event, Syscall
 from vmsim.hw.mmu import EXEC, READ, WRITE_ACCESS, PageFault
@@ -53,7 +54,7 @@ from vmsim.kernel.proc import RUNNING, Proc, do_fork, do_wait
 from vmsim.kernel.replay import ReplayRun, ReplayStats
 from vmsim.kernel.sched import Program, RunResult, Scheduler
 from vmsim.kernel.vm import walk
-from vmsim.libc import DEFAULT_ALLOCATOR, Allocator, Libc, MallInfo, allocator_class
+from vmsim.libc import DEFAULT_ALLOCATOR, Allocator, Libc, MallInfo, check_allocator
 from vmsim.libc.cxx import Init
 from vmsim.libc.stack import Frame
 from vmsim.stats import ProcStat, VmStat
@@ -169,6 +170,17 @@ class Process:
             raise ProcessKilled(proc.pid, proc.exit_reason or "exited")
         return proc
 
+    def _require_not_replay_only(self, what: str) -> None:
+        """ConfigError naming `what` on a replay_only machine (its policy needs the future)."""
+        config = self.machine.config
+        if config.replay_only:
+            raise ConfigError(
+                "replay_only",
+                True,
+                f"this machine only replays traces (policy {config.policy} needs their "
+                f"future): {what} is not available; use p.replay or spawn(trace=...)",
+            )
+
     # --- memory accesses --------------------------------------------------------------
 
     def load(self, va: int, n: int) -> bytes:
@@ -206,7 +218,7 @@ class Process:
         if va < 0 or va + n > k.fmt.user_top:
             bad = va if va < 0 or va >= k.fmt.user_top else k.fmt.user_top
             handle_page_fault(k, proc, bad, access, "not-present")
-            raise KernelPanic(f"access at {va:#x} outside user space was not refused")
+            raise KernelPanic(f"access at {format_addr(va)} outside user space was not refused")
         ps = self._ps
         if (va & (ps - 1)) + n <= ps:
             try:
@@ -254,6 +266,7 @@ class Process:
         addr places the mapping exactly there (MAP_FIXED_NOREPLACE).
         """
         self._require_alive()
+        self._require_not_replay_only("mmap")
         k = self._k
         n = parse_size(length, "length")
         bits = _prot(prot)
@@ -281,7 +294,7 @@ class Process:
         finally:
             if backing is not None and backing.map_count == 0:
                 release_object(k, backing)
-        where = "NULL" if addr is None else f"{addr:#x}"
+        where = "NULL" if addr is None else format_addr(addr)
         flags = "MAP_SHARED" if shared else "MAP_PRIVATE"
         self._syscall("mmap", f"{where}, {n}, {prot_str(bits)}, {flags}, {name or '-'}", start)
         return start
@@ -293,9 +306,9 @@ class Process:
         """
         self._require_alive()
         if va % self._ps or length < 0:
-            raise SyscallError(errno.EINVAL, f"msync: bad range {va:#x}+{length}")
+            raise SyscallError(errno.EINVAL, f"msync: bad range {format_addr(va)}+{length}")
         written = msync(self._k, self._proc.mm, va, va + length)
-        self._syscall("msync", f"{va:#x}, {length}", written)
+        self._syscall("msync", f"{format_addr(va)}, {length}", written)
         return written
 
     def fork(self, program: ProgramFn | None = None) -> Process:
@@ -346,13 +359,13 @@ class Process:
         """Unmap [va, va + length) (va page-aligned, else OSError EINVAL)."""
         self._require_alive()
         do_munmap(self._k, self._proc.mm, va, length)
-        self._syscall("munmap", f"{va:#x}, {length}", 0)
+        self._syscall("munmap", f"{format_addr(va)}, {length}", 0)
 
     def mprotect(self, va: int, length: int, prot: str | int) -> None:
         """Change the protection of [va, va + length)."""
         self._require_alive()
         do_mprotect(self._k, self._proc.mm, va, length, _prot(prot))
-        self._syscall("mprotect", f"{va:#x}, {length}, {prot_str(_prot(prot))}", 0)
+        self._syscall("mprotect", f"{format_addr(va)}, {length}, {prot_str(_prot(prot))}", 0)
 
     def brk(self, addr: int | None = None) -> int:
         """Set the program break to addr (None: just report it); return the break."""
@@ -360,13 +373,15 @@ class Process:
         mm = self._proc.mm
         if addr is None:
             return mm.brk
+        self._require_not_replay_only("brk")
         new = do_brk(self._k, mm, addr)
-        self._syscall("brk", f"{addr:#x}", new)
+        self._syscall("brk", format_addr(addr), new)
         return new
 
     def sbrk(self, increment: int) -> int:
         """Move the program break by increment; return the old break (OSError ENOMEM)."""
         self._require_alive()
+        self._require_not_replay_only("sbrk")
         old = self._proc.mm.brk
         if increment:
             do_brk(self._k, self._proc.mm, old + increment)
@@ -440,6 +455,7 @@ class Process:
         """This process's C library (heap, C++ runtime, stack), set up on first use."""
         if self._libc is None:
             self._require_alive()
+            self._require_not_replay_only("the C library")
             self._libc = Libc(self, self._allocator, **self._allocator_options)
         return self._libc
 
@@ -643,7 +659,7 @@ class Machine:
         replay: (addresses, kinds) arrays, or a trace file any reader of vmsim.open_trace
         understands.
         """
-        allocator_class(allocator)
+        check_allocator(allocator, allocator_options)
         if isinstance(program, str | os.PathLike):
             return self.exec(program, name=name, memory_limit=memory_limit, allocator=allocator)
         if program is not None and trace is not None:
@@ -687,6 +703,7 @@ class Machine:
         """
         p = self.spawn(name or os.path.basename(os.fspath(path)), memory_limit=memory_limit,
                        allocator=allocator, **allocator_options)  # fmt: skip
+        p._require_not_replay_only("exec")
         k = self.kernel
         mm = p._proc.mm
         for vma in list(mm.vmas):  # the fresh default layout holds nothing yet

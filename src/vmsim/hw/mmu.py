@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from vmsim.errors import format_addr
 from vmsim.events import Event, TlbFill, TlbHit, TlbMiss, Walk
 from vmsim.hw.physmem import PhysicalMemory
 from vmsim.hw.pte import ACCESSED, DIRTY, NX, PRESENT, USER, WRITE
@@ -32,7 +33,7 @@ class PageFault(Exception):
         self.va = va
         self.access = access
         self.reason = reason
-        super().__init__(f"page fault: {ACCESS_NAMES[access]} at {va:#x}: {reason}")
+        super().__init__(f"page fault: {ACCESS_NAMES[access]} at {format_addr(va)}: {reason}")
 
 
 class MMU:

@@ -20,7 +20,7 @@ import errno
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from vmsim.errors import KernelPanic, SyscallError
+from vmsim.errors import KernelPanic, SyscallError, format_addr
 from vmsim.events import CowCopy
 from vmsim.events import PageFault as PageFaultEvent
 from vmsim.hw.mmu import ACCESS_NAMES, EXEC, READ, WRITE_ACCESS
@@ -209,6 +209,8 @@ def fault_in(k: Kernel, mm: AddressSpace, va: int, write: bool) -> int:
             return (k.fmt.pte_ppn(pte) << k.fmt.page_shift) | (va & (k.fmt.page_size - 1))
         vma = find_fault_vma(k, mm, va)
         if vma is None or not vma_permits(vma, access):
-            raise SyscallError(errno.EFAULT, f"bad user address {va:#x} for {ACCESS_NAMES[access]}")
+            raise SyscallError(
+                errno.EFAULT, f"bad user address {format_addr(va)} for {ACCESS_NAMES[access]}"
+            )
         handle_mm_fault(k, vma, mm, va, access)
     raise KernelPanic(f"fault_in: {va:#x} still not mapped after faulting")

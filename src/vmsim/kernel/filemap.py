@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -108,6 +109,7 @@ def open_file(k: Kernel, path: str, writable: bool) -> FileObject:
     obj = k.files.get(real)
     try:
         if obj is None:
+            _check_mappable(real, path)
             fd = os.open(real, os.O_RDWR if writable else os.O_RDONLY)
             obj = FileObject(
                 k.fmt.page_size, os.fstat(fd).st_size, path=real, fd=fd, writable=writable
@@ -119,11 +121,20 @@ def open_file(k: Kernel, path: str, writable: bool) -> FileObject:
             obj.fd, obj.writable = fd, True
     except FileNotFoundError:
         raise SyscallError(errno.ENOENT, f"mmap: no such file: {path}") from None
-    except IsADirectoryError:
-        raise SyscallError(errno.EACCES, f"mmap: {path} is a directory") from None
     except PermissionError:
         raise SyscallError(errno.EACCES, f"mmap: {path} cannot be opened for writing") from None
     return obj
+
+
+def _check_mappable(real: str, path: str) -> None:
+    """ENODEV (Linux's mmap answer) unless real is a regular file, as a directory is not.
+
+    Checked before open, which would block on a FIFO.
+    """
+    mode = os.stat(real).st_mode
+    if not stat.S_ISREG(mode):
+        what = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise SyscallError(errno.ENODEV, f"mmap: {path} is {what}: it cannot be mapped")
 
 
 def shm_open(k: Kernel, name: str, size: int) -> ShmObject:

@@ -13,7 +13,7 @@ import errno
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from vmsim.errors import SyscallError
+from vmsim.errors import SyscallError, format_addr
 from vmsim.hw.pte import ACCESSED, COW, DIRTY, WRITE, pg_round_up
 from vmsim.kernel.vm import scan_ptes, set_pte, unmap_pages, vma_pte_flags
 
@@ -259,25 +259,30 @@ def do_mmap(
     return addr
 
 
+def _span(start: int, end: int) -> str:
+    """A half-open range of addresses for an error message."""
+    return f"[{format_addr(start)}, {format_addr(end)})"
+
+
 def _check_fixed(mm: AddressSpace, addr: int, length: int) -> None:
     """A fixed placement must be aligned, inside user space and over nothing mapped."""
     if addr % mm.layout.page_size:
-        raise _einval(f"mmap: address {addr:#x} is not page-aligned")
+        raise _einval(f"mmap: address {format_addr(addr)} is not page-aligned")
     if addr < mm.layout.mmap_min_addr or addr + length > mm.layout.user_top:
         raise SyscallError(
-            errno.ENOMEM, f"mmap: [{addr:#x}, {addr + length:#x}) is outside user space"
+            errno.ENOMEM, f"mmap: {_span(addr, addr + length)} is outside user space"
         )
     if mm.overlapping(addr, addr + length):
-        raise SyscallError(errno.EEXIST, f"mmap: [{addr:#x}, {addr + length:#x}) is already mapped")
+        raise SyscallError(errno.EEXIST, f"mmap: {_span(addr, addr + length)} is already mapped")
 
 
 def do_munmap(k: Kernel, mm: AddressSpace, addr: int, length: int) -> None:
     """Unmap [addr, addr + length): mappings go, VMAs are cut. SyscallError(EINVAL)."""
     ps = mm.layout.page_size
     if addr % ps:
-        raise _einval(f"munmap: address {addr:#x} is not page-aligned")
+        raise _einval(f"munmap: address {format_addr(addr)} is not page-aligned")
     if length <= 0 or addr < 0 or addr + length > mm.layout.user_top:
-        raise _einval(f"munmap: bad range {addr:#x}+{length}")
+        raise _einval(f"munmap: bad range {format_addr(addr)}+{length}")
     end = addr + pg_round_up(length, ps)
     for vma in _isolate(mm, addr, end):
         close_vma(k, mm, vma)
@@ -303,13 +308,13 @@ def do_mprotect(k: Kernel, mm: AddressSpace, addr: int, length: int, prot: int) 
     """Change the protection of [addr, addr + length), PTEs included. SyscallError."""
     ps = mm.layout.page_size
     if addr % ps:
-        raise _einval(f"mprotect: address {addr:#x} is not page-aligned")
+        raise _einval(f"mprotect: address {format_addr(addr)} is not page-aligned")
     if length <= 0:
         raise _einval(f"mprotect: length {length} must be positive")
     end = addr + pg_round_up(length, ps)
     covered = sum(min(v.end, end) - max(v.start, addr) for v in mm.overlapping(addr, end))
     if covered != end - addr:
-        raise SyscallError(errno.ENOMEM, f"mprotect: [{addr:#x}, {end:#x}) is not all mapped")
+        raise SyscallError(errno.ENOMEM, f"mprotect: {_span(addr, end)} is not all mapped")
     for vma in _isolate(mm, addr, end):
         before, after = committed_pages_of(mm, vma), 0
         old_prot, vma.prot = vma.prot, prot
@@ -345,7 +350,7 @@ def do_brk(k: Kernel, mm: AddressSpace, new_brk: int) -> int:
     ps = mm.layout.page_size
     if new_brk < mm.start_brk:
         raise SyscallError(
-            errno.ENOMEM, f"brk: {new_brk:#x} is below the heap start {mm.start_brk:#x}"
+            errno.ENOMEM, f"brk: {format_addr(new_brk)} is below the heap start {mm.start_brk:#x}"
         )
     old_end = pg_round_up(mm.brk, ps)
     new_end = pg_round_up(new_brk, ps)
@@ -360,7 +365,9 @@ def do_brk(k: Kernel, mm: AddressSpace, new_brk: int) -> int:
             mm.reindex()
     elif new_end > old_end:
         if mm.overlapping(old_end, new_end + ps) or new_end > mm.layout.mmap_base:
-            raise SyscallError(errno.ENOMEM, f"brk: no room to grow the heap to {new_brk:#x}")
+            raise SyscallError(
+                errno.ENOMEM, f"brk: no room to grow the heap to {format_addr(new_brk)}"
+            )
         pages = (new_end - old_end) // ps
         if not k.vm_enough_memory(pages, heap):
             raise SyscallError(errno.ENOMEM, f"brk: cannot commit {pages} more pages (overcommit)")

@@ -16,6 +16,7 @@ from vmsim.libc.registry import (
     DEFAULT_ALLOCATOR,
     allocator_class,
     allocator_names,
+    check_allocator,
     make_allocator,
     register_allocator,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "UserMemory",
     "allocator_class",
     "allocator_names",
+    "check_allocator",
     "make_allocator",
     "register_allocator",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from vmsim.errors import format_addr
 from vmsim.events import LibcCall
 from vmsim.libc.usermem import UserMemory
 
@@ -105,6 +106,11 @@ class Allocator(Protocol):
     def check(self) -> None: ...
     def chunks(self) -> list[Chunk]: ...
     def mallinfo(self) -> MallInfo: ...
+
+
+def c_ptr(p: int) -> str:
+    """A pointer as C prints it: NULL for 0, else unsigned hex (format_addr)."""
+    return format_addr(p) if p else "NULL"
 
 
 def call_event(mem: UserMemory, func: str, args: str) -> LibcCall:

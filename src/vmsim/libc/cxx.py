@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 from vmsim.errors import BadAlloc
 from vmsim.events import Construct
-from vmsim.libc.api import Allocator, call_event, returned
+from vmsim.libc.api import Allocator, c_ptr, call_event, returned
 from vmsim.libc.usermem import UserMemory
 
 Init = bytes | Callable[[int], object] | None
@@ -83,10 +83,10 @@ class CxxRuntime:
     def operator_delete(self, ptr: int, *, array: bool = False) -> None:
         """::operator delete(ptr): free(ptr); operator delete[] calls operator delete."""
         if array:
-            ev = call_event(self.mem, "operator delete[]", _hex(ptr))
+            ev = call_event(self.mem, "operator delete[]", c_ptr(ptr))
             self.operator_delete(ptr)
         else:
-            ev = call_event(self.mem, "operator delete", _hex(ptr))
+            ev = call_event(self.mem, "operator delete", c_ptr(ptr))
             self.heap.free(ptr)
         returned(ev, 0)
 
@@ -176,11 +176,6 @@ class CxxRuntime:
             self.mem.store(p, bytes(init))
         else:
             init(p)
-
-
-def _hex(p: int) -> str:
-    """A pointer as C prints it (NULL for 0)."""
-    return f"{p:#x}" if p else "NULL"
 
 
 __all__ = ["COOKIE_SIZE", "CxxRuntime", "Init"]

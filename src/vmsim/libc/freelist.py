@@ -50,6 +50,14 @@ class ChunkCollision(VmsimError):
         )
 
 
+def check_rules(fit: str, order: str) -> None:
+    """ConfigError unless fit is one of FITS and order one of ORDERS."""
+    if fit not in FITS:
+        raise ConfigError("fit", fit, f"one of {', '.join(FITS)}")
+    if order not in ORDERS:
+        raise ConfigError("order", order, f"one of {', '.join(ORDERS)}")
+
+
 class FreeList:
     """A free list over [base, base + size) with the textbook's fits, orders and coalescing."""
 
@@ -63,10 +71,7 @@ class FreeList:
         header: int = 0,
         align: int = -1,
     ) -> None:
-        if fit not in FITS:
-            raise ConfigError("fit", fit, f"one of {', '.join(FITS)}")
-        if order not in ORDERS:
-            raise ConfigError("order", order, f"one of {', '.join(ORDERS)}")
+        check_rules(fit, order)
         if align != -1 and align <= 0:
             raise ConfigError("align", align, "-1 (no alignment) or a positive size")
         self.base = base

@@ -15,16 +15,20 @@ from __future__ import annotations
 import errno as _errno
 
 from vmsim.errors import ConfigError
-from vmsim.libc.api import Chunk, MallInfo, call_event, returned
+from vmsim.events import LibcCall
+from vmsim.libc.api import Chunk, MallInfo, c_ptr, call_event, returned
 from vmsim.libc.ptmalloc import heapwalk
 from vmsim.libc.ptmalloc.core import Ptmalloc
 from vmsim.libc.ptmalloc.layout import (
+    HEAP_MAX_SIZE,
     M_MMAP_MAX,
     M_MMAP_THRESHOLD,
     M_MXFAST,
     M_TOP_PAD,
     M_TRIM_THRESHOLD,
     MASK64,
+    MAX_FAST_SIZE,
+    MAX_TCACHE_COUNT,
     MP_SBRK_BASE,
     powerof2,
 )
@@ -32,16 +36,26 @@ from vmsim.libc.registry import register_allocator
 from vmsim.libc.usermem import UserMemory
 
 _PTR_SIZE = 8
+_MALLOPT = {"mxfast": M_MXFAST, "top_pad": M_TOP_PAD, "mmap_threshold": M_MMAP_THRESHOLD,
+            "trim_threshold": M_TRIM_THRESHOLD, "mmap_max": M_MMAP_MAX}  # fmt: skip
+"""Each tunable option and the mallopt parameter that sets it."""
+_TUNABLE_MAX = {"mxfast": MAX_FAST_SIZE, "top_pad": MASK64, "mmap_threshold": HEAP_MAX_SIZE // 2,
+                "trim_threshold": MASK64, "mmap_max": 0x7FFFFFFF}  # fmt: skip
+"""The largest value glibc accepts for each (mmap_max is an int, n_mmaps_max)."""
 
 
 def _c(v: int) -> int:
-    """A Python int as the size_t / pointer C would see."""
-    return v & MASK64
+    """A Python int as the size_t / pointer C would see (a negative one wraps around).
+
+    A value above SIZE_MAX is kept as it is, for `_fits` to refuse: no C caller can
+    pass it, and wrapping it (1 << 64 to 0) would turn a huge request into a tiny one.
+    """
+    return v & MASK64 if v < 0 else v
 
 
-def _hex(p: int) -> str:
-    """A pointer as C prints it (NULL for 0)."""
-    return f"{_c(p):#x}" if p else "NULL"
+def _fits(*values: int) -> bool:
+    """Whether every value (after `_c`) is a size_t, i.e. at most SIZE_MAX."""
+    return all(_c(v) <= MASK64 for v in values)
 
 
 @register_allocator("glibc", "glibc 2.36 ptmalloc2: tcache, fastbins, bins, brk heap, mmap")
@@ -66,50 +80,70 @@ class GlibcHeap(Ptmalloc):
         tcache_count: int | None = None,
         seed: int | None = None,
     ) -> None:
+        tunables = {"mxfast": mxfast, "top_pad": top_pad, "mmap_threshold": mmap_threshold,
+                    "trim_threshold": trim_threshold, "mmap_max": mmap_max}  # fmt: skip
+        self.check_options(tcache_count=tcache_count, seed=seed, **tunables)
         super().__init__(mem, seed=seed)
-        options = {
-            "mxfast": (M_MXFAST, mxfast),
-            "top_pad": (M_TOP_PAD, top_pad),
-            "mmap_threshold": (M_MMAP_THRESHOLD, mmap_threshold),
-            "trim_threshold": (M_TRIM_THRESHOLD, trim_threshold),
-            "mmap_max": (M_MMAP_MAX, mmap_max),
-        }
-        for name, (param, value) in options.items():
-            if value is not None and (value < 0 or not super().mallopt(param, value)):
-                raise ConfigError(name, value, "a size glibc's mallopt accepts")
-        if tcache_count is not None and (
-            tcache_count < 0 or not self.set_tcache_count(tcache_count)
-        ):
-            raise ConfigError("tcache_count", tcache_count, "0 to 65535")
+        for name, value in tunables.items():
+            if value is not None:
+                super().mallopt(_MALLOPT[name], value)
+        if tcache_count is not None:
+            self.set_tcache_count(tcache_count)
+
+    @staticmethod
+    def check_options(*, tcache_count: int | None = None, seed: int | None = None,
+                      **tunables: int | None) -> None:  # fmt: skip
+        """ConfigError for a tunable glibc would refuse (checked before the heap exists)."""
+        limits = {**_TUNABLE_MAX, "tcache_count": MAX_TCACHE_COUNT}
+        for name, value in {**tunables, "tcache_count": tcache_count}.items():
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(name, value, "a size in bytes (a non-negative int)")
+            if value > limits[name]:
+                raise ConfigError(name, value, f"at most {limits[name]}, as glibc's mallopt allows")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ConfigError("seed", seed, "an int (it fixes tcache_key)")
 
     # --- allocation ---------------------------------------------------------------------
 
     def malloc(self, size: int) -> int:
         """malloc(size): a 16-byte aligned block, or 0 (errno ENOMEM)."""
         ev = call_event(self.mem, "malloc", f"{_c(size)}")
+        if not _fits(size):
+            return self._enomem(ev)
         return returned(ev, self.libc_malloc(_c(size)))
 
     def calloc(self, count: int, size: int) -> int:
         """calloc(count, size): zeroed memory; 0 with ENOMEM if count x size overflows."""
         ev = call_event(self.mem, "calloc", f"{_c(count)}, {_c(size)}")
+        if not _fits(count, size):
+            return self._enomem(ev)
         return returned(ev, self.libc_calloc(_c(count), _c(size)))
 
     def realloc(self, ptr: int, size: int) -> int:
         """realloc(ptr, size): malloc if ptr is NULL; free and NULL if size is 0."""
-        ev = call_event(self.mem, "realloc", f"{_hex(ptr)}, {_c(size)}")
+        ev = call_event(self.mem, "realloc", f"{c_ptr(ptr)}, {_c(size)}")
+        if not _fits(size):
+            return self._enomem(ev)  # the block at ptr is left as it was
         return returned(ev, self.libc_realloc(_c(ptr), _c(size)))
 
     def reallocf(self, ptr: int, size: int) -> int:
         """FreeBSD's reallocf: like realloc, but frees ptr when the resize fails."""
-        ev = call_event(self.mem, "reallocf", f"{_hex(ptr)}, {_c(size)}")
+        ev = call_event(self.mem, "reallocf", f"{c_ptr(ptr)}, {_c(size)}")
         nptr = self.realloc(ptr, size)
         if not nptr and ptr and _c(size) != 0:
             self.free(ptr)
         return returned(ev, nptr)
 
+    def _enomem(self, ev: LibcCall) -> int:
+        """Fail the call as glibc fails a request it cannot meet: NULL, errno ENOMEM."""
+        self.errno = _errno.ENOMEM
+        return returned(ev, 0)
+
     def free(self, ptr: int) -> None:
         """free(ptr): nothing for NULL; errno is left as it was."""
-        ev = call_event(self.mem, "free", _hex(ptr))
+        ev = call_event(self.mem, "free", c_ptr(ptr))
         saved = self.errno
         self.libc_free(_c(ptr))
         self.errno = saved
@@ -118,24 +152,36 @@ class GlibcHeap(Ptmalloc):
     def memalign(self, alignment: int, size: int) -> int:
         """memalign: alignment rounded up to a power of two if it is not one."""
         ev = call_event(self.mem, "memalign", f"{_c(alignment)}, {_c(size)}")
+        if not _fits(alignment, size):
+            return self._enomem(ev)
         return returned(ev, self.mid_memalign(_c(alignment), _c(size)))
 
     def aligned_alloc(self, alignment: int, size: int) -> int:
         """aligned_alloc (C17): 0 with EINVAL unless alignment is a power of two."""
         ev = call_event(self.mem, "aligned_alloc", f"{_c(alignment)}, {_c(size)}")
         alignment = _c(alignment)
-        if alignment == 0 or not powerof2(alignment):
+        if alignment == 0 or not powerof2(alignment) or not _fits(alignment):
             self.errno = _errno.EINVAL
             return returned(ev, 0)
+        if not _fits(size):
+            return self._enomem(ev)
         return returned(ev, self.mid_memalign(alignment, _c(size)))
 
     def posix_memalign(self, alignment: int, size: int) -> tuple[int, int]:
         """posix_memalign: (0, ptr), (EINVAL, 0) for a bad alignment, or (ENOMEM, 0)."""
         ev = call_event(self.mem, "posix_memalign", f"{_c(alignment)}, {_c(size)}")
         alignment = _c(alignment)
-        if alignment % _PTR_SIZE != 0 or not powerof2(alignment // _PTR_SIZE) or alignment == 0:
+        if (
+            alignment % _PTR_SIZE != 0
+            or not powerof2(alignment // _PTR_SIZE)
+            or alignment == 0
+            or not _fits(alignment)
+        ):
             returned(ev, 0)
             return _errno.EINVAL, 0
+        if not _fits(size):
+            returned(ev, 0)
+            return _errno.ENOMEM, 0
         mem = self.mid_memalign(alignment, _c(size))
         returned(ev, mem)
         return (0, mem) if mem else (_errno.ENOMEM, 0)
@@ -143,6 +189,8 @@ class GlibcHeap(Ptmalloc):
     def valloc(self, size: int) -> int:
         """valloc: page-aligned memory."""
         ev = call_event(self.mem, "valloc", f"{_c(size)}")
+        if not _fits(size):
+            return self._enomem(ev)
         return returned(ev, self.mid_memalign(self.pagesize, _c(size)))
 
     def pvalloc(self, size: int) -> int:
@@ -150,14 +198,13 @@ class GlibcHeap(Ptmalloc):
         ev = call_event(self.mem, "pvalloc", f"{_c(size)}")
         rounded = _c(size) + self.pagesize - 1
         if rounded > MASK64:
-            self.errno = _errno.ENOMEM
-            return returned(ev, 0)
+            return self._enomem(ev)
         rounded &= _c(-(self.pagesize - 1))  # glibc 2.36's own rounding, kept as it is
         return returned(ev, self.mid_memalign(self.pagesize, rounded))
 
     def malloc_usable_size(self, ptr: int) -> int:
         """Bytes usable at ptr (0 for NULL, and for a chunk that is not in use)."""
-        ev = call_event(self.mem, "malloc_usable_size", _hex(ptr))
+        ev = call_event(self.mem, "malloc_usable_size", c_ptr(ptr))
         return returned(ev, self.musable(_c(ptr)) if ptr else 0)
 
     def malloc_trim(self, pad: int = 0) -> int:

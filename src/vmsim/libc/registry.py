@@ -7,6 +7,7 @@ other allocators (the textbook free list) register with `@register_allocator`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -56,12 +57,30 @@ def allocator_class(name: str) -> type[Any]:
         raise ConfigError("allocator", name, f"one of {', '.join(sorted(ALLOCATORS))}") from None
 
 
-def make_allocator(name: str, mem: UserMemory, **options: Any) -> Any:
-    """A new allocator over `mem`; unknown options raise ConfigError."""
+def check_allocator(name: str, options: dict[str, Any]) -> type[Any]:
+    """The class of allocator `name` if it accepts `options`; ConfigError naming the bad one.
+
+    Everything is checked before any memory is touched (so `spawn` can refuse a bad
+    option at once): the name, each option's name, and its value through the class's
+    `check_options(**options)` when it has one.
+    """
     cls = allocator_class(name)
-    try:
-        return cls(mem, **options)
-    except TypeError as exc:
-        raise ConfigError(
-            "allocator_options", options, f"options accepted by {name}: {exc}"
-        ) from None
+    accepted = [
+        p.name
+        for p in inspect.signature(cls).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    for option, value in options.items():
+        if option not in accepted:
+            raise ConfigError(
+                option, value, f"an option of allocator {name}: {', '.join(accepted)}"
+            )
+    check = getattr(cls, "check_options", None)
+    if check is not None:
+        check(**options)
+    return cls
+
+
+def make_allocator(name: str, mem: UserMemory, **options: Any) -> Any:
+    """A new allocator over `mem`; a bad name or option raises ConfigError."""
+    return check_allocator(name, options)(mem, **options)

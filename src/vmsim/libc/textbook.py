@@ -19,8 +19,9 @@ from __future__ import annotations
 import copy
 import errno as _errno
 
-from vmsim.libc.api import Chunk, MallInfo, call_event, returned
-from vmsim.libc.freelist import FreeList
+from vmsim.errors import ConfigError, format_addr
+from vmsim.libc.api import Chunk, MallInfo, c_ptr, call_event, returned
+from vmsim.libc.freelist import FreeList, check_rules
 from vmsim.libc.registry import register_allocator
 from vmsim.libc.usermem import UserMemory
 
@@ -29,10 +30,6 @@ ALIGN = 16
 MAGIC_USED = 0x7EA7B00C_0DDBA11
 MAGIC_ALIGNED = 0xA119_4ED0_B10C_0000
 MAX_REQUEST = 1 << 62
-
-
-def _hex(p: int) -> str:
-    return f"{p:#x}" if p else "NULL"
 
 
 @register_allocator("textbook", "one free list: first/best/worst/next fit, five list orders")
@@ -48,6 +45,7 @@ class TextbookHeap:
         coalesce: bool = True,
         grow: int = 4096,
     ) -> None:
+        self.check_options(fit=fit, order=order, coalesce=coalesce, grow=grow)
         self.mem = mem
         self.errno = 0
         self.grow = max(grow, mem.page_size)
@@ -57,6 +55,17 @@ class TextbookHeap:
         )
         self.searched = 0
         """Entries the last malloc looked at (OSTEP's "searched k elements")."""
+
+    @staticmethod
+    def check_options(
+        *, fit: str = "first", order: str = "addrsort", coalesce: bool = True, grow: int = 4096
+    ) -> None:
+        """ConfigError for an option value the textbook heap cannot use (before it runs)."""
+        check_rules(fit, order)
+        if not isinstance(coalesce, bool):
+            raise ConfigError("coalesce", coalesce, "True or False")
+        if isinstance(grow, bool) or not isinstance(grow, int) or grow < 1:
+            raise ConfigError("grow", grow, "a positive number of bytes")
 
     def clone(self, mem: UserMemory) -> TextbookHeap:
         """The heap of a forked child: the same list over the child's copy of the memory."""
@@ -154,7 +163,7 @@ class TextbookHeap:
 
     def free(self, ptr: int) -> None:
         """free(ptr): nothing for NULL; abort on a pointer that is not a live block."""
-        ev = call_event(self.mem, "free", _hex(ptr))
+        ev = call_event(self.mem, "free", c_ptr(ptr))
         if ptr:
             addr = self._chunk_of(ptr, "free")
             self._verify_links()
@@ -165,7 +174,7 @@ class TextbookHeap:
 
     def realloc(self, ptr: int, size: int) -> int:
         """realloc(ptr, size): malloc if ptr is NULL; free and NULL if size is 0."""
-        ev = call_event(self.mem, "realloc", f"{_hex(ptr)}, {size}")
+        ev = call_event(self.mem, "realloc", f"{c_ptr(ptr)}, {size}")
         if not ptr:
             return returned(ev, self._alloc(size))
         if size == 0:
@@ -182,7 +191,7 @@ class TextbookHeap:
 
     def reallocf(self, ptr: int, size: int) -> int:
         """FreeBSD's reallocf: like realloc, but frees ptr when the resize fails."""
-        ev = call_event(self.mem, "reallocf", f"{_hex(ptr)}, {size}")
+        ev = call_event(self.mem, "reallocf", f"{c_ptr(ptr)}, {size}")
         new = self.realloc(ptr, size)
         if not new and ptr and size:
             self.free(ptr)
@@ -242,12 +251,12 @@ class TextbookHeap:
         addr = self.base
         for c in self.chunks():
             if c.addr != addr:
-                self.mem.abort(f"heap check: gap or overlap at {addr:#x}")
+                self.mem.abort(f"heap check: gap or overlap at {format_addr(addr)}")
             addr += c.size
             if c.in_use:
                 raw = self.mem.load(c.addr, HEADER)
                 if int.from_bytes(raw[8:], "little") != MAGIC_USED ^ c.addr:
-                    self.mem.abort(f"heap check: corrupted header at {c.addr:#x}")
+                    self.mem.abort(f"heap check: corrupted header at {format_addr(c.addr)}")
         if addr != self.base + self.list.size:
             self.mem.abort("heap check: chunks do not reach the end of the heap")
         self._verify_links()

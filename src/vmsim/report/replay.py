@@ -61,7 +61,7 @@ def machine_replay(
     memory = (frames + 1024) * 4096  # the limit plus room for page tables
     swap = (distinct + 16) * 4096
     with Machine(memory=memory, swap=swap, paging=paging, policy=policy, seed=seed,
-                 tlb_entries=tlb_entries, tlb_ways=tlb_ways) as m:  # fmt: skip
+                 replay_only=True, tlb_entries=tlb_entries, tlb_ways=tlb_ways) as m:  # fmt: skip
         p = m.spawn("replay", replay=True, memory_limit=frames * 4096)
         run = ReplayRun(m.kernel, m.kernel.procs[p.pid], addrs, kinds)
         start = time.perf_counter()

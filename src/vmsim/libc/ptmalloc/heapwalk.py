@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from vmsim.errors import format_addr
 from vmsim.libc.api import Chunk, MallInfo
 from vmsim.libc.ptmalloc.core import Ptmalloc
 from vmsim.libc.ptmalloc.layout import (
@@ -40,7 +41,7 @@ class HeapCheckFailure(Exception):
 
 def _fail(what: str, addr: int) -> HeapCheckFailure:
     """The failure to raise, naming the chunk."""
-    return HeapCheckFailure(f"heap check: {what} (chunk {addr:#x})")
+    return HeapCheckFailure(f"heap check: {what} (chunk {format_addr(addr)})")
 
 
 def _bin_kind(i: int) -> str:
