@@ -208,16 +208,28 @@ class ProcessExit(Event):
 
 @dataclass(frozen=True, slots=True)
 class LibcCall(Event):
-    """A C library call: func is "malloc", "calloc", "realloc", "free", "operator new", ...
+    """A C library call starts: func is "malloc", "calloc", "free", "operator new", ...
 
-    args is the argument list as C would print it; result is the returned pointer (0 for
-    NULL, 0 for void functions).
+    Logged when the call starts, before the system calls and faults it causes; its
+    `LibcReturn` follows them. args is the argument list as C would print it; result
+    is the returned pointer (0 for NULL and for void functions), filled in on return.
     """
 
     pid: int
     func: str
     args: str
     result: int
+
+
+@dataclass(frozen=True, slots=True)
+class LibcReturn(Event):
+    """A C library call returns (result: the pointer, 0 for NULL and void), or throws
+    (raised: "std::bad_alloc")."""
+
+    pid: int
+    func: str
+    result: int
+    raised: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -201,3 +201,40 @@ MachineHeapModel.TestCase.settings = settings(
     max_examples=15, stateful_step_count=40, deadline=None
 )
 TestMachineHeapModel = MachineHeapModel.TestCase
+
+
+def test_calls_are_logged_when_they_start_and_when_they_return() -> None:
+    """Each LibcCall is logged before what the call does (brk, faults), its LibcReturn after."""
+    m = vmsim.Machine(memory="1MiB", record_events=True)
+    p = m.spawn("app")
+    p.libc  # noqa: B018 -- set up the C library first
+    start = len(m.events)
+    obj = p.new(48, init=bytes(48))
+    p.delete(obj)
+    log = m.events[start:]
+    calls = [(type(e).__name__, e.func) for e in log if isinstance(e, ev.LibcCall | ev.LibcReturn)]
+    assert calls == [
+        ("LibcCall", "operator new"), ("LibcCall", "malloc"), ("LibcReturn", "malloc"),
+        ("LibcReturn", "operator new"), ("LibcCall", "operator delete"), ("LibcCall", "free"),
+        ("LibcReturn", "free"), ("LibcReturn", "operator delete"),
+    ]  # fmt: skip
+    kinds = [type(e) for e in log]
+    malloc_call, malloc_ret = kinds.index(ev.LibcCall) + 1, kinds.index(ev.LibcReturn)
+    brk = next(i for i, e in enumerate(log) if isinstance(e, ev.Syscall) and e.name == "brk")
+    fault = kinds.index(ev.PageFault)
+    assert malloc_call < brk < fault < malloc_ret < kinds.index(ev.Construct)
+    returns = [e for e in log if isinstance(e, ev.LibcReturn)]
+    assert [r.result for r in returns[:2]] == [obj, obj] and returns[2].result == 0
+
+
+def test_a_throwing_new_logs_its_return_as_a_throw() -> None:
+    m = vmsim.Machine(memory="1MiB", record_events=True)
+    p = m.spawn("app")
+    with pytest.raises(vmsim.BadAlloc):
+        p.new_array(1 << 62, 16)
+    returns = [(e.func, e.result, e.raised) for e in m.events if isinstance(e, ev.LibcReturn)]
+    assert returns == [
+        ("malloc", 0, ""),
+        ("operator new", 0, "std::bad_alloc"),
+        ("operator new[]", 0, "std::bad_alloc"),
+    ]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from vmsim.errors import format_addr
-from vmsim.events import LibcCall
+from vmsim.events import LibcCall, LibcReturn
 from vmsim.libc.usermem import UserMemory
 
 
@@ -117,14 +117,15 @@ def call_event(mem: UserMemory, func: str, args: str) -> LibcCall:
     """Log a C library call as it starts, so the log reads in call order.
 
     The machine's own events (brk, page faults) made during the call follow it.
-    `returned` fills in the result once the call is over.
+    `returned` logs the return (and fills in the result) once the call is over.
     """
     event = LibcCall(mem.pid, func, args, 0)
     mem.emit(event)
     return event
 
 
-def returned(event: LibcCall, result: int) -> int:
-    """Record a call's result in its (already logged) event; return the result."""
+def returned(mem: UserMemory, event: LibcCall, result: int, raised: str = "") -> int:
+    """Log the call's return (a LibcReturn) and fill in its LibcCall's result; return it."""
     object.__setattr__(event, "result", result)
+    mem.emit(LibcReturn(event.pid, event.func, result, raised))
     return result

@@ -66,17 +66,22 @@ class CxxRuntime:
         nothrow_arg = ", nothrow" if nothrow else ""
         if array:
             ev = call_event(self.mem, "operator new[]", f"{size}{nothrow_arg}")
-            return returned(ev, self.operator_new(size, nothrow=nothrow))
+            try:
+                return returned(self.mem, ev, self.operator_new(size, nothrow=nothrow))
+            except BadAlloc:
+                returned(self.mem, ev, 0, raised="std::bad_alloc")
+                raise
         ev = call_event(self.mem, "operator new", f"{size}{nothrow_arg}")
         size = size or 1  # malloc(0) is unpredictable; libstdc++ avoids it
         while True:
             p = self.heap.malloc(size)
             if p:
-                return returned(ev, p)
+                return returned(self.mem, ev, p)
             handler = self.new_handler
             if handler is None:
                 if nothrow:
-                    return returned(ev, 0)
+                    return returned(self.mem, ev, 0)
+                returned(self.mem, ev, 0, raised="std::bad_alloc")
                 raise BadAlloc(f"pid {self.mem.pid}: std::bad_alloc (operator new({size}))")
             handler()
 
@@ -88,7 +93,7 @@ class CxxRuntime:
         else:
             ev = call_event(self.mem, "operator delete", c_ptr(ptr))
             self.heap.free(ptr)
-        returned(ev, 0)
+        returned(self.mem, ev, 0)
 
     # --- expressions ---------------------------------------------------------------------
 

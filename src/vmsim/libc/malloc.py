@@ -112,21 +112,21 @@ class GlibcHeap(Ptmalloc):
         ev = call_event(self.mem, "malloc", f"{_c(size)}")
         if not _fits(size):
             return self._enomem(ev)
-        return returned(ev, self.libc_malloc(_c(size)))
+        return returned(self.mem, ev, self.libc_malloc(_c(size)))
 
     def calloc(self, count: int, size: int) -> int:
         """calloc(count, size): zeroed memory; 0 with ENOMEM if count x size overflows."""
         ev = call_event(self.mem, "calloc", f"{_c(count)}, {_c(size)}")
         if not _fits(count, size):
             return self._enomem(ev)
-        return returned(ev, self.libc_calloc(_c(count), _c(size)))
+        return returned(self.mem, ev, self.libc_calloc(_c(count), _c(size)))
 
     def realloc(self, ptr: int, size: int) -> int:
         """realloc(ptr, size): malloc if ptr is NULL; free and NULL if size is 0."""
         ev = call_event(self.mem, "realloc", f"{c_ptr(ptr)}, {_c(size)}")
         if not _fits(size):
             return self._enomem(ev)  # the block at ptr is left as it was
-        return returned(ev, self.libc_realloc(_c(ptr), _c(size)))
+        return returned(self.mem, ev, self.libc_realloc(_c(ptr), _c(size)))
 
     def reallocf(self, ptr: int, size: int) -> int:
         """FreeBSD's reallocf: like realloc, but frees ptr when the resize fails."""
@@ -134,12 +134,12 @@ class GlibcHeap(Ptmalloc):
         nptr = self.realloc(ptr, size)
         if not nptr and ptr and _c(size) != 0:
             self.free(ptr)
-        return returned(ev, nptr)
+        return returned(self.mem, ev, nptr)
 
     def _enomem(self, ev: LibcCall) -> int:
         """Fail the call as glibc fails a request it cannot meet: NULL, errno ENOMEM."""
         self.errno = _errno.ENOMEM
-        return returned(ev, 0)
+        return returned(self.mem, ev, 0)
 
     def free(self, ptr: int) -> None:
         """free(ptr): nothing for NULL; errno is left as it was."""
@@ -147,14 +147,14 @@ class GlibcHeap(Ptmalloc):
         saved = self.errno
         self.libc_free(_c(ptr))
         self.errno = saved
-        returned(ev, 0)
+        returned(self.mem, ev, 0)
 
     def memalign(self, alignment: int, size: int) -> int:
         """memalign: alignment rounded up to a power of two if it is not one."""
         ev = call_event(self.mem, "memalign", f"{_c(alignment)}, {_c(size)}")
         if not _fits(alignment, size):
             return self._enomem(ev)
-        return returned(ev, self.mid_memalign(_c(alignment), _c(size)))
+        return returned(self.mem, ev, self.mid_memalign(_c(alignment), _c(size)))
 
     def aligned_alloc(self, alignment: int, size: int) -> int:
         """aligned_alloc (C17): 0 with EINVAL unless alignment is a power of two."""
@@ -162,10 +162,10 @@ class GlibcHeap(Ptmalloc):
         alignment = _c(alignment)
         if alignment == 0 or not powerof2(alignment) or not _fits(alignment):
             self.errno = _errno.EINVAL
-            return returned(ev, 0)
+            return returned(self.mem, ev, 0)
         if not _fits(size):
             return self._enomem(ev)
-        return returned(ev, self.mid_memalign(alignment, _c(size)))
+        return returned(self.mem, ev, self.mid_memalign(alignment, _c(size)))
 
     def posix_memalign(self, alignment: int, size: int) -> tuple[int, int]:
         """posix_memalign: (0, ptr), (EINVAL, 0) for a bad alignment, or (ENOMEM, 0)."""
@@ -177,13 +177,13 @@ class GlibcHeap(Ptmalloc):
             or alignment == 0
             or not _fits(alignment)
         ):
-            returned(ev, 0)
+            returned(self.mem, ev, 0)
             return _errno.EINVAL, 0
         if not _fits(size):
-            returned(ev, 0)
+            returned(self.mem, ev, 0)
             return _errno.ENOMEM, 0
         mem = self.mid_memalign(alignment, _c(size))
-        returned(ev, mem)
+        returned(self.mem, ev, mem)
         return (0, mem) if mem else (_errno.ENOMEM, 0)
 
     def valloc(self, size: int) -> int:
@@ -191,7 +191,7 @@ class GlibcHeap(Ptmalloc):
         ev = call_event(self.mem, "valloc", f"{_c(size)}")
         if not _fits(size):
             return self._enomem(ev)
-        return returned(ev, self.mid_memalign(self.pagesize, _c(size)))
+        return returned(self.mem, ev, self.mid_memalign(self.pagesize, _c(size)))
 
     def pvalloc(self, size: int) -> int:
         """pvalloc: page-aligned, size rounded up to whole pages (as glibc rounds it)."""
@@ -200,22 +200,22 @@ class GlibcHeap(Ptmalloc):
         if rounded > MASK64:
             return self._enomem(ev)
         rounded &= _c(-(self.pagesize - 1))  # glibc 2.36's own rounding, kept as it is
-        return returned(ev, self.mid_memalign(self.pagesize, rounded))
+        return returned(self.mem, ev, self.mid_memalign(self.pagesize, rounded))
 
     def malloc_usable_size(self, ptr: int) -> int:
         """Bytes usable at ptr (0 for NULL, and for a chunk that is not in use)."""
         ev = call_event(self.mem, "malloc_usable_size", c_ptr(ptr))
-        return returned(ev, self.musable(_c(ptr)) if ptr else 0)
+        return returned(self.mem, ev, self.musable(_c(ptr)) if ptr else 0)
 
     def malloc_trim(self, pad: int = 0) -> int:
         """malloc_trim(pad): 1 if memory could be given back to the system."""
         ev = call_event(self.mem, "malloc_trim", f"{_c(pad)}")
-        return returned(ev, self.mtrim(_c(pad)))
+        return returned(self.mem, ev, self.mtrim(_c(pad)))
 
     def mallopt(self, param: int, value: int) -> int:
         """mallopt(param, value) with glibc's M_* parameter numbers; 1 on success."""
         ev = call_event(self.mem, "mallopt", f"{param}, {value}")
-        return returned(ev, super().mallopt(param, value))
+        return returned(self.mem, ev, super().mallopt(param, value))
 
     # --- inspection ----------------------------------------------------------------------
 

@@ -129,7 +129,7 @@ class TextbookHeap:
     def malloc(self, size: int) -> int:
         """malloc(size): a 16-byte aligned block, or 0 (errno ENOMEM)."""
         ev = call_event(self.mem, "malloc", f"{size}")
-        return returned(ev, self._alloc(size))
+        return returned(self.mem, ev, self._alloc(size))
 
     def calloc(self, count: int, size: int) -> int:
         """calloc(count, size): zeroed memory; 0 with ENOMEM if count x size overflows."""
@@ -137,11 +137,11 @@ class TextbookHeap:
         total = count * size
         if count < 0 or size < 0 or total >= 1 << 64:
             self.errno = _errno.ENOMEM
-            return returned(ev, 0)
+            return returned(self.mem, ev, 0)
         ptr = self._alloc(total)
         if ptr and total:
             self.mem.store(ptr, bytes(total))
-        return returned(ev, ptr)
+        return returned(self.mem, ev, ptr)
 
     def _chunk_of(self, ptr: int, func: str) -> int:
         """The chunk address of a user pointer; abort if its header is not a live chunk's."""
@@ -170,24 +170,24 @@ class TextbookHeap:
             self.mem.store(addr + 8, bytes(8))  # no longer live: a second free is caught
             self.list.free(addr)
             self._write_links()
-        returned(ev, 0)
+        returned(self.mem, ev, 0)
 
     def realloc(self, ptr: int, size: int) -> int:
         """realloc(ptr, size): malloc if ptr is NULL; free and NULL if size is 0."""
         ev = call_event(self.mem, "realloc", f"{c_ptr(ptr)}, {size}")
         if not ptr:
-            return returned(ev, self._alloc(size))
+            return returned(self.mem, ev, self._alloc(size))
         if size == 0:
             self.free(ptr)
-            return returned(ev, 0)
+            return returned(self.mem, ev, 0)
         old = self.malloc_usable_size(ptr)
         if 0 <= size <= old:
-            return returned(ev, ptr)
+            return returned(self.mem, ev, ptr)
         new = self._alloc(size)
         if new:
             self.mem.store(new, self.mem.load(ptr, old))
             self.free(ptr)
-        return returned(ev, new)
+        return returned(self.mem, ev, new)
 
     def reallocf(self, ptr: int, size: int) -> int:
         """FreeBSD's reallocf: like realloc, but frees ptr when the resize fails."""
@@ -195,7 +195,7 @@ class TextbookHeap:
         new = self.realloc(ptr, size)
         if not new and ptr and size:
             self.free(ptr)
-        return returned(ev, new)
+        return returned(self.mem, ev, new)
 
     def _alloc_aligned(self, alignment: int, size: int) -> int:
         """A block aligned to `alignment` (a power of two), inside a chunk big enough."""
@@ -216,13 +216,13 @@ class TextbookHeap:
         ev = call_event(self.mem, "aligned_alloc", f"{alignment}, {size}")
         if alignment <= 0 or alignment & (alignment - 1):
             self.errno = _errno.EINVAL
-            return returned(ev, 0)
-        return returned(ev, self._alloc_aligned(alignment, size))
+            return returned(self.mem, ev, 0)
+        return returned(self.mem, ev, self._alloc_aligned(alignment, size))
 
     def valloc(self, size: int) -> int:
         """A page-aligned block."""
         ev = call_event(self.mem, "valloc", f"{size}")
-        return returned(ev, self._alloc_aligned(self.mem.page_size, size))
+        return returned(self.mem, ev, self._alloc_aligned(self.mem.page_size, size))
 
     def posix_memalign(self, alignment: int, size: int) -> tuple[int, int]:
         """(0, ptr) or (errno, 0): alignment must be a power of two and a multiple of 8."""

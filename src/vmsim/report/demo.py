@@ -1,7 +1,8 @@
 """The built-in demo scenario behind `vmsim demo` (and `make run`).
 
-Two processes on a small machine allocate and touch memory; the event log tells what
-happened on the first accesses, and the counters at the end sum it up.
+Processes on a small machine allocate and touch memory; the event log tells what
+happened (the first steps of each part, and the whole story of a C++ `new`), and the
+counters at the end sum it up. Every figure a summary line gives comes from the run.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 
+from vmsim.config import format_size
 from vmsim.events import Event
 from vmsim.machine import Machine, Process
 
@@ -23,6 +25,8 @@ class DemoPart:
     title: str
     summary: list[str]
     events: list[Event] = field(default_factory=list)
+    steps: int | None = 6
+    """Steps of its account `vmsim demo` shows by default (None: all of them)."""
 
 
 def part_two_processes(m: Machine) -> DemoPart:
@@ -38,28 +42,36 @@ def part_two_processes(m: Machine) -> DemoPart:
     b.store(heap, b"b's heap")
     vb = b.mmap(4 * PAGE)
     b.store(vb, b"same address, other process")
+    what = "all zeros" if zeros == bytes(16) else zeros.hex()
     summary = [
-        f"editor (pid {a.pid}) mapped 4 pages at {va:#x}, wrote 2, read a third: {zeros.hex()}",
+        f"editor (pid {a.pid}) mapped 4 pages ({format_size(4 * PAGE)}) at {va:#x}, wrote 2 "
+        f"and read 16 bytes of a third: {what}",
         f"editor reads back {again!r}; compiler (pid {b.pid}) got the same address {vb:#x}",
-        f"compiler grew its heap with sbrk to {b.brk():#x} and wrote {b.load(heap, 8)!r}",
+        f"compiler grew its heap by {format_size(b.brk() - heap)} with sbrk, to "
+        f"{b.brk():#x}, and wrote {b.load(heap, 8)!r}",
         f"editor still reads {a.load(va, 12)!r} at {va:#x}: address spaces are isolated",
     ]
     return DemoPart("Two processes, demand paging, isolation", summary, m.events[start:])
 
 
 def part_new_an_object(m: Machine) -> DemoPart:
-    """What exactly happens when a C++ program says `new Widget`."""
-    start = len(m.events)
+    """What exactly happens when a C++ program says `new Widget` (a 48-byte object)."""
     p = m.spawn("widgets")
+    p.libc  # noqa: B018 -- the C library is set up before main, as a real one is
+    start, before, heap = len(m.events), p.stats.min_flt, p.brk()
     obj = p.new(48, init=b"Widget\0" + bytes(41))
     name = p.load(obj, 6)
+    grown, faults = p.brk() - heap, p.stats.min_flt - before
     p.delete(obj)
     summary = [
-        f"new Widget: operator new -> malloc(48) -> the heap grows with brk -> the first store "
-        f"faults the heap page in -> the constructor writes {name!r} at {obj:#x}",
-        f"delete: operator delete -> free; the heap keeps its pages ({p.stats.min_flt} faults)",
+        f"new Widget: operator new(48) -> malloc(48) -> brk grows the heap by "
+        f"{format_size(grown)} -> the first store to it faults -> a zeroed frame is mapped "
+        f"-> the constructor writes {name!r} at {obj:#x}",
+        f"new made {faults} page fault{'s' if faults != 1 else ''} (pid {p.pid} made "
+        f"{before} more before main, setting up its C library); delete: operator delete "
+        f"-> free, and the heap keeps its {format_size(p.brk() - heap)} for the next new",
     ]
-    return DemoPart("What happens when you `new` an object", summary, m.events[start:])
+    return DemoPart("What happens when you `new` an object", summary, m.events[start:], None)
 
 
 def part_sharing(m: Machine, workdir: str) -> DemoPart:
@@ -91,22 +103,19 @@ def part_sharing(m: Machine, workdir: str) -> DemoPart:
         for i in range(n + 2):
             child.store(heap + i * PAGE, b"worker")
     copied = m.stats.cow_copy - before
-    shared = sum(
-        _frame(c, heap + i * PAGE) == _frame(parent, heap + i * PAGE)
-        for c in children
-        for i in range(16)
-    )
+    workers = []
+    for c in children:
+        same = sum(_frame(c, heap + i * PAGE) == _frame(parent, heap + i * PAGE) for i in range(16))
+        workers.append(f"worker pid {c.pid} has {16 - same} copies and shares {same} pages")
     summary = [
         f"writer and reader map {os.path.basename(path)}: one page-cache frame for both "
         f"({'the same frame' if same_frame else 'different frames'}); the reader sees {seen!r}",
         f"after msync the host file really reads {on_disk!r}",
         f"the shared segment /scoreboard: the reader reads {reader.load(sr, 9)!r}",
-        f"server wrote 16 heap pages and forked 2 workers; they wrote 2 and 3 pages: "
-        f"{copied} pages copied on write, {shared} child pages still share the server's frames",
+        f"server (pid {parent.pid}) wrote 16 heap pages ({format_size(16 * PAGE)}) and forked "
+        f"2 workers, which wrote to 2 and 3 of them: {', '.join(workers)} with the server; "
+        f"{copied} pages copied on write in all",
     ]
-    for child in children:
-        child.exit()
-        parent.wait()
     return DemoPart(
         "Many processes: sharing, and copy-on-write after fork", summary, m.events[start:]
     )
