@@ -218,7 +218,7 @@ class Process:
         if va < 0 or va + n > k.fmt.user_top:
             bad = va if va < 0 or va >= k.fmt.user_top else k.fmt.user_top
             handle_page_fault(k, proc, bad, access, "not-present")
-            raise KernelPanic(f"access at {format_addr(va)} outside user space was not refused")
+            raise KernelPanic(f"access at {va:#x} outside user space was not refused")
         ps = self._ps
         if (va & (ps - 1)) + n <= ps:
             try:

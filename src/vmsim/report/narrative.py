@@ -151,7 +151,10 @@ class _Heap:
     def note(self, e: ev.Syscall) -> str:
         """How far the call moved the break (" (the heap grows by 132KiB)"), or ""."""
         if e.name == "sbrk":
-            old, new = e.result, e.result + int(e.args)
+            try:
+                old, new = e.result, e.result + int(e.args, 0)
+            except ValueError:  # not an increment as Process.sbrk logs it
+                return ""
         elif e.name == "brk":
             old, new = self.brk.get(e.pid, e.result), e.result
         else:
