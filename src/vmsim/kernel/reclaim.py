@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from vmsim.errors import VmsimError
+from vmsim.errors import KernelPanic, VmsimError
 from vmsim.events import Evict
 from vmsim.kernel.kalloc import RmapEntry
 from vmsim.kernel.mm import AddressSpace
@@ -184,22 +184,31 @@ class Reclaimer:
         return False
 
     def shrink(self, pol: ReplacementPolicy) -> bool:
-        """Ask pol for victims until one can be taken back (each candidate at most once)."""
-        refused: list[int] = []
-        taken = False
-        for _ in range(len(pol)):
-            ppn = pol.victim(self.refbits)
-            self.frame_policy[ppn] = None
-            if ppn not in self._k.frames.pinned_frames and self.try_to_free(ppn):
-                self._k.stats.pgsteal += 1
-                self._k.emit(Evict(ppn, self.policy_name))
-                taken = True
-                break
-            refused.append(ppn)
-        for ppn in refused:
-            self.frame_policy[ppn] = pol
-            pol.on_map(ppn)
-        return taken
+        """Take back pol's victim among the frames that can go now; False if none can.
+
+        Frames that cannot go now (pinned, or anonymous with swap full) are passed over
+        in place (victim_except): they keep their recency and their place under the hand.
+        The decision (Evict) is logged before the swap-out and frees it causes.
+        """
+        ppn = pol.victim_except(self.refbits, self.cannot_free)
+        if ppn is None:
+            return False
+        self.frame_policy[ppn] = None
+        self._k.emit(Evict(ppn, self.policy_name))
+        if not self.try_to_free(ppn):
+            raise KernelPanic(f"reclaim: frame {ppn} could not be freed after all")
+        self._k.stats.pgsteal += 1
+        return True
+
+    def cannot_free(self, ppn: int) -> bool:
+        """Whether try_to_free(ppn) would fail now: pinned, or anonymous with nowhere to go."""
+        k = self._k
+        if ppn in k.frames.pinned_frames:
+            return True
+        purpose = k.frames.purpose[ppn]
+        if purpose in ("anon", "shm"):
+            return ppn not in k.swap.cache_slot and k.swap.full()
+        return purpose != "file"
 
     def try_to_free(self, ppn: int) -> bool:
         """Take frame ppn back from everyone who maps it; True if it is free now."""
