@@ -57,10 +57,10 @@ def _badness_terms(p: vmsim.Process) -> tuple[int, int, int]:
     return p.stats.rss, p.stats.swap, p.stats.pgtables
 
 
-def _oom(m: vmsim.Machine) -> list[bool]:
-    """Run the OOM killer once (no faulting process); which processes are alive after."""
+def _oom(m: vmsim.Machine, procs: list[vmsim.Process]) -> list[bool]:
+    """Run the OOM killer once (no faulting process); which of procs are alive after."""
     assert out_of_memory(m.kernel, None)
-    return [p.alive for p in m.processes]
+    return [p.alive for p in procs]
 
 
 # Each test below makes one term of Linux's oom_badness differ between two processes and
@@ -75,7 +75,7 @@ def test_rss_alone_decides() -> None:
         _fill(a, 3)
         _fill(b, 2)
         assert _badness_terms(a) == (3, 0, 4) and _badness_terms(b) == (2, 0, 4)
-        assert _oom(m) == [False, True]
+        assert _oom(m, [a, b]) == [False, True]
 
 
 def test_swap_entries_alone_decide() -> None:
@@ -89,7 +89,7 @@ def test_swap_entries_alone_decide() -> None:
         b.store(vb, b"x")
         b.store(vb + PAGE, b"x")
         assert _badness_terms(a) == (2, 2, 4) and _badness_terms(b) == (2, 0, 4)
-        assert _oom(m) == [False, True]
+        assert _oom(m, [a, b]) == [False, True]
         assert m.kernel.swap.used == 0  # the victim's slots were freed
 
 
@@ -101,7 +101,7 @@ def test_page_tables_alone_decide() -> None:
             a.store(va, b"x")
         _fill(b, 2)  # two pages under one set of tables
         assert _badness_terms(a) == (2, 0, 7) and _badness_terms(b) == (2, 0, 4)
-        assert _oom(m) == [False, True]
+        assert _oom(m, [a, b]) == [False, True]
 
 
 def test_oom_score_adj_alone_decides_from_1000_pages() -> None:
@@ -110,7 +110,7 @@ def test_oom_score_adj_alone_decides_from_1000_pages() -> None:
         _fill(a, 2)
         _fill(b, 2)
         assert oom_badness(a._proc, total_pages(m.kernel)) == 2 + 4 + 1
-        assert _oom(m) == [False, True]
+        assert _oom(m, [a, b]) == [False, True]
 
 
 def test_oom_score_adj_scales_by_whole_thousands_of_pages() -> None:
@@ -122,7 +122,7 @@ def test_oom_score_adj_scales_by_whole_thousands_of_pages() -> None:
         _fill(b, 2 + 15)
         assert oom_badness(a._proc, 1999) == 2 + 4 + 10
         assert oom_badness(b._proc, 1999) == 17 + 4
-        assert _oom(m) == [True, False]
+        assert _oom(m, [a, b]) == [True, False]
 
 
 def test_oom_score_adj_has_no_effect_below_1000_pages() -> None:
@@ -131,7 +131,7 @@ def test_oom_score_adj_has_no_effect_below_1000_pages() -> None:
         _fill(a, 2)
         _fill(b, 2)
         assert oom_badness(a._proc, 128) == oom_badness(b._proc, 128) == 2 + 4
-        assert _oom(m) == [True, False]  # a tie: the later one goes
+        assert _oom(m, [a, b]) == [True, False]  # a tie: the later one goes
 
 
 def test_a_tie_kills_the_later_task() -> None:
@@ -139,8 +139,21 @@ def test_a_tie_kills_the_later_task() -> None:
         procs = [m.spawn(f"p{i}") for i in range(3)]
         for p in procs:
             _fill(p, 2)
-        assert _oom(m) == [True, True, False]
-        assert _oom(m) == [True, False, False]
+        assert _oom(m, procs) == [True, True, False]
+        assert _oom(m, procs) == [True, False, False]
+
+
+def test_a_tie_goes_by_task_list_order_not_by_pid() -> None:
+    """After the pids wrap, the later task can have the lower pid: it still loses the tie."""
+    with vmsim.Machine(memory="4MiB", pid_max=305) as m:
+        for _ in range(303):  # pids 1 .. 303 come and go
+            m.spawn().exit()
+        a = m.spawn("a")
+        b = m.spawn("b")
+        assert (a.pid, b.pid) == (304, 300)
+        _fill(a, 2)
+        _fill(b, 2)
+        assert _oom(m, [a, b]) == [True, False]
 
 
 def test_negative_points_are_still_candidates() -> None:
@@ -148,7 +161,7 @@ def test_negative_points_are_still_candidates() -> None:
         a = m.spawn("a", oom_score_adj=-999)
         _fill(a, 2)
         assert oom_badness(a._proc, 1024) == 6 - 999
-        assert _oom(m) == [False]
+        assert _oom(m, [a]) == [False]
         assert not out_of_memory(m.kernel, None)  # nobody is left to kill
 
 
