@@ -17,8 +17,8 @@ Contract, for every policy:
   write, this way). The policy inspects kept keys as it inspects any other (a hand
   clears their accessed bits as it passes); where it would choose a kept key it passes
   over it, and that key stays first in line: once it is no longer kept it is the next
-  victim (unless it is used meanwhile). Nothing is re-inserted, so no key changes its
-  recency. None when every resident key is kept. Every policy the machine can run
+  victim (unless it is used meanwhile). Nothing goes back through on_map, so no kept
+  key becomes more recent. None when every resident key is kept. Every policy the machine can run
   implements it; `victim` is `victim_except` with nothing kept.
 - `on_unmap(key)`: key stopped being resident for another reason (free, munmap, exit).
 - `on_fault(key)`: optional, a reference to non-resident key is being served; called
