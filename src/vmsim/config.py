@@ -33,6 +33,12 @@ _SIZE_RE = re.compile(r"^\s*(0x[0-9a-fA-F]+|\d+)\s*([a-zA-Z]*)\s*$", re.ASCII)
 """ASCII only: `\\d` would also match "٤" (an Arabic-Indic four) and `\\s` U+3000."""
 
 PAGING_FORMATS = ("x86_64", "x86_32", "sv39", "linear")
+RESERVED_PIDS = 300
+"""Linux's RESERVED_PIDS: once the pids wrap, allocation starts again here, not at 1."""
+PID_MAX_MIN, PID_MAX_LIMIT = RESERVED_PIDS + 1, 4 * 1024 * 1024
+"""Linux's bounds of kernel.pid_max (PID_MAX_LIMIT of 64-bit machines)."""
+THREAD_SIZE, MIN_THREADS = 16 << 10, 20
+"""x86-64's kernel stack size and Linux's floor of threads-max (kernel/fork.c)."""
 OVERCOMMIT_MODES = ("heuristic", "always", "never")
 
 
@@ -107,6 +113,13 @@ class MachineConfig:
     replay_only: bool = False
     """Every process only replays traces (vmsim replay): lets a policy that needs the
     future of each reference (opt, unopt) run, as a trace is the only place it is known."""
+    pid_max: int = 32768
+    """Pids are 1 .. pid_max - 1 and wrap around to 300, as Linux's kernel.pid_max
+    (301 .. 4194304)."""
+    max_processes: int | None = None
+    """Processes (zombies included) beyond which fork fails with EAGAIN, as Linux's
+    kernel.threads-max; None: Linux's default for the memory size, RAM / 128 KiB
+    (8 thread stacks of 16 KiB), at least 20."""
     policy_options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     """Extra keyword arguments passed to the replacement policy (e.g. tau for wsclock)."""
 
@@ -155,6 +168,16 @@ class MachineConfig:
         self._validate_policy()
         if self.stack_limit < self.page_size:
             raise ConfigError("stack_limit", self.stack_limit, "at least one page")
+        self._validate_processes()
+
+    def _validate_processes(self) -> None:
+        """pid_max in Linux's range; max_processes at least 1."""
+        if not isinstance(self.pid_max, int) or not PID_MAX_MIN <= self.pid_max <= PID_MAX_LIMIT:
+            raise ConfigError("pid_max", self.pid_max, f"{PID_MAX_MIN}..{PID_MAX_LIMIT}, as Linux")
+        if self.max_processes is not None and (
+            not isinstance(self.max_processes, int) or self.max_processes < 1
+        ):
+            raise ConfigError("max_processes", self.max_processes, "at least 1 (or None)")
 
     def _validate_policy(self) -> None:
         """The policy must be registered, work on frames, and accept its options."""
@@ -200,6 +223,13 @@ class MachineConfig:
     def nframes(self) -> int:
         """Number of physical frames."""
         return self.memory // self.page_size
+
+    @property
+    def threads_max(self) -> int:
+        """The process limit: max_processes, or Linux's default for the memory size."""
+        if self.max_processes is not None:
+            return self.max_processes
+        return max(MIN_THREADS, self.memory // (8 * THREAD_SIZE))
 
     @property
     def page_shift(self) -> int:

@@ -149,6 +149,12 @@ class Process:
         return self._proc.exit_status
 
     @property
+    def children_faults(self) -> tuple[int, int]:
+        """(minor, major) faults of reaped children and their descendants, as
+        getrusage(RUSAGE_CHILDREN) reports them."""
+        return self._proc.cmin_flt, self._proc.cmaj_flt
+
+    @property
     def page_size(self) -> int:
         """Page size in bytes."""
         return self._ps
@@ -314,7 +320,8 @@ class Process:
     def fork(self, program: ProgramFn | None = None) -> Process:
         """A child process: a copy of this one, its frames shared copy-on-write.
 
-        program: a generator function for the child to run under m.run().
+        program: a generator function for the child to run under m.run(). OSError EAGAIN
+        at the machine's max_processes or with no free pid, ENOMEM if overcommit refuses.
         """
         proc = self._require_alive()
         child_proc = do_fork(self._k, proc)
@@ -338,7 +345,7 @@ class Process:
     def waitpid(self, pid: int = -1) -> tuple[int, int]:
         """Like wait(), returning (pid, status) as os.waitpid does."""
         proc = self._require_alive()
-        got = do_wait(proc, pid)
+        got = do_wait(self._k, proc, pid)
         if got is None:
             raise SyscallError(errno.EAGAIN, f"wait: no child of pid {proc.pid} has exited yet")
         self._syscall("wait", f"{pid}", got[0])
@@ -630,6 +637,7 @@ class Machine:
         self.kernel = Kernel(config)
         self.scheduler = Scheduler(self.kernel)
         self._processes: dict[int, Process] = {}
+        self.kernel.pids.released.append(self._forget)
 
     def __repr__(self) -> str:
         c = self.config
@@ -731,6 +739,12 @@ class Machine:
         self._processes[proc.pid] = p
         return p
 
+    def _forget(self, proc: Proc) -> None:
+        """A reaped process leaves m.processes (its pid may be reused)."""
+        p = self._processes.get(proc.pid)
+        if p is not None and p._proc is proc:
+            del self._processes[proc.pid]
+
     def shm_open(self, name: str, size: int | str) -> None:
         """Create (or grow) the named shared-memory segment `name`."""
         shm_open(self.kernel, name, parse_size(size, "size"))
@@ -762,11 +776,15 @@ class Machine:
 
     @property
     def processes(self) -> list[Process]:
-        """Every process spawned, alive or not."""
+        """Every process not yet reaped (running, or a zombie its parent has not waited for).
+
+        A process the machine spawned has no parent: it is reaped as it exits. A handle
+        kept by the caller still reads a reaped process's counters and exit status.
+        """
         return list(self._processes.values())
 
     def process(self, pid: int) -> Process:
-        """The process with this pid."""
+        """The process with this pid (OSError ESRCH if there is none, or it was reaped)."""
         try:
             return self._processes[pid]
         except KeyError:

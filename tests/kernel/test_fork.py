@@ -7,6 +7,7 @@ import errno
 import pytest
 
 import vmsim
+from vmsim.errors import SyscallError
 from vmsim.events import CowCopy
 
 PAGE = 4096
@@ -75,8 +76,12 @@ def test_orphans_are_reaped_by_init(m: vmsim.Machine) -> None:
     c.exit(1)
     g.exit(2)
     assert p.wait() == 1
-    assert g.parent is None and not g.alive
-    assert m.kernel.procs[g.pid].state == "reaped"
+    assert g.parent is None and not g.alive and g.exit_status == 2
+    assert [x.pid for x in m.processes] == [p.pid]  # init reaped the orphan
+    assert set(m.kernel.procs) == {p.pid}
+    with pytest.raises(OSError) as e:
+        m.process(g.pid)
+    assert e.value.errno == errno.ESRCH
 
 
 def test_fork_copies_swapped_pages(m: vmsim.Machine) -> None:
@@ -150,3 +155,138 @@ def test_eight_children_copy_only_what_they_write() -> None:
         p.wait()
     assert m.kernel.frames.in_use() == frames_before
     m.check()
+
+
+def test_reaped_processes_leave_every_table() -> None:
+    m = vmsim.Machine(memory="4MiB")
+    p = m.spawn()
+    kids = [p.fork() for _ in range(5)]
+    assert len(m.processes) == 6
+    for c in kids:
+        c.exit(3)
+    assert len(m.processes) == 6  # zombies stay until waited for
+    for n in range(5, 0, -1):
+        p.wait()
+        assert len(m.processes) == n and len(m.kernel.procs) == n
+    assert [x.pid for x in m.processes] == [p.pid]
+    assert kids[0].exit_status == 3  # a handle still reads a reaped process
+
+
+def test_a_memory_cgroup_forgets_its_tables_when_reaped() -> None:
+    m = vmsim.Machine(memory="4MiB")
+    p = m.spawn(memory_limit="64KiB")
+    va = p.mmap(4 * PAGE)
+    p.store(va, b"x")
+    c = p.fork()  # its own cgroup with the same limit
+    c.store(va + PAGE, b"y")
+    rc = m.kernel.reclaimer
+    assert len(rc.cgroup_policy) == 2
+    p.exit()  # its frame is still mapped by the child: the cgroup lives on
+    assert len(rc.cgroup_policy) == 2 and rc.charge[p._proc] == 1
+    m.check()
+    c.exit()
+    assert rc.cgroup_policy == {} and rc.charge == {}
+    m.check()
+
+
+def test_the_parent_inherits_the_faults_of_reaped_children() -> None:
+    m = vmsim.Machine(memory="4MiB", swap="1MiB")
+    p = m.spawn()
+    va = p.mmap(2 * PAGE)
+    p.store(va, b"x")
+    c = p.fork()
+    g = c.fork()
+    g.store(va + PAGE, b"g")  # one minor fault in the grandchild
+    c.store(va, b"c")  # one COW fault in the child
+    m.swap_out_process(c.pid)
+    c.load(va, 1)  # one major fault
+    g.exit()
+    c.wait()
+    c.exit()
+    p.wait()
+    assert c.stats.min_flt == 1 and c.stats.maj_flt == 1 and g.stats.min_flt == 1
+    assert p.children_faults == (2, 1)
+
+
+def test_pids_wrap_to_300_and_skip_pids_in_use() -> None:
+    """Linux's alloc_pid: the next pid after the last, below pid_max; then from 300."""
+    m = vmsim.Machine(memory="4MiB", pid_max=310, max_processes=100)
+    p = m.spawn()
+    assert p.pid == 1
+    held = [p.fork() for _ in range(4)]  # pids 2..5 stay in use
+    assert [c.pid for c in held] == [2, 3, 4, 5]
+    seen = []
+    for _ in range(307):
+        c = p.fork()
+        seen.append(c.pid)
+        c.exit()
+        p.wait()
+    assert seen[:3] == [6, 7, 8] and seen[303] == 309  # 6 .. 309: 304 pids
+    assert seen[-3:] == [300, 301, 302]  # wrapped to RESERVED_PIDS, not to 1
+    z = p.fork()
+    assert z.pid == 303
+    zombie = p.fork()  # 304, a zombie: its pid stays taken until it is reaped
+    zombie.exit()
+    for _ in range(6):  # 305 .. 309, then 300 (304 is held by the zombie, 303 by z)
+        c = p.fork()
+        last = c.pid
+        c.exit()
+        p.wait(c.pid)
+    assert last == 300
+    assert [p.fork().pid for _ in range(3)] == [301, 302, 305]
+    m.check()
+
+
+def test_fork_fails_with_eagain_when_no_pid_is_free() -> None:
+    m = vmsim.Machine(memory="16MiB", pid_max=301, max_processes=1000)
+    p = m.spawn()
+    kids = [p.fork() for _ in range(299)]  # pids 2 .. 300: every pid is in use
+    assert kids[-1].pid == 300
+    with pytest.raises(SyscallError) as e:
+        p.fork()
+    assert e.value.errno == errno.EAGAIN and "pid_max=301" in str(e.value)
+    kids[10].exit()
+    assert p.wait() == 0  # pid 12 is free, but below RESERVED_PIDS after the wrap
+    with pytest.raises(SyscallError) as e:
+        p.fork()
+    assert e.value.errno == errno.EAGAIN
+    kids[-1].exit()
+    p.wait()
+    assert p.fork().pid == 300
+    m.check()
+
+
+def test_fork_fails_with_eagain_at_max_processes() -> None:
+    m = vmsim.Machine(memory="4MiB", max_processes=4)
+    p = m.spawn()
+    kids = [p.fork() for _ in range(3)]
+    frames = m.kernel.frames.in_use()
+    with pytest.raises(OSError) as e:
+        p.fork()
+    assert isinstance(e.value, SyscallError) and e.value.errno == errno.EAGAIN
+    assert len(m.processes) == 4 and m.kernel.frames.in_use() == frames  # nothing half-made
+    with pytest.raises(OSError) as e:
+        m.spawn()
+    assert e.value.errno == errno.EAGAIN
+    kids[0].exit()
+    assert len(m.processes) == 4  # a zombie still counts, as in Linux
+    with pytest.raises(OSError):
+        p.fork()
+    p.wait()
+    assert p.fork().alive
+    m.check()
+
+
+def test_the_default_process_limit_follows_linux_threads_max() -> None:
+    assert vmsim.MachineConfig(memory="1MiB").threads_max == 20  # the floor
+    assert vmsim.MachineConfig(memory="64MiB").threads_max == 512  # RAM / 128 KiB
+    assert vmsim.MachineConfig(memory="1MiB", max_processes=7).threads_max == 7
+    assert vmsim.MachineConfig().pid_max == 32768
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("pid_max", 300), ("pid_max", 4 * 1024 * 1024 + 1), ("max_processes", 0)]
+)
+def test_process_limits_are_validated(option: str, value: int) -> None:
+    with pytest.raises(vmsim.ConfigError, match=option):
+        vmsim.MachineConfig(**{option: value})

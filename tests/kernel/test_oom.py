@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import vmsim
 from vmsim import ProcessKilled
 from vmsim.events import OomKill
-from vmsim.kernel.oom import oom_badness
+from vmsim.kernel.oom import oom_badness, out_of_memory, total_pages
 
 PAGE = 4096
 
@@ -53,16 +53,130 @@ def test_oom_score_adj_minus_1000_exempts_and_the_faulter_dies() -> None:
         m.check()
 
 
-def test_oom_score_adj_shifts_the_choice() -> None:
-    with vmsim.Machine(memory="128KiB", swap=0) as m:
-        a = m.spawn("a", oom_score_adj=500)
-        b = m.spawn("b")
+def _badness_terms(p: vmsim.Process) -> tuple[int, int, int]:
+    return p.stats.rss, p.stats.swap, p.stats.pgtables
+
+
+def _oom(m: vmsim.Machine, procs: list[vmsim.Process]) -> list[bool]:
+    """Run the OOM killer once (no faulting process); which of procs are alive after."""
+    assert out_of_memory(m.kernel, None)
+    return [p.alive for p in procs]
+
+
+# Each test below makes one term of Linux's oom_badness differ between two processes and
+# keeps the others equal. The process that must die is the EARLIER one: were the term
+# ignored, the two would tie and Linux's rule (the later task wins a tie) would kill the
+# other one, so every term is pinned by a test that fails without it.
+
+
+def test_rss_alone_decides() -> None:
+    with vmsim.Machine(memory="4MiB") as m:
+        a, b = m.spawn("a"), m.spawn("b")
         _fill(a, 3)
-        _fill(b, 8)
-        assert oom_badness(m.kernel, a._proc) > oom_badness(m.kernel, b._proc)  # type: ignore[operator]
+        _fill(b, 2)
+        assert _badness_terms(a) == (3, 0, 4) and _badness_terms(b) == (2, 0, 4)
+        assert _oom(m, [a, b]) == [False, True]
+
+
+def test_swap_entries_alone_decide() -> None:
+    with vmsim.Machine(memory="4MiB", swap="1MiB") as m:
+        a, b = m.spawn("a"), m.spawn("b")
+        va = _fill(a, 4)
+        assert m.swap_out_process(a.pid) == 4
+        a.load(va, 1)
+        a.load(va + PAGE, 1)  # two pages back in: rss 2, two swap entries left
+        vb = b.mmap(4 * PAGE)
+        b.store(vb, b"x")
+        b.store(vb + PAGE, b"x")
+        assert _badness_terms(a) == (2, 2, 4) and _badness_terms(b) == (2, 0, 4)
+        assert _oom(m, [a, b]) == [False, True]
+        assert m.kernel.swap.used == 0  # the victim's slots were freed
+
+
+def test_page_tables_alone_decide() -> None:
+    with vmsim.Machine(memory="4MiB") as m:
+        a, b = m.spawn("a"), m.spawn("b")
+        for va in (1 << 39, 2 << 39):  # two top-level slots: two sets of lower tables
+            a.mmap(PAGE, addr=va)
+            a.store(va, b"x")
+        _fill(b, 2)  # two pages under one set of tables
+        assert _badness_terms(a) == (2, 0, 7) and _badness_terms(b) == (2, 0, 4)
+        assert _oom(m, [a, b]) == [False, True]
+
+
+def test_oom_score_adj_alone_decides_from_1000_pages() -> None:
+    with vmsim.Machine(memory="4MiB") as m:  # 1,024 pages: each unit of adj is one page
+        a, b = m.spawn("a", oom_score_adj=1), m.spawn("b")
+        _fill(a, 2)
+        _fill(b, 2)
+        assert oom_badness(a._proc, total_pages(m.kernel)) == 2 + 4 + 1
+        assert _oom(m, [a, b]) == [False, True]
+
+
+def test_oom_score_adj_scales_by_whole_thousands_of_pages() -> None:
+    """adj *= totalpages / 1000 divides first: at 1,999 pages adj 10 weighs 10 pages, not 19."""
+    with vmsim.Machine(memory="4MiB", swap=976 * PAGE) as m:  # slot 0 holds the swap header
+        assert total_pages(m.kernel) == 1999
+        a, b = m.spawn("a", oom_score_adj=10), m.spawn("b")
+        _fill(a, 2)
+        _fill(b, 2 + 15)
+        assert oom_badness(a._proc, 1999) == 2 + 4 + 10
+        assert oom_badness(b._proc, 1999) == 17 + 4
+        assert _oom(m, [a, b]) == [True, False]
+
+
+def test_oom_score_adj_has_no_effect_below_1000_pages() -> None:
+    with vmsim.Machine(memory="512KiB") as m:  # 128 pages: totalpages / 1000 == 0
+        a, b = m.spawn("a", oom_score_adj=1000), m.spawn("b", oom_score_adj=-999)
+        _fill(a, 2)
+        _fill(b, 2)
+        assert oom_badness(a._proc, 128) == oom_badness(b._proc, 128) == 2 + 4
+        assert _oom(m, [a, b]) == [True, False]  # a tie: the later one goes
+
+
+def test_a_tie_kills_the_later_task() -> None:
+    with vmsim.Machine(memory="4MiB") as m:
+        procs = [m.spawn(f"p{i}") for i in range(3)]
+        for p in procs:
+            _fill(p, 2)
+        assert _oom(m, procs) == [True, True, False]
+        assert _oom(m, procs) == [True, False, False]
+
+
+def test_a_tie_goes_by_task_list_order_not_by_pid() -> None:
+    """After the pids wrap, the later task can have the lower pid: it still loses the tie."""
+    with vmsim.Machine(memory="4MiB", pid_max=305) as m:
+        for _ in range(303):  # pids 1 .. 303 come and go
+            m.spawn().exit()
+        a = m.spawn("a")
+        b = m.spawn("b")
+        assert (a.pid, b.pid) == (304, 300)
+        _fill(a, 2)
+        _fill(b, 2)
+        assert _oom(m, [a, b]) == [True, False]
+
+
+def test_negative_points_are_still_candidates() -> None:
+    with vmsim.Machine(memory="4MiB") as m:  # adj -999 at 1,024 pages: 6 - 999 points
+        a = m.spawn("a", oom_score_adj=-999)
+        _fill(a, 2)
+        assert oom_badness(a._proc, 1024) == 6 - 999
+        assert _oom(m, [a]) == [False]
+        assert not out_of_memory(m.kernel, None)  # nobody is left to kill
+
+
+def test_oom_score_adj_shifts_the_choice_in_a_real_fault() -> None:
+    with vmsim.Machine(memory="4MiB", swap=0, record_events=True) as m:
+        a = m.spawn("a", oom_score_adj=800)  # 1,024 pages: +800 points
+        _fill(a, 3)
+        b = m.spawn("b")
+        _fill(b, 500)
+        assert oom_badness(a._proc, 1024) == 3 + 4 + 800
         c = m.spawn("c")
-        _fill(c, 10)
+        _fill(c, 1024 - m.kernel.frames.in_use())  # its page tables make it one too many
         assert not a.alive and b.alive and c.alive
+        kill = next(e for e in m.events if isinstance(e, OomKill))
+        assert (kill.pid, kill.badness) == (a.pid, 807)
 
 
 def test_out_of_memory_and_swap_is_a_clean_kill_and_the_machine_goes_on() -> None:
@@ -106,15 +220,23 @@ def test_killed_processes_free_every_frame_and_slot(script: list[tuple[int, int]
 
 
 def test_a_fork_under_memory_pressure_never_kills_its_half_built_child() -> None:
-    with vmsim.Machine(memory="128KiB", overcommit="always") as m:
-        parent = m.spawn("parent")
-        _fill(parent, 16)
+    """29 frames: the fork runs out while copying its second set of page tables.
+
+    By then the half-built child maps the 8 heap pages (badness 8 + 6 tables), more than
+    `other` (1 + 4); the OOM killer must pass over the child and kill `other`.
+    """
+    with vmsim.Machine(memory=29 * PAGE, overcommit="always") as m:
+        parent = m.spawn("parent", oom_score_adj=-1000)
+        heap = parent.sbrk(8 * PAGE)
+        for i in range(8):
+            parent.store(heap + i * PAGE, bytes([i + 1]))
+        va = _fill(parent, 2)  # near the top of user space: page tables of its own
         other = m.spawn("other")
-        try:
-            child = parent.fork()
-        except ProcessKilled:
-            assert not parent.alive  # the parent itself may be chosen; the child never half-built
-        else:
-            assert child.alive and child.load(0x401000, 1) == b"\0"
+        _fill(other, 1)
+        assert m.kernel.frames.in_use() == 23  # the child needs 7 page-table pages
+        child = parent.fork()
+        assert m.stats.oom_kill == 1 and not other.alive
+        assert child.alive and child.oom_score_adj == -1000  # the parent's, once built
+        assert [child.load(heap + i * PAGE, 1)[0] for i in range(8)] == list(range(1, 9))
+        assert child.load(va + PAGE, 1) == b"x"
         m.check()
-        assert other.alive or m.stats.oom_kill >= 1

@@ -145,7 +145,7 @@ def _check_policies(k: Kernel) -> None:
     for proc in k.procs.values():
         if proc.memory_limit is not None:
             charged = sum(1 for cg in rc.frame_cgroup if cg is proc)
-            if charged != rc.charge.get(proc.pid, 0) or charged > proc.memory_limit:
+            if charged != rc.charge.get(proc, 0) or charged > proc.memory_limit:
                 raise KernelPanic(
                     f"check: pid {proc.pid} charge {charged} vs limit {proc.memory_limit}"
                 )

@@ -35,7 +35,7 @@ from vmsim.kernel.mm import (
     committed_pages_of,
 )
 from vmsim.kernel.oom import out_of_memory, vm_enough_memory
-from vmsim.kernel.proc import REAPED, RUNNING, ZOMBIE, Proc, reap
+from vmsim.kernel.proc import RUNNING, ZOMBIE, PidMap, Proc, alloc_pid, reap
 from vmsim.kernel.reclaim import Reclaimer
 from vmsim.kernel.swap import SwapSpace, free_swap_entry
 from vmsim.kernel.vm import free_pgtables, scan_ptes
@@ -90,7 +90,7 @@ class Kernel:
         self.faulting: Proc | None = None
         """The process whose fault the kernel is handling (the OOM killer needs it)."""
         self.asids = AsidAllocator(config.asid_bits)
-        self._next_pid = 1
+        self.pids = PidMap(config.pid_max)
         self.clock = 0
         """Virtual time: memory accesses started on this machine (the current one included)."""
         self.committed = 0
@@ -256,12 +256,11 @@ class Kernel:
 
     def new_proc(self, name: str | None) -> Proc:
         """A process with a fresh address space: a page-table root and no VMAs."""
+        pid = alloc_pid(self)
         root = self.frames.kalloc_contiguous(self.fmt.root_frames(), "pagetable")
         mm = AddressSpace(self.layout, root)
         mm.pgtables.extend(range(root, root + self.fmt.root_frames()))
         self.stats.pgtable_alloc += len(mm.pgtables)
-        pid = self._next_pid
-        self._next_pid += 1
         proc = Proc(pid, name or f"proc{pid}", mm, sp=self.layout.stack_top)
         proc.stats.pgtables = len(mm.pgtables)
         mm.owner = proc
@@ -377,10 +376,10 @@ class Kernel:
         for child in list(proc.children):  # orphans go to init, which reaps them
             child.parent = None
             if child.state == ZOMBIE:
-                child.state = REAPED
+                reap(self, child)
         proc.children.clear()
         if proc.parent is None or not proc.parent.alive:
-            reap(proc)
+            reap(self, proc)
 
     def live_procs(self) -> list[Proc]:
         """Processes that have not exited."""

@@ -7,9 +7,9 @@ Overcommit modes, as Linux's vm.overcommit_memory:
   swap + overcommit_ratio% of RAM (the commit limit).
 
 The OOM killer runs when a fault needs a frame, nothing can be reclaimed and swap is
-full: it kills the process with the highest oom_badness (resident pages + swap entries
-+ page-table pages, plus oom_score_adj scaled to the machine as Linux does;
-oom_score_adj = -1000 exempts a process).
+full: it kills the process with the highest oom_badness, computed exactly as Linux's
+mm/oom_kill.c does (see oom_badness and select_bad_process); oom_score_adj = -1000
+exempts a process.
 """
 
 from __future__ import annotations
@@ -48,22 +48,37 @@ def vm_enough_memory(k: Kernel, pages: int) -> bool:
     return True
 
 
-def oom_badness(k: Kernel, proc: Proc) -> int | None:
-    """How much killing proc would free, adjusted; None if it may not be killed."""
+def oom_badness(proc: Proc, totalpages: int) -> int | None:
+    """Linux's oom_badness (mm/oom_kill.c): what killing proc frees, adjusted; None if exempt.
+
+    As Linux: `points = rss + swapents + pgtables_bytes / PAGE_SIZE; adj *= totalpages /
+    1000; points += adj`, in integer arithmetic with the division first, so on a machine
+    of fewer than 1,000 pages (RAM + swap) oom_score_adj has no effect, and between 1,000
+    and 1,999 pages each unit of adj weighs one page. Points may be negative (Linux >= 5.9
+    returns them as they are). None (Linux's LONG_MIN) for a dead process or adj -1000.
+    """
     if not proc.alive or proc.oom_score_adj == OOM_SCORE_ADJ_MIN:
         return None
     s = proc.stats
-    points = s.rss + s.swap + s.pgtables
-    return points + proc.oom_score_adj * total_pages(k) // 1000
+    points = s.rss + s.swap + s.pgtables  # pgtables counts pages: pgtables_bytes / PAGE_SIZE
+    adj = proc.oom_score_adj * (totalpages // 1000)
+    return points + adj
 
 
-def select_bad_process(k: Kernel, candidates: list[Proc]) -> tuple[Proc, int] | None:
-    """The candidate with the highest badness (the lowest pid among equals)."""
+def select_bad_process(candidates: list[Proc], totalpages: int) -> tuple[Proc, int] | None:
+    """Linux's select_bad_process: the candidate with the highest badness, the LATER on a tie.
+
+    candidates come in task-list order (creation order, as for_each_process walks
+    init_task.tasks: copy_process adds each new task at the tail). oom_evaluate_task skips
+    a task only when `points == LONG_MIN || points < oc->chosen_points`, so a later task
+    with points equal to the chosen one's replaces it: the last of the equals is killed.
+    """
     best: tuple[Proc, int] | None = None
     for proc in candidates:
-        points = oom_badness(k, proc)
-        if points is not None and (best is None or points > best[1]):
-            best = (proc, points)
+        points = oom_badness(proc, totalpages)
+        if points is None or (best is not None and points < best[1]):
+            continue
+        best = (proc, points)
     return best
 
 
@@ -72,8 +87,11 @@ def out_of_memory(k: Kernel, faulting: Proc | None, memcg: Proc | None = None) -
 
     Raises ProcessKilled when the victim is the faulting process: its access fails.
     """
-    candidates = [memcg] if memcg is not None else sorted(k.live_procs(), key=lambda p: p.pid)
-    chosen = select_bad_process(k, candidates)
+    if memcg is not None:  # Linux: totalpages = mem_cgroup_get_max (limit + swap)
+        candidates, totalpages = [memcg], (memcg.memory_limit or 0) + k.swap.nslots
+    else:  # Linux: totalpages = totalram_pages() + total_swap_pages
+        candidates, totalpages = k.live_procs(), total_pages(k)
+    chosen = select_bad_process(candidates, totalpages)
     if chosen is None:
         return False
     victim, points = chosen

@@ -1,5 +1,9 @@
 """Proc: the kernel's record of one process (xv6's struct proc, Linux's task_struct),
-and the process life cycle: do_fork (copy-on-write), do_wait (reaping), reap.
+and the process life cycle: alloc_pid, do_fork (copy-on-write), do_wait, reap.
+
+A process holds its pid from fork until it is reaped (a zombie keeps it, as in Linux);
+reaping releases it (Linux's release_task): it leaves the kernel's process table and
+every per-process table, and its pid may be handed out again.
 
 The public `vmsim.Process` (vmsim/machine.py) wraps a Proc with the user-facing API.
 """
@@ -7,9 +11,11 @@ The public `vmsim.Process` (vmsim/machine.py) wraps a Proc with the user-facing 
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from vmsim.config import RESERVED_PIDS
 from vmsim.errors import SyscallError
 from vmsim.kernel.mm import AddressSpace, committed_pages_of
 from vmsim.kernel.vm import uvm_copy
@@ -42,6 +48,10 @@ class Proc:
     memory_limit: int | None = None
     """Resident-set limit in pages (a memory cgroup), or None."""
     oom_score_adj: int = 0
+    cmin_flt: int = 0
+    """Minor faults of reaped children (and theirs): getrusage(RUSAGE_CHILDREN)'s ru_minflt."""
+    cmaj_flt: int = 0
+    """Major faults of reaped children (and theirs): getrusage(RUSAGE_CHILDREN)'s ru_majflt."""
 
     @property
     def alive(self) -> bool:
@@ -49,8 +59,66 @@ class Proc:
         return self.state == RUNNING
 
 
+class PidMap:
+    """The pid allocator of one machine, as Linux's alloc_pid (kernel/pid.c).
+
+    Linux: `pid_min = 1; if (idr_get_cursor(&idr) > RESERVED_PIDS) pid_min =
+    RESERVED_PIDS; nr = idr_alloc_cyclic(&idr, NULL, pid_min, pid_max, ...)` ("init
+    really needs pid 1, but after reaching the maximum wrap back to RESERVED_PIDS").
+    idr_alloc_cyclic (lib/idr.c) takes the first free id from max(cursor, pid_min) below
+    pid_max, else (ENOSPC, and the search did not start at pid_min) the first free one
+    from pid_min; the cursor becomes that id + 1. A pid below 300 is thus never reused
+    after the first wrap. No free pid: `retval = (nr == -ENOSPC) ? -EAGAIN : nr`.
+    """
+
+    def __init__(self, pid_max: int) -> None:
+        self.pid_max = pid_max
+        self.cursor = 0
+        """Linux's idr_next: where the search for the next pid starts."""
+        self.released: list[Callable[[Proc], None]] = []
+        """Called with each process that is reaped (tables above the kernel forget it)."""
+
+    def alloc(self, in_use: Container[int]) -> int | None:
+        """The next free pid (see the class docstring), or None if every pid is in use."""
+        pid_min = RESERVED_PIDS if self.cursor > RESERVED_PIDS else 1
+        start = max(self.cursor, pid_min)
+        pid = self._first_free(start, in_use)
+        if pid is None and start > pid_min:
+            pid = self._first_free(pid_min, in_use)
+        if pid is not None:
+            self.cursor = pid + 1
+        return pid
+
+    def _first_free(self, start: int, in_use: Container[int]) -> int | None:
+        """The smallest pid >= start, below pid_max, not in use."""
+        for pid in range(start, self.pid_max):
+            if pid not in in_use:
+                return pid
+        return None
+
+
+def alloc_pid(k: Kernel) -> int:
+    """A pid for a new process; SyscallError(EAGAIN) at max_processes or with no free pid.
+
+    The limit is Linux's threads-max, checked as copy_process does (`nr_threads >=
+    max_threads`: zombies count until reaped).
+    """
+    limit = k.config.threads_max
+    if len(k.procs) >= limit:
+        raise SyscallError(errno.EAGAIN, f"fork: max_processes={limit} processes exist")
+    pid = k.pids.alloc(k.procs)
+    if pid is None:
+        raise SyscallError(
+            errno.EAGAIN, f"fork: every pid below pid_max={k.pids.pid_max} is in use"
+        )
+    return pid
+
+
 def do_fork(k: Kernel, parent: Proc) -> Proc:
-    """A copy of parent: same VMAs, frames shared copy-on-write; SyscallError(ENOMEM)."""
+    """A copy of parent: same VMAs, frames shared copy-on-write.
+
+    SyscallError: EAGAIN (max_processes, no free pid), ENOMEM (overcommit).
+    """
     child = k.new_proc(parent.name)
     child.parent = parent
     child.sp = parent.sp
@@ -61,7 +129,7 @@ def do_fork(k: Kernel, parent: Proc) -> Proc:
     commit = sum(committed_pages_of(src, v) for v in src.vmas)
     if not k.vm_enough_memory(commit, None):
         k.do_exit(child, -1, "fork failed")
-        reap(child)
+        reap(k, child)
         raise SyscallError(errno.ENOMEM, f"fork: cannot commit {commit} pages (overcommit)")
     k.faulting = parent
     child.oom_score_adj = OOM_EXEMPT  # half-built: the OOM killer must not tear it down
@@ -74,7 +142,7 @@ def do_fork(k: Kernel, parent: Proc) -> Proc:
             uvm_copy(k, src, dst, copy)
     except BaseException:
         k.do_exit(child, -1, "fork failed")
-        reap(child)
+        reap(k, child)
         raise
     finally:
         k.faulting = None
@@ -82,14 +150,27 @@ def do_fork(k: Kernel, parent: Proc) -> Proc:
     return child
 
 
-def reap(child: Proc) -> None:
-    """Remove a zombie from its parent's children (it is gone for good)."""
+def reap(k: Kernel, child: Proc) -> None:
+    """A zombie is gone for good: out of its parent's children and of every table.
+
+    The parent inherits its fault counts (Linux's wait_task_zombie). As Linux's
+    release_task: the pid is free again, the process table forgets it, and
+    so do the reclaimer's cgroup tables and whoever registered in k.pids.released.
+    """
     child.state = REAPED
-    if child.parent is not None and child in child.parent.children:
-        child.parent.children.remove(child)
+    parent = child.parent
+    if parent is not None and child in parent.children:
+        parent.children.remove(child)
+        parent.cmin_flt += child.stats.min_flt + child.cmin_flt  # as wait_task_zombie
+        parent.cmaj_flt += child.stats.maj_flt + child.cmaj_flt
+    if k.procs.get(child.pid) is child:
+        del k.procs[child.pid]
+    k.reclaimer.release(child)
+    for forget in k.pids.released:
+        forget(child)
 
 
-def do_wait(parent: Proc, pid: int = -1) -> tuple[int, int] | None:
+def do_wait(k: Kernel, parent: Proc, pid: int = -1) -> tuple[int, int] | None:
     """Reap an exited child (any, or the one with pid): (pid, status), or None if none has.
 
     SyscallError(ECHILD) if parent has no such child at all.
@@ -101,7 +182,7 @@ def do_wait(parent: Proc, pid: int = -1) -> tuple[int, int] | None:
         )
     for child in children:
         if child.state == ZOMBIE:
-            reap(child)
+            reap(k, child)
             assert child.exit_status is not None
             return child.pid, child.exit_status
     return None

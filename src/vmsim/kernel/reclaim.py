@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from vmsim.errors import VmsimError
+from vmsim.errors import KernelPanic, VmsimError
 from vmsim.events import Evict
 from vmsim.kernel.kalloc import RmapEntry
 from vmsim.kernel.mm import AddressSpace
@@ -94,10 +94,12 @@ class Reclaimer:
         self.uses_access_hook = cls.uses_access_hook
         self.uses_tick = cls.uses_tick
         self.global_policy = make_policy(policy, **self._options)
-        self.cgroup_policy: dict[int, ReplacementPolicy] = {}
+        self.cgroup_policy: dict[Proc, ReplacementPolicy] = {}
+        """Per memory cgroup (its process): the policy tracking its frames. A cgroup
+        outlives its process while frames charged to it live on (Linux's dying memcg)."""
         self.frame_policy: list[ReplacementPolicy | None] = [None] * k.frames.nframes
         self.frame_cgroup: list[Proc | None] = [None] * k.frames.nframes
-        self.charge: dict[int, int] = {}
+        self.charge: dict[Proc, int] = {}
         self.page_dirty: set[int] = set()
         """Frames whose content changed since their backing copy (Linux's PG_dirty)."""
         self.refbits = MachineRefBits(k)
@@ -107,9 +109,9 @@ class Reclaimer:
         """The policy instance that tracks mm's frames."""
         owner = mm.owner
         if owner is not None and owner.memory_limit is not None:
-            pol = self.cgroup_policy.get(owner.pid)
+            pol = self.cgroup_policy.get(owner)
             if pol is None:
-                pol = self.cgroup_policy[owner.pid] = make_policy(self.policy_name, **self._options)
+                pol = self.cgroup_policy[owner] = make_policy(self.policy_name, **self._options)
             return pol
         return self.global_policy
 
@@ -130,8 +132,16 @@ class Reclaimer:
         cg = self.frame_cgroup[ppn]
         if cg is not None:
             self.frame_cgroup[ppn] = None
-            self.charge[cg.pid] -= 1
+            self.charge[cg] -= 1
+            if not cg.alive:
+                self.release(cg)
         self.page_dirty.discard(ppn)
+
+    def release(self, proc: Proc) -> None:
+        """proc has exited: its cgroup tables go once no frame is charged to it."""
+        if self.charge.get(proc, 0) == 0 and not len(self.cgroup_policy.get(proc, ())):
+            self.charge.pop(proc, None)
+            self.cgroup_policy.pop(proc, None)
 
     def on_access(self, ppn: int, write: bool) -> None:
         """The simulator-only access hook (exact LRU and friends).
@@ -162,19 +172,19 @@ class Reclaimer:
         owner = mm.owner
         if owner is not None and owner.memory_limit is not None:
             self.frame_cgroup[ppn] = owner
-            self.charge[owner.pid] = self.charge.get(owner.pid, 0) + 1
+            self.charge[owner] = self.charge.get(owner, 0) + 1
 
     def over_limit(self, mm: AddressSpace) -> Proc | None:
         """mm's owner if it is a cgroup at (or above) its limit."""
         owner = mm.owner
         if owner is None or owner.memory_limit is None:
             return None
-        return owner if self.charge.get(owner.pid, 0) >= owner.memory_limit else None
+        return owner if self.charge.get(owner, 0) >= owner.memory_limit else None
 
     def reclaim(self, cgroup: Proc | None = None) -> bool:
         """Free one frame: from cgroup's own pages, or globally. False if nothing could go."""
         if cgroup is not None:
-            pol = self.cgroup_policy.get(cgroup.pid)
+            pol = self.cgroup_policy.get(cgroup)
             return pol is not None and self.shrink(pol)
         if self.shrink(self.global_policy):
             return True
@@ -184,22 +194,31 @@ class Reclaimer:
         return False
 
     def shrink(self, pol: ReplacementPolicy) -> bool:
-        """Ask pol for victims until one can be taken back (each candidate at most once)."""
-        refused: list[int] = []
-        taken = False
-        for _ in range(len(pol)):
-            ppn = pol.victim(self.refbits)
-            self.frame_policy[ppn] = None
-            if ppn not in self._k.frames.pinned_frames and self.try_to_free(ppn):
-                self._k.stats.pgsteal += 1
-                self._k.emit(Evict(ppn, self.policy_name))
-                taken = True
-                break
-            refused.append(ppn)
-        for ppn in refused:
-            self.frame_policy[ppn] = pol
-            pol.on_map(ppn)
-        return taken
+        """Take back pol's victim among the frames that can go now; False if none can.
+
+        Frames that cannot go now (pinned, or anonymous with swap full) are passed over
+        in place (victim_except): they keep their recency and their place under the hand.
+        The decision (Evict) is logged before the swap-out and frees it causes.
+        """
+        ppn = pol.victim_except(self.refbits, self.cannot_free)
+        if ppn is None:
+            return False
+        self.frame_policy[ppn] = None
+        self._k.emit(Evict(ppn, self.policy_name))
+        if not self.try_to_free(ppn):
+            raise KernelPanic(f"reclaim: frame {ppn} could not be freed after all")
+        self._k.stats.pgsteal += 1
+        return True
+
+    def cannot_free(self, ppn: int) -> bool:
+        """Whether try_to_free(ppn) would fail now: pinned, or anonymous with nowhere to go."""
+        k = self._k
+        if ppn in k.frames.pinned_frames:
+            return True
+        purpose = k.frames.purpose[ppn]
+        if purpose in ("anon", "shm"):
+            return ppn not in k.swap.cache_slot and k.swap.full()
+        return purpose != "file"
 
     def try_to_free(self, ppn: int) -> bool:
         """Take frame ppn back from everyone who maps it; True if it is free now."""

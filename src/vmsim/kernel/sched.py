@@ -119,7 +119,7 @@ class Scheduler:
                 task.program.close()
                 return False
             if isinstance(value, Wait):
-                got = do_wait(proc, value.pid)
+                got = do_wait(self._k, proc, value.pid)
                 if got is None:
                     task.waiting = value
                     self.sleeping.append(task)
@@ -143,7 +143,7 @@ class Scheduler:
                 task.program.close()
                 continue
             assert task.waiting is not None
-            got = do_wait(task.proc, task.waiting.pid)
+            got = do_wait(self._k, task.proc, task.waiting.pid)
             if got is not None:
                 self.sleeping.remove(task)
                 task.waiting, task.reply = None, got

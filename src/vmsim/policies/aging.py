@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from vmsim.policies.base import RefBits, ReplacementPolicy, register
 
 
@@ -37,10 +39,12 @@ class Aging(ReplacementPolicy):
         for key, c in self._counter.items():
             self._counter[key] = (c >> 1) | (self._top if refbits.test_and_clear(key) else 0)
 
-    def victim(self, refbits: RefBits) -> int:
-        """The smallest counter (first inserted among equals)."""
-        key = min(self._counter, key=self._counter.__getitem__)
-        del self._counter[key]
+    def victim_except(self, refbits: RefBits, keep: Callable[[int], bool]) -> int | None:
+        """The unkept key with the smallest counter (first inserted among equals)."""
+        unkept = (k for k in self._counter if not keep(k))
+        key = min(unkept, key=self._counter.__getitem__, default=None)
+        if key is not None:
+            del self._counter[key]
         return key
 
     def __len__(self) -> int:

@@ -12,6 +12,14 @@ Contract, for every policy:
   policy sets `uses_access_hook` (the simulator-only oracle hook, e.g. exact LRU).
 - `victim(refbits)`: choose a resident key to evict and forget it. Called only when
   at least one key is resident. The caller does not call on_unmap for the victim.
+- `victim_except(refbits, keep)`: victim, except that a key for which `keep(key)` is
+  true is never chosen (the machine keeps pinned frames, and pages it has nowhere to
+  write, this way). The policy inspects kept keys as it inspects any other (a hand
+  clears their accessed bits as it passes); where it would choose a kept key it passes
+  over it, and that key stays first in line: once it is no longer kept it is the next
+  victim (unless it is used meanwhile). Nothing goes back through on_map, so no kept
+  key becomes more recent. None when every resident key is kept. Every policy the machine can run
+  implements it; `victim` is `victim_except` with nothing kept.
 - `on_unmap(key)`: key stopped being resident for another reason (free, munmap, exit).
 - `on_fault(key)`: optional, a reference to non-resident key is being served; called
   before `victim` (if a frame must be freed) and `on_map(key)`. Policies that remember
@@ -84,7 +92,16 @@ class ReplacementPolicy:
 
     def victim(self, refbits: RefBits) -> int:
         """Choose a resident key to evict, forget it and return it."""
-        raise NotImplementedError
+        key = self.victim_except(refbits, keep_none)
+        assert key is not None, "victim: no resident key"
+        return key
+
+    def victim_except(self, refbits: RefBits, keep: Callable[[int], bool]) -> int | None:
+        """Choose, forget and return a key for which keep(key) is false; None if none is.
+
+        A kept key the policy would have chosen stays first in line (see the module docstring).
+        """
+        raise NotImplementedError(f"policy {self.name!r} cannot pass over kept keys")
 
     def tick(self, refbits: RefBits) -> None:
         """A periodic tick of the clock interrupt."""
@@ -96,6 +113,11 @@ class ReplacementPolicy:
     def __contains__(self, key: object) -> bool:
         """Whether key is tracked as resident."""
         raise NotImplementedError
+
+
+def keep_none(key: int) -> bool:
+    """The keep predicate of a plain victim(): nothing is kept."""
+    return False
 
 
 P = TypeVar("P", bound=type[ReplacementPolicy])

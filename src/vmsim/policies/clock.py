@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from vmsim.policies.base import RefBits, register
 from vmsim.policies.ordered import RingPolicy
 
@@ -15,10 +17,18 @@ class Clock(RingPolicy):
     moves one past it.
     """
 
-    def victim(self, refbits: RefBits) -> int:
-        """Sweep: a set accessed bit buys a second chance (cleared); evict the first clear one."""
+    def victim_except(self, refbits: RefBits, keep: Callable[[int], bool]) -> int | None:
+        """Sweep: a set accessed bit buys a second chance (cleared); evict the first clear one.
+
+        A kept key with a clear bit is passed over and goes back to the hand. Two rounds
+        find an unkept clear key if there is any: the first round clears every bit.
+        """
         ring = self.ring
-        assert ring.hand is not None
-        while refbits.test_and_clear(ring.hand):
+        passed: list[int] = []
+        for _ in range(2 * len(ring)):
+            key = ring.hand
+            assert key is not None
+            if not refbits.test_and_clear(key) and not self._passes(key, keep, passed):
+                return self._take_passing(key, passed)
             ring.advance()
-        return self._take(ring.hand)
+        return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from vmsim.policies.base import RefBits, register
 from vmsim.policies.ordered import OrderedPolicy
 
@@ -10,6 +12,6 @@ from vmsim.policies.ordered import OrderedPolicy
 class Fifo(OrderedPolicy):
     """Insertion order; the first key is the oldest."""
 
-    def victim(self, refbits: RefBits) -> int:
-        """The oldest key."""
-        return self._take(next(iter(self._order)))
+    def victim_except(self, refbits: RefBits, keep: Callable[[int], bool]) -> int | None:
+        """The oldest key that is not kept."""
+        return self._first(keep)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from vmsim.policies.base import RefBits, ReplacementPolicy, register
 
 
@@ -37,10 +39,12 @@ class Lfu(ReplacementPolicy):
         """Forget key."""
         del self._count[key], self._stamp[key]
 
-    def victim(self, refbits: RefBits) -> int:
-        """The key with the smallest (count, last use)."""
-        key = min(self._count, key=lambda k: (self._count[k], self._stamp[k]))
-        self.on_unmap(key)
+    def victim_except(self, refbits: RefBits, keep: Callable[[int], bool]) -> int | None:
+        """The unkept key with the smallest (count, last use)."""
+        unkept = (k for k in self._count if not keep(k))
+        key = min(unkept, key=lambda k: (self._count[k], self._stamp[k]), default=None)
+        if key is not None:
+            self.on_unmap(key)
         return key
 
     def __len__(self) -> int:

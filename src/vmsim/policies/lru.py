@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from vmsim.policies.base import RefBits, register
 from vmsim.policies.ordered import OrderedPolicy
 
@@ -17,6 +19,6 @@ class Lru(OrderedPolicy):
         del self._order[key]
         self._order[key] = None
 
-    def victim(self, refbits: RefBits) -> int:
-        """The least recently used key."""
-        return self._take(next(iter(self._order)))
+    def victim_except(self, refbits: RefBits, keep: Callable[[int], bool]) -> int | None:
+        """The least recently used key that is not kept."""
+        return self._first(keep)

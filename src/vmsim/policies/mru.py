@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from vmsim.policies.base import RefBits, register
 from vmsim.policies.lru import Lru
 
@@ -10,7 +12,7 @@ from vmsim.policies.lru import Lru
 class Mru(Lru):
     """Same bookkeeping as LRU; the victim is taken from the other end."""
 
-    def victim(self, refbits: RefBits) -> int:
-        """The most recently used (or inserted) key."""
-        key, _ = self._order.popitem()
-        return key
+    def victim_except(self, refbits: RefBits, keep: Callable[[int], bool]) -> int | None:
+        """The most recently used (or inserted) key that is not kept."""
+        key = next((k for k in reversed(self._order) if not keep(k)), None)
+        return None if key is None else self._take(key)

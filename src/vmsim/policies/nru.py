@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from vmsim.policies.base import RefBits, register
 from vmsim.policies.ordered import RingPolicy
 
@@ -16,23 +18,29 @@ class Nru(RingPolicy):
     passes; then round 1 again (every page now has A = 0), and so on.
     """
 
-    def victim(self, refbits: RefBits) -> int:
-        """The first page of the lowest non-empty class, found as described above."""
+    def victim_except(self, refbits: RefBits, keep: Callable[[int], bool]) -> int | None:
+        """The first unkept page of the lowest non-empty class, found as described above."""
         ring = self.ring
         n = len(ring)
+        passed: list[int] = []
         for _ in range(2):
             for _ in range(n):  # round 1: (0,0), no changes
                 key = ring.hand
                 assert key is not None
-                if not refbits.referenced(key) and not refbits.dirty(key):
-                    return self._take(key)
+                if not (refbits.referenced(key) or refbits.dirty(key)) and not self._passes(
+                    key, keep, passed
+                ):
+                    return self._take_passing(key, passed)
                 ring.advance()
             for _ in range(n):  # round 2: (0,1), clearing A on the way
                 key = ring.hand
                 assert key is not None
-                if not refbits.test_and_clear(key) and refbits.dirty(key):
-                    return self._take(key)
+                if (
+                    not refbits.test_and_clear(key)
+                    and refbits.dirty(key)
+                    and not self._passes(key, keep, passed)
+                ):
+                    return self._take_passing(key, passed)
                 ring.advance()
-        key = ring.hand  # unreachable in practice: after two passes every A is clear
-        assert key is not None
-        return self._take(key)
+        # unreachable in practice: after two passes every A is clear
+        return self._take_passing(self._first_from_hand(keep), passed)

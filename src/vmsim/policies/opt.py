@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from vmsim.policies.base import RefBits, register
 from vmsim.policies.ordered import OrderedPolicy
 
@@ -16,11 +18,14 @@ class Opt(OrderedPolicy):
 
     needs_future = True
 
-    def victim(self, refbits: RefBits) -> int:
-        """The key with the largest next use; the last such key in insertion order."""
-        best, best_next = -1, -1
+    def victim_except(self, refbits: RefBits, keep: Callable[[int], bool]) -> int | None:
+        """The unkept key with the largest next use; the last such key in insertion order."""
+        best: int | None = None
+        best_next = 0
         for key in self._order:
+            if keep(key):
+                continue
             nu = refbits.next_use(key)
-            if nu >= best_next:
+            if best is None or nu >= best_next:
                 best, best_next = key, nu
-        return self._take(best)
+        return None if best is None else self._take(best)

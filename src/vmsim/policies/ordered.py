@@ -8,6 +8,8 @@ keys on a ring with a hand.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from vmsim.policies.base import ReplacementPolicy
 from vmsim.policies.ring import Ring
 
@@ -30,6 +32,11 @@ class OrderedPolicy(ReplacementPolicy):
         """Forget key and return it (as a victim)."""
         del self._order[key]
         return key
+
+    def _first(self, keep: Callable[[int], bool]) -> int | None:
+        """Take the first key in order that is not kept (None if all are)."""
+        key = next((k for k in self._order if not keep(k)), None)
+        return None if key is None else self._take(key)
 
     def resident(self) -> list[int]:
         """Keys in order, oldest first."""
@@ -60,6 +67,32 @@ class RingPolicy(ReplacementPolicy):
         """Take key off the ring and return it (as a victim)."""
         self.ring.remove(key)
         return key
+
+    def _take_passing(self, key: int | None, passed: list[int]) -> int | None:
+        """End a sweep: take key (if any); the kept keys the hand passed go back to the hand.
+
+        passed holds the kept keys the hand would have chosen, in the order it met them:
+        it meets them first next time, in that order; every other key keeps its place.
+        """
+        if key is not None:
+            self._take(key)
+        for kept in reversed(passed):
+            self.ring.remove(kept)
+            self.ring.insert_at_hand(kept)
+        return key
+
+    @staticmethod
+    def _passes(key: int, keep: Callable[[int], bool], passed: list[int]) -> bool:
+        """keep(key) for a key the hand would choose; a kept one is noted in passed (once)."""
+        if not keep(key):
+            return False
+        if key not in passed:
+            passed.append(key)
+        return True
+
+    def _first_from_hand(self, keep: Callable[[int], bool]) -> int | None:
+        """The first key in hand order that is not kept (None if all are)."""
+        return next((k for k in self.ring.from_hand() if not keep(k)), None)
 
     def resident(self) -> list[int]:
         """Keys in hand order, starting at the hand."""

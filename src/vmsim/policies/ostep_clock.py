@@ -13,6 +13,7 @@ because OSTEP seeds one global stream with `-s`.
 from __future__ import annotations
 
 import random as _random
+from collections.abc import Callable
 
 from vmsim.policies.base import RefBits, ReplacementPolicy, register
 
@@ -50,16 +51,18 @@ class OstepClock(ReplacementPolicy):
         self._keys.remove(key)
         del self._count[key]
 
-    def victim(self, refbits: RefBits) -> int:
-        """Probe random keys; a counter >= 1 is spent, a key at 0 is the victim."""
+    def victim_except(self, refbits: RefBits, keep: Callable[[int], bool]) -> int | None:
+        """Probe random keys; a counter >= 1 is spent, an unkept key at 0 is the victim."""
         keys, count, rnd = self._keys, self._count, self.rng.random
         n = len(keys)
+        if all(keep(k) for k in keys):
+            return None
         while True:
             i = int(rnd() * n)
             key = keys[i]
             if count[key] >= 1:
                 count[key] -= 1
-            else:
+            elif not keep(key):
                 del keys[i]
                 del count[key]
                 return key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random as _random
+from collections.abc import Callable
 
 from vmsim.policies.base import RefBits, ReplacementPolicy, register
 
@@ -32,9 +33,12 @@ class RandomPolicy(ReplacementPolicy):
         for j in range(i, len(self._keys)):
             self._index[self._keys[j]] = j
 
-    def victim(self, refbits: RefBits) -> int:
-        """A key drawn uniformly by position."""
-        key = self._keys[int(self.rng.random() * len(self._keys))]
+    def victim_except(self, refbits: RefBits, keep: Callable[[int], bool]) -> int | None:
+        """An unkept key drawn uniformly by position among the unkept keys."""
+        unkept = [k for k in self._keys if not keep(k)]
+        if not unkept:
+            return None
+        key = unkept[int(self.rng.random() * len(unkept))]
         self.on_unmap(key)
         return key
 

@@ -29,6 +29,11 @@ class Ring:
         self._next[key] = self.hand
         self._prev[self.hand] = key
 
+    def insert_at_hand(self, key: int) -> None:
+        """Insert key where the hand points: the hand meets it first."""
+        self.insert(key)
+        self.hand = key
+
     def remove(self, key: int) -> None:
         """Take key off the ring; the hand moves on if it pointed at key."""
         nxt, prv = self._next.pop(key), self._prev.pop(key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from vmsim.policies.base import RefBits, ReplacementPolicy, register
 
 
@@ -49,14 +51,29 @@ class Sieve(ReplacementPolicy):
         """Take key out of the queue."""
         self._remove_at(self._queue.index(key))
 
-    def victim(self, refbits: RefBits) -> int:
-        """Sweep from the hand toward the head, wrapping to the tail."""
+    def victim_except(self, refbits: RefBits, keep: Callable[[int], bool]) -> int | None:
+        """Sweep from the hand toward the head, wrapping to the tail; kept keys are not chosen.
+
+        Keys never move, so the hand rests on the first unvisited kept key it passed (it
+        meets it first next time) instead of on the key after the victim.
+        """
+        n = len(self._queue)
         i = 0 if self._hand is None else self._hand
-        while self._visited[self._queue[i]]:
-            self._visited[self._queue[i]] = False
-            i = i + 1 if i + 1 < len(self._queue) else 0
-        self._hand = i
-        return self._remove_at(i)
+        first_kept: int | None = None
+        for _ in range(2 * n):
+            key = self._queue[i]
+            if self._visited[key]:
+                self._visited[key] = False
+            elif keep(key):
+                first_kept = key if first_kept is None else first_kept
+            else:
+                self._hand = i
+                self._remove_at(i)
+                if first_kept is not None:
+                    self._hand = self._queue.index(first_kept)
+                return key
+            i = i + 1 if i + 1 < n else 0
+        return None
 
     def __len__(self) -> int:
         return len(self._queue)

@@ -6,6 +6,8 @@ OSTEP paging-policy offers it as the worst sensible bound to compare OPT with. T
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from vmsim.policies.base import RefBits, register
 from vmsim.policies.ordered import OrderedPolicy
 
@@ -16,13 +18,14 @@ class Unopt(OrderedPolicy):
 
     needs_future = True
 
-    def victim(self, refbits: RefBits) -> int:
-        """The key with the smallest next use; the first such key in insertion order."""
-        keys = iter(self._order)
-        best = next(keys)
-        best_next = refbits.next_use(best)
-        for key in keys:
+    def victim_except(self, refbits: RefBits, keep: Callable[[int], bool]) -> int | None:
+        """The unkept key with the smallest next use; the first such key in insertion order."""
+        best: int | None = None
+        best_next = 0
+        for key in self._order:
+            if keep(key):
+                continue
             nu = refbits.next_use(key)
-            if nu < best_next:
+            if best is None or nu < best_next:
                 best, best_next = key, nu
-        return self._take(best)
+        return None if best is None else self._take(best)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from vmsim.policies.base import RefBits, register
 from vmsim.policies.ordered import RingPolicy
 
@@ -35,11 +37,12 @@ class WsClock(RingPolicy):
         super().on_unmap(key)
         del self._last[key]
 
-    def victim(self, refbits: RefBits) -> int:
-        """One sweep at most, as the class docstring describes."""
+    def victim_except(self, refbits: RefBits, keep: Callable[[int], bool]) -> int | None:
+        """One sweep at most, as the class docstring describes; a kept key is never chosen."""
         ring = self.ring
         now = refbits.now
         candidate: int | None = None
+        passed: list[int] = []
         for _ in range(len(ring)):
             key = ring.hand
             assert key is not None
@@ -49,13 +52,13 @@ class WsClock(RingPolicy):
                 self._last[key] = now
             elif now - self._last[key] > self.tau:
                 if not refbits.dirty(key):
-                    return self._take(key)
-                if candidate is None:
+                    if not self._passes(key, keep, passed):
+                        return self._take_passing(key, passed)
+                elif candidate is None and not keep(key):
                     candidate = key
             ring.advance()
-        key = candidate if candidate is not None else ring.hand
-        assert key is not None
-        return self._take(key)
+        key = candidate if candidate is not None else self._first_from_hand(keep)
+        return self._take_passing(key, passed)
 
     def _take(self, key: int) -> int:
         """Forget key (and its time) and return it."""
