@@ -128,3 +128,27 @@ def test_simulate_cli_on_a_csv_trace(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["simulate", str(p), "-p", "fifo", "-f", "10", "--json"]) == 0
     out = capsys.readouterr().out
     assert '"misses": 10' in out
+
+
+def test_oracle_general_file_gives_libcachesims_misses(tmp_path: Path) -> None:
+    """One oracleGeneral file, read by libCacheSim and by vmsim: the same misses."""
+    import libcachesim as lcs
+
+    rng = np.random.default_rng(3)
+    ids = np.concatenate([np.tile(np.arange(300), 10), rng.zipf(1.3, 20_000) % 5000])
+    n = len(ids)
+    nxt = [-1] * n
+    seen: dict[int, int] = {}
+    for i in range(n - 1, -1, -1):
+        nxt[i] = seen.get(int(ids[i]), -1)
+        seen[int(ids[i])] = i
+    p = tmp_path / "z.oracleGeneral.bin"
+    p.write_bytes(_oracle([(i, int(ids[i]), 1, nxt[i]) for i in range(n)]))
+    for policy, cls, opts in (("lru", "LRU", {}), ("fifo", "FIFO", {}),
+                              ("clock", "Clock", {"load_sets_refbit": False})):  # fmt: skip
+        for frames in (50, 400):
+            cache = getattr(lcs, cls)(frames, hashpower=16)
+            ratio, _ = cache.process_trace(
+                lcs.TraceReader(str(p), lcs.TraceType.ORACLE_GENERAL_TRACE)
+            )
+            assert vmsim.simulate(p, policy, frames, **opts).misses == round(ratio * n), policy
