@@ -26,6 +26,7 @@ _LAZY = {
     "open_trace": "vmsim.engine.api",
     "simulate": "vmsim.engine.api",
     "miss_ratio_curve": "vmsim.engine.api",
+    "sweep": "vmsim.engine.sweep",
 }
 
 

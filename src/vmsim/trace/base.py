@@ -65,6 +65,10 @@ class TraceReader:
     has_sizes: bool = False
     """Whether chunks carry access sizes (a reader may learn it from the file)."""
     extensions: ClassVar[tuple[str, ...]] = ()
+    name_marks: ClassVar[tuple[str, ...]] = ()
+    """Lower-case parts of a file name that identify a format with no magic bytes."""
+    object_ids: ClassVar[bool] = False
+    """True where the trace names objects, not byte addresses: each id is one page."""
 
     def __init__(
         self, path: str | Path, *, skip_bad: bool = False, chunk_refs: int = CHUNK_REFS
@@ -112,7 +116,7 @@ def register_format(name: str, description: str) -> Callable[[R], R]:
 
 def _load_all() -> None:
     """Import every reader module so that each registers itself."""
-    from vmsim.trace import din, lackey, npy, text, vmt  # noqa: F401
+    from vmsim.trace import csvtrace, din, lackey, npy, oracle, pitt, text, vmt  # noqa: F401
 
 
 def format_names() -> list[str]:
@@ -130,13 +134,17 @@ def reader_class(name: str) -> type[TraceReader]:
         raise ConfigError("format", name, f"one of {', '.join(FORMATS)}") from None
 
 
-DETECT_ORDER = ("vmt", "npy", "lackey", "din", "text")
+DETECT_ORDER = ("vmt", "npy", "lackey", "din", "pitt", "text")
 """Binary formats first (exact magics), then text formats from the most specific."""
 
 
 def detect_format(path: str | Path) -> str:
     """The name of the format of `path`, from its (decompressed) content."""
     _load_all()
+    lower = Path(path).name.lower()
+    for name, cls in FORMATS.items():
+        if any(mark in lower for mark in cls.name_marks):
+            return name
     head = peek(path)
     if not head:
         raise TraceFormatError(str(path), 0, "", "empty trace file")
@@ -151,5 +159,21 @@ def open_reader(path: str | Path, format: str | None = None, **options: Any) -> 
     """A reader for `path` in `format` (detected from the content when None)."""
     if not Path(path).exists():
         raise TraceFormatError(str(path), 0, "", "no such file")
+    if format and ":" in format:
+        format, spec = format.split(":", 1)
+        options = {**parse_format_options(format, spec), **options}
     name = format or detect_format(path)
     return reader_class(name)(path, **options)
+
+
+def parse_format_options(format: str, spec: str) -> dict[str, str]:
+    """The options of a format spec such as `csv:id=2,size=3,header=yes` (after the colon)."""
+    out: dict[str, str] = {}
+    for item in spec.split(","):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise ConfigError(
+                "format", f"{format}:{spec}", "options as KEY=VALUE[,KEY=VALUE...], e.g. csv:id=2"
+            )
+        out[key.strip()] = value.strip()
+    return out

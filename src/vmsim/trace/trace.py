@@ -72,6 +72,11 @@ class Trace:
             return self._arrays.sizes is not None
         return bool(self._reader.has_sizes)
 
+    @property
+    def object_ids(self) -> bool:
+        """Whether the trace names objects (each id one page) rather than byte addresses."""
+        return self._reader is not None and self._reader.object_ids
+
     def chunks(self) -> Iterator[TraceChunk]:
         """Stream the references as chunks."""
         if self._arrays is not None:
@@ -88,8 +93,10 @@ class Trace:
     def page_chunks(
         self, page_shift: int = 12, *, data_only: bool = False, split: bool = False
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Stream (pages int64, kinds uint8) chunks."""
+        """Stream (pages int64, kinds uint8) chunks; an object trace's ids are its pages."""
         check_page_shift(page_shift)
+        if self.object_ids:
+            page_shift, split = 0, False
         for ch in self.chunks():
             yield to_pages(
                 ch.addresses, ch.kinds, ch.sizes, page_shift, data_only=data_only, split=split

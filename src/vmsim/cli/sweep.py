@@ -1,0 +1,139 @@
+"""`vmsim sweep`: policies x sizes over many traces on Dask, tidy rows to Parquet or CSV."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from vmsim.cli.common import progress_bar
+from vmsim.config import parse_size
+from vmsim.errors import ConfigError
+
+COMMANDS: list[click.Command] = []
+
+
+def _counts(value: str, option: str) -> list[int]:
+    """'16,64,256' as positive frame counts; units are refused (they belong to --memory)."""
+    out = []
+    for item in value.split(","):
+        s = item.strip()
+        if not s.isdigit() or int(s) < 1:
+            raise ConfigError(option, s, "positive frame counts, e.g. 16,64,256 (sizes: --memory)")
+        out.append(int(s))
+    return out
+
+
+def _sizes(value: str, page_size: int) -> list[int]:
+    """'64KiB,1MiB' as frame counts of `page_size`-byte pages (each a whole number)."""
+    out = []
+    for item in value.split(","):
+        size = parse_size(item.strip(), "memory")
+        if size < page_size or size % page_size:
+            raise ConfigError(
+                "--memory", item.strip(), f"a multiple of the page size ({page_size})"
+            )
+        out.append(size // page_size)
+    return out
+
+
+@click.command()
+@click.argument(
+    "traces", metavar="TRACE...", nargs=-1, required=True, type=click.Path(dir_okay=False)
+)
+@click.option(
+    "--policy",
+    "-p",
+    "policies",
+    default="lru",
+    show_default=True,
+    help="Policies, comma-separated.",
+)
+@click.option("--frames", "-f", default=None, help="Frame counts, comma-separated.")
+@click.option("--memory", "-m", default=None, help="Memory sizes instead (e.g. 256KiB,1MiB).")
+@click.option("--page-size", default="4KiB", show_default=True, help="Page size (power of two).")
+@click.option("--data-only", is_flag=True, help="Drop instruction fetches.")
+@click.option("--format", "fmt", default=None, help="Trace format (default: detected).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Results: a .parquet or .csv file (written when the sweep ends).",
+)
+@click.option(
+    "--plot",
+    "plot_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Directory for one miss-ratio figure per trace and a summary figure.",
+)
+@click.option("--scheduler", default=None, help="Address of a Dask scheduler (tcp://host:8786).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 4096),
+    default=None,
+    help="Workers of the local cluster (default: one per core).",
+)
+@click.option(
+    "--resume", is_flag=True, help="Keep the rows an interrupted run of this output finished."
+)
+def sweep(
+    traces: tuple[str, ...],
+    policies: str,
+    frames: str | None,
+    memory: str | None,
+    page_size: str,
+    data_only: bool,
+    fmt: str | None,
+    output: str,
+    plot_dir: str | None,
+    scheduler: str | None,
+    workers: int | None,
+    resume: bool,
+) -> int:
+    """Run every policy at every size over every trace, on a Dask cluster.
+
+    One task per (trace, policy) covers all sizes (LRU: the exact curve in one pass).
+    Each task's rows (trace, policy, frames, memory, references, misses, miss_ratio,
+    seconds, vmsim_version) are journaled beside the output as they arrive
+    (OUTPUT.journal), so an interrupted sweep loses nothing: run it again with
+    --resume. Without --scheduler a local cluster of one process per core runs the
+    tasks; on a cluster, start a scheduler (or dask-jobqueue's SLURMCluster) and give
+    its address. A task that fails (a malformed trace) is reported with its trace and
+    line; the others go on, and the exit status is 1.
+    """  # fmt: skip
+    from vmsim.engine.sweep import output_kind
+    from vmsim.engine.sweep import sweep as run_sweep
+
+    output_kind(output)
+    psize = parse_size(page_size, "page-size")
+    if (frames is None) == (memory is None):
+        raise ConfigError("--frames", frames or "", "either --frames or --memory (one of the two)")
+    sizes = _counts(frames, "--frames") if frames else _sizes(memory or "", psize)
+    failures: list[Any] = []
+    n_policies = len([p for p in policies.split(",") if p.strip()])
+    with progress_bar("sweep tasks", total=len(traces) * n_policies) as advance:
+        state = {"done": 0}
+
+        def progress(done: int, total: int) -> None:
+            advance(done - state["done"])
+            state["done"] = done
+
+        df = run_sweep(
+            traces, [p for p in policies.split(",") if p.strip()], sizes,
+            page_size=psize, data_only=data_only, format=fmt, output=output, resume=resume,
+            scheduler=scheduler, workers=workers, progress=progress, failures=failures,
+        )  # fmt: skip
+    click.echo(f"{len(df):,} rows -> {output}", err=True)
+    if plot_dir:
+        from vmsim.report.sweep_plots import plot_sweep
+
+        for path in plot_sweep(df, plot_dir):
+            click.echo(f"plot -> {path}", err=True)
+    for f in failures:
+        click.echo(f"vmsim: error: {f.policy} on {f.trace}: {f.error}", err=True)
+    return 1 if failures else 0
+
+
+COMMANDS.append(sweep)

@@ -1,0 +1,322 @@
+"""vmsim.sweep: every (trace, policy, size) of a study, on a Dask cluster, as tidy rows.
+
+A sweep is a set of tasks, one per (trace, policy): the task opens the trace where
+it runs (tasks ship paths, never arrays), makes its dense ids once and covers every
+size (LRU by the exact stack-distance curve in one pass, any other policy by one run
+per size). Tasks run on a `distributed` cluster: an existing one (`client=` or a
+scheduler address) or a LocalCluster sized to this machine. Each finished task's rows
+are appended to a journal beside the output as they arrive, so an interrupted sweep
+loses nothing; `resume` skips the (trace, policy) pairs whose rows are all there. The
+output (Parquet or CSV) is written whole, atomically, when the sweep ends; the journal
+is then removed. A task that fails (a malformed trace) is reported with its trace and
+line and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vmsim.errors import ConfigError, VmsimError
+
+COLUMNS = [
+    "trace",
+    "policy",
+    "frames",
+    "memory",
+    "references",
+    "misses",
+    "miss_ratio",
+    "seconds",
+    "vmsim_version",
+]
+"""The columns of a sweep's rows, in order (seconds: the whole task's time, all its sizes)."""
+
+
+@dataclass(frozen=True)
+class SweepTask:
+    """One (trace, policy) pair over all the sizes of the sweep."""
+
+    trace: str
+    policy: str
+    frames: tuple[int, ...]
+    page_shift: int = 12
+    data_only: bool = False
+    format: str | None = None
+
+
+@dataclass
+class TaskFailure:
+    """A task that could not run: its trace, policy and the one-line reason (file and line)."""
+
+    trace: str
+    policy: str
+    error: str
+
+
+def run_task(task: SweepTask) -> list[dict[str, Any]] | TaskFailure:
+    """The rows of one task, or its TaskFailure; never raises for a user's bad input."""
+    from vmsim import __version__
+    from vmsim.engine.mrc import lru_curve
+    from vmsim.engine.simulate import simulate_many
+    from vmsim.engine.source import PageOptions, prepare
+    from vmsim.trace import Trace
+
+    start = time.perf_counter()
+    try:
+        prep = prepare(Trace(task.trace, task.format), PageOptions(task.page_shift, task.data_only))
+        if task.policy == "lru":
+            curve = lru_curve(prep, list(task.frames))
+            misses = [int(m) for m in curve.misses]
+        else:
+            runs = simulate_many(prep, [task.policy], list(task.frames), workers=1)
+            misses = [r.misses for r in runs]
+    except VmsimError as exc:
+        return TaskFailure(task.trace, task.policy, str(exc))
+    seconds = time.perf_counter() - start
+    refs = len(prep)
+    return [
+        {
+            "trace": task.trace,
+            "policy": task.policy,
+            "frames": f,
+            "memory": f << task.page_shift,
+            "references": refs,
+            "misses": m,
+            "miss_ratio": m / refs if refs else 0.0,
+            "seconds": seconds,
+            "vmsim_version": __version__,
+        }
+        for f, m in zip(task.frames, misses, strict=True)
+    ]
+
+
+def warm_kernels(policies: Sequence[str]) -> None:
+    """Load (from Numba's cache) or compile each policy's kernel once, on a tiny trace."""
+    from vmsim.engine.mrc import lru_curve
+    from vmsim.engine.prepared import Prepared
+    from vmsim.engine.simulate import run_one
+
+    prep = Prepared(np.array([0, 1, 0, 2, 1, 3], np.int32), 4)
+    for p in policies:
+        if p == "lru":
+            lru_curve(prep, [1, 2])
+        else:
+            run_one(prep, p, 2)
+
+
+def plan(
+    traces: Iterable[str | os.PathLike[str]],
+    policies: Sequence[str],
+    frames: Sequence[int],
+    *,
+    page_shift: int = 12,
+    data_only: bool = False,
+    format: str | None = None,
+) -> list[SweepTask]:
+    """The tasks of a sweep, checked: known policies, positive sizes, existing traces."""
+    from vmsim.engine.kernels import kernel_spec
+
+    names = [kernel_spec(p.strip().lower()).name for p in policies]
+    if not names:
+        raise ConfigError("policy", "", "at least one policy")
+    sizes = tuple(sorted({int(f) for f in frames}))
+    if not sizes or sizes[0] < 1:
+        raise ConfigError("frames", frames, "positive frame counts")
+    paths = [os.fspath(t) for t in traces]
+    for t in paths:
+        if not Path(t).is_file():
+            raise ConfigError("trace", t, "an existing trace file")
+    return [SweepTask(t, p, sizes, page_shift, data_only, format) for t in paths for p in names]
+
+
+class Journal:
+    """Rows appended one JSON line each, flushed as they arrive (the sweep's crash log)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def read(self) -> list[dict[str, Any]]:
+        """Every whole row written so far (a torn last line, from a kill, is dropped)."""
+        if not self.path.exists():
+            return []
+        rows = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return [r for r in rows if set(COLUMNS) <= set(r)]
+
+    def append(self, rows: list[dict[str, Any]]) -> None:
+        """Append rows and flush them to the disk."""
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write("".join(json.dumps(r) + "\n" for r in rows))
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def done_keys(rows: Iterable[dict[str, Any]], tasks: Sequence[SweepTask]) -> set[tuple[str, str]]:
+    """(trace, policy) pairs of `tasks` whose every size is in `rows` (same page size)."""
+    have: dict[tuple[str, str], set[int]] = {}
+    for r in rows:
+        have.setdefault((r["trace"], r["policy"]), set()).add(int(r["frames"]))
+    return {
+        (t.trace, t.policy) for t in tasks if set(t.frames) <= have.get((t.trace, t.policy), set())
+    }
+
+
+def read_results(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The rows of a finished sweep's output (.parquet or .csv)."""
+    import pandas as pd
+
+    p = Path(path)
+    if not p.exists():
+        return []
+    df = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
+    return list(df.to_dict("records"))
+
+
+def write_results(path: str | os.PathLike[str], rows: list[dict[str, Any]]) -> None:
+    """Write rows as Parquet or CSV (by the suffix), atomically."""
+    from vmsim.output import atomic_path
+
+    df = to_frame(rows)
+    suffix = Path(path).suffix
+    with atomic_path(path, suffix) as tmp:
+        if suffix == ".parquet":
+            df.to_parquet(tmp, index=False)
+        else:
+            df.to_csv(tmp, index=False)
+
+
+def to_frame(rows: list[dict[str, Any]]) -> Any:
+    """A pandas DataFrame of rows in COLUMNS order, sorted by trace, policy and frames."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    df = df.drop_duplicates(subset=["trace", "policy", "frames", "memory"], keep="last")
+    return df.sort_values(["trace", "policy", "frames"], kind="stable").reset_index(drop=True)
+
+
+def output_kind(path: str | os.PathLike[str]) -> str:
+    """'parquet' or 'csv' from the output's suffix; ConfigError otherwise."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise ConfigError("output", os.fspath(path), "a .parquet or .csv file")
+    return suffix[1:]
+
+
+def connect(client: Any = None, scheduler: str | None = None, workers: int | None = None) -> Any:
+    """A distributed Client: the one given, one on `scheduler`, or a new LocalCluster's.
+
+    The LocalCluster runs one single-threaded worker process per core (or `workers`):
+    the kernels release the GIL, but reading and remapping a trace holds it for much of
+    a task, so processes scale where threads do not (BENCHMARKS.md has the measurement).
+    """
+    if client is not None:
+        return client
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise ConfigError(
+                "scheduler", scheduler, f"a reachable Dask scheduler ({exc})"
+            ) from None
+    n = workers or os.cpu_count() or 1
+    cluster = LocalCluster(
+        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    return Client(cluster)
+
+
+def sweep(
+    traces: Iterable[str | os.PathLike[str]],
+    policies: Sequence[str],
+    sizes: Sequence[int],
+    client: Any = None,
+    *,
+    page_size: int = 4096,
+    data_only: bool = False,
+    format: str | None = None,
+    output: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    failures: list[TaskFailure] | None = None,
+) -> Any:
+    """Run policies x sizes (frame counts) over traces; return the rows as a DataFrame.
+
+    With `output`, rows are journaled as they arrive and the output written at the end;
+    `resume` keeps what an earlier run of the same output finished. Failed tasks are
+    appended to `failures` (when given) and left out of the rows. `progress(done, total)`
+    is called after each task.
+    """
+    if page_size < 1 or page_size & (page_size - 1):
+        raise ConfigError("page-size", page_size, "a power of two")
+    tasks = plan(
+        traces, policies, sizes, page_shift=page_size.bit_length() - 1,
+        data_only=data_only, format=format,
+    )  # fmt: skip
+    journal = None
+    rows: list[dict[str, Any]] = []
+    if output is not None:
+        output_kind(output)
+        journal = Journal(f"{os.fspath(output)}.journal")
+        if resume:
+            rows = read_results(output) + journal.read()
+        elif journal.path.exists():
+            journal.path.unlink()
+    done = done_keys(rows, tasks)
+    todo = [t for t in tasks if (t.trace, t.policy) not in done]
+    if progress:
+        progress(len(tasks) - len(todo), len(tasks))
+    if todo:
+        rows += _run(
+            connect(client, scheduler, workers), todo, journal, progress, len(tasks), failures
+        )
+    if output is not None:
+        write_results(output, rows)
+        if journal is not None and journal.path.exists():
+            journal.path.unlink()
+    return to_frame(rows)
+
+
+def _run(
+    client: Any,
+    tasks: list[SweepTask],
+    journal: Journal | None,
+    progress: Callable[[int, int], None] | None,
+    total: int,
+    failures: list[TaskFailure] | None,
+) -> list[dict[str, Any]]:
+    """Submit the tasks, collect rows as they complete (journaling them)."""
+    from distributed import as_completed
+
+    client.run(warm_kernels, sorted({t.policy for t in tasks}))
+    futures = [client.submit(run_task, t, pure=False) for t in tasks]
+    rows: list[dict[str, Any]] = []
+    finished = total - len(tasks)
+    for fut in as_completed(futures):
+        result = fut.result()
+        if isinstance(result, TaskFailure):
+            if failures is not None:
+                failures.append(result)
+        else:
+            rows += result
+            if journal is not None:
+                journal.append(result)
+        finished += 1
+        if progress:
+            progress(finished, total)
+    return rows

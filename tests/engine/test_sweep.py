@@ -1,0 +1,155 @@
+"""vmsim sweep / vmsim.engine.sweep on a real 2-worker LocalCluster started here."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import vmsim
+from vmsim.cli.main import main
+from vmsim.engine.sweep import sweep
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+POLICIES = ["lru", "fifo", "clock", "opt"]
+FRAMES = [4, 16, 64]
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    """A LocalCluster of two single-threaded worker processes, for the module."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0")
+    c = Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def _traces(tmp_path: Path, n: int = 3) -> list[str]:
+    """Small text traces of different shapes (loops and random pages)."""
+    rng = np.random.default_rng(7)
+    out = []
+    for i in range(n):
+        pages = np.concatenate([np.tile(np.arange(40 + 10 * i), 20), rng.integers(0, 300, 3000)])
+        p = tmp_path / f"t{i}.txt"
+        p.write_text("".join(f"{int(x) << 12:#x} R\n" for x in pages))
+        out.append(str(p))
+    return out
+
+
+def test_every_row_equals_simulate(client: Any, tmp_path: Path) -> None:
+    traces = _traces(tmp_path)
+    df = sweep(traces, POLICIES, FRAMES, client=client)
+    assert len(df) == len(traces) * len(POLICIES) * len(FRAMES)
+    for row in df.itertuples():
+        ref = vmsim.simulate(row.trace, row.policy, int(row.frames))
+        assert (row.references, row.misses) == (ref.references, ref.misses), row
+        assert row.memory == row.frames * 4096
+        assert row.miss_ratio == pytest.approx(ref.misses / ref.references)
+        assert row.vmsim_version == vmsim.__version__
+
+
+def test_output_files_and_memory_sizes(client: Any, tmp_path: Path) -> None:
+    traces = _traces(tmp_path, 1)
+    out = tmp_path / "r.parquet"
+    df = sweep(traces, ["lru"], [16, 32], client=client, output=out, page_size=8192)
+    import pandas as pd
+
+    back = pd.read_parquet(out)
+    assert list(back["frames"]) == [16, 32]
+    assert list(back["memory"]) == [16 * 8192, 32 * 8192]
+    ref = vmsim.simulate(traces[0], "lru", 16, page_shift=13)
+    assert int(back["misses"][0]) == ref.misses == int(df["misses"][0])
+    assert not Path(f"{out}.journal").exists()
+
+
+def test_bad_trace_among_good_ones(client: Any, tmp_path: Path) -> None:
+    traces = _traces(tmp_path, 2)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("0x1000 R\n0x2000 R\nnot an address\n")
+    failures: list[Any] = []
+    df = sweep([traces[0], str(bad), traces[1]], ["lru", "fifo"], [8], client=client,
+               failures=failures)  # fmt: skip
+    assert sorted(set(df["trace"])) == sorted(traces)
+    assert len(df) == 4
+    assert {(f.trace, f.policy) for f in failures} == {(str(bad), "lru"), (str(bad), "fifo")}
+    assert all(f"{bad}:3" in f.error for f in failures)
+
+
+def test_cli_reports_the_bad_trace_and_exits_1(tmp_path: Path, capsys: Any) -> None:
+    traces = _traces(tmp_path, 1)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("0x1000 R\nzzz\n")
+    out = tmp_path / "r.csv"
+    rc = main(["sweep", traces[0], str(bad), "-p", "LRU", "-f", "8,16", "-o", str(out),
+               "--workers", "2"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert f"{bad}:2" in err
+    lines = out.read_text().splitlines()
+    assert lines[0].split(",")[:3] == ["trace", "policy", "frames"]
+    assert len(lines) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["-f", "1MiB"], "--frames"),
+        (["-f", "16", "-m", "1MiB"], "either --frames or --memory"),
+        (["-m", "6KiB"], "multiple of the page size"),
+        (["-p", "belady", "-f", "8"], "policy"),
+    ],
+)
+def test_cli_bad_options(tmp_path: Path, capsys: Any, args: list[str], needle: str) -> None:
+    traces = _traces(tmp_path, 1)
+    rc = main(["sweep", traces[0], *args, "-o", str(tmp_path / "r.csv")])
+    err = capsys.readouterr().err
+    assert rc == 1 and needle in err and "Traceback" not in err
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_resume_after_a_kill(tmp_path: Path) -> None:
+    traces = _traces(tmp_path, 4)
+    out = tmp_path / "r.csv"
+    journal = Path(f"{out}.journal")
+    policies = "lru,fifo,clock,opt,random,sieve"
+    cmd = [sys.executable, "-m", "vmsim.cli.main", "sweep", *traces, "-p", policies,
+           "-f", "4,16,64", "-o", str(out), "--workers", "1"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(Path(vmsim.__file__).parents[1])}
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.exists() and len(journal.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the sweep ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = [json.loads(x) for x in journal.read_text().splitlines() if x.endswith("}")]
+    assert 3 <= len(before) < 4 * 6 * 3 and not out.exists()
+    rc = main(["sweep", *traces, "-p", policies, "-f", "4,16,64",
+               "-o", str(out), "--workers", "2", "--resume"])  # fmt: skip
+    assert rc == 0
+    import pandas as pd
+
+    df = pd.read_csv(out)
+    assert len(df) == 4 * 6 * 3
+    kept = {(r["trace"], r["policy"], r["frames"]): r["seconds"] for r in before}
+    for row in df.itertuples():
+        key = (row.trace, row.policy, row.frames)
+        if key in kept and all((row.trace, row.policy, f) in kept for f in (4, 16, 64)):
+            assert row.seconds == pytest.approx(kept[key]), "a finished task ran again"
+        assert row.misses == vmsim.simulate(row.trace, row.policy, int(row.frames)).misses
+    assert not journal.exists()
