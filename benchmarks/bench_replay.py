@@ -47,14 +47,24 @@ def replay(
         return len(addrs) / (time.perf_counter() - t0), stats.faults
 
 
+def _chosen_policies() -> set[str]:
+    """The policies named by --policies a,b,c (empty: all of them)."""
+    if "--policies" not in sys.argv:
+        return set()
+    return set(sys.argv[sys.argv.index("--policies") + 1].split(","))
+
+
 def main() -> int:
-    """Every registered policy; a table, and JSON with --json."""
+    """Every registered policy (or those of --policies a,b); a table, and JSON with --json."""
     if not TRACE.exists():
         print(f"trace not found: {TRACE}", file=sys.stderr)
         return 1
     addrs, kinds = load_trace(TRACE)
     results = {}
+    chosen = _chosen_policies()
     for policy in policy_names():
+        if chosen and policy not in chosen:
+            continue
         if policy_class(policy).remembers_evicted:
             continue  # ARC, 2Q, LIRS run in the engine only (their ghosts name pages)
         rate, faults = replay(policy, addrs, kinds)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vmsim.errors import ProcessKilled
 from vmsim.events import OomKill
 
 if TYPE_CHECKING:
@@ -67,10 +66,11 @@ def select_bad_process(k: Kernel, candidates: list[Proc]) -> tuple[Proc, int] | 
     return best
 
 
-def out_of_memory(k: Kernel, faulting: Proc | None, memcg: Proc | None = None) -> bool:
-    """Kill the worst process (within memcg if given); False if there is none to kill.
+def out_of_memory(k: Kernel, memcg: Proc | None = None) -> bool:
+    """Kill the worst process (within memcg if given); True if that freed its memory.
 
-    Raises ProcessKilled when the victim is the faulting process: its access fails.
+    False if there is none to kill, or if the victim is busy in a kernel path (its mm
+    is locked): it is marked killed and exits at its trap or system-call boundary.
     """
     candidates = [memcg] if memcg is not None else sorted(k.live_procs(), key=lambda p: p.pid)
     chosen = select_bad_process(k, candidates)
@@ -80,7 +80,4 @@ def out_of_memory(k: Kernel, faulting: Proc | None, memcg: Proc | None = None) -
     k.stats.oom_kill += 1
     k.emit(OomKill(victim.pid, points))
     reason = f"killed by the OOM killer (badness {points})"
-    k.do_exit(victim, -9, reason)
-    if victim is faulting:
-        raise ProcessKilled(victim.pid, reason)
-    return True
+    return k.kill(victim, reason)

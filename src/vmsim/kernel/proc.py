@@ -11,8 +11,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from vmsim.errors import SyscallError
+from vmsim.kernel.memory import uvm_copy
 from vmsim.kernel.mm import AddressSpace, committed_pages_of
-from vmsim.kernel.vm import uvm_copy
+from vmsim.kernel.oom import vm_enough_memory
 from vmsim.stats import ProcStat
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ class Proc:
     memory_limit: int | None = None
     """Resident-set limit in pages (a memory cgroup), or None."""
     oom_score_adj: int = 0
+    killed: str = ""
+    """Why a fatal signal is pending (xv6's p->killed): it exits at its next boundary."""
 
     @property
     def alive(self) -> bool:
@@ -59,11 +62,11 @@ def do_fork(k: Kernel, parent: Proc) -> Proc:
     src, dst = parent.mm, child.mm
     dst.start_brk, dst.brk = src.start_brk, src.brk
     commit = sum(committed_pages_of(src, v) for v in src.vmas)
-    if not k.vm_enough_memory(commit, None):
+    if not vm_enough_memory(k, commit):
         k.do_exit(child, -1, "fork failed")
         reap(child)
         raise SyscallError(errno.ENOMEM, f"fork: cannot commit {commit} pages (overcommit)")
-    k.faulting = parent
+    src.mmap_lock += 1  # the OOM killer marks the parent instead of tearing src down
     child.oom_score_adj = OOM_EXEMPT  # half-built: the OOM killer must not tear it down
     try:
         for vma in src.vmas:
@@ -77,7 +80,7 @@ def do_fork(k: Kernel, parent: Proc) -> Proc:
         reap(child)
         raise
     finally:
-        k.faulting = None
+        src.mmap_lock -= 1
         child.oom_score_adj = parent.oom_score_adj
     return child
 

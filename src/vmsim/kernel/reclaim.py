@@ -19,6 +19,7 @@ from vmsim.errors import VmsimError
 from vmsim.events import Evict
 from vmsim.kernel.kalloc import RmapEntry
 from vmsim.kernel.mm import AddressSpace
+from vmsim.kernel.rmap import try_to_unmap
 from vmsim.kernel.vm import set_pte, walk
 from vmsim.policies import ReplacementPolicy, make_policy, policy_class
 
@@ -190,7 +191,7 @@ class Reclaimer:
         for _ in range(len(pol)):
             ppn = pol.victim(self.refbits)
             self.frame_policy[ppn] = None
-            if ppn not in self._k.frames.pinned_frames and self.try_to_free(ppn):
+            if ppn not in self._k.frames.pinned_frames and try_to_unmap(self._k, ppn):
                 self._k.stats.pgsteal += 1
                 self._k.emit(Evict(ppn, self.policy_name))
                 taken = True
@@ -200,15 +201,3 @@ class Reclaimer:
             self.frame_policy[ppn] = pol
             pol.on_map(ppn)
         return taken
-
-    def try_to_free(self, ppn: int) -> bool:
-        """Take frame ppn back from everyone who maps it; True if it is free now."""
-        from vmsim.kernel.filemap import reclaim_page_cache_frame
-        from vmsim.kernel.swap import swap_out_frame
-
-        purpose = self._k.frames.purpose[ppn]
-        if purpose in ("anon", "shm"):
-            return swap_out_frame(self._k, ppn)
-        if purpose == "file":
-            return reclaim_page_cache_frame(self._k, ppn)
-        return False
