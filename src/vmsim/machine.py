@@ -146,7 +146,7 @@ class Process:
 
     def store(self, va: int, data: bytes) -> None:
         """Write data at va through the MMU."""
-        self._access(va, len(data), WRITE_ACCESS, bytes(data))
+        self._access(va, len(data), WRITE_ACCESS, data if type(data) is bytes else bytes(data))
 
     def fetch(self, va: int, n: int) -> bytes:
         """An instruction fetch of n bytes at va (needs execute permission)."""
@@ -162,11 +162,17 @@ class Process:
 
     def _access(self, va: int, n: int, access: int, data: bytes | None) -> bytes:
         """One user access, split at page boundaries; each piece is translated and retried."""
-        proc = self._require_alive()
+        proc = self._proc
+        if proc.state != RUNNING:
+            self._require_alive()
         k = self._k
-        k.switch_to(proc)
+        if k.loaded_mm is not proc.mm:
+            k.switch_to(proc)
         proc.stats.cpu_accesses += 1
-        k.advance_clock()
+        if k.tick_interval:
+            k.advance_clock()
+        else:
+            k.clock += 1
         if k.events is not None:
             k.emit(Access(proc.pid, va, n, ("read", "write", "exec")[access]))
         if n <= 0:
