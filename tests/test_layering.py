@@ -149,3 +149,23 @@ def test_kernel_has_no_forwarding_methods() -> None:
 
     k = vmsim.Machine(memory="64KiB").kernel
     assert not hasattr(k, "current") and not hasattr(k, "faulting")
+
+
+KERNEL_ORDER = [
+    "kalloc", "mm", "oom", "vm", "swap_state", "filemap", "swap", "shmem", "memory", "rmap",
+    "fault", "uaccess", "mmap", "reclaim", "proc", "exec", "replay", "sched", "check", "kernel",
+]  # fmt: skip
+"""kernel/ bottom to top, as docs/DESIGN.md lists it (swap_state and filemap are peers)."""
+
+
+def test_kernel_files_import_only_files_below_them() -> None:
+    files = {p.stem for p in (SRC / "kernel").glob("*.py")} - {"__init__"}
+    assert set(KERNEL_ORDER) <= files, "docs/DESIGN.md's kernel map names a file that is gone"
+    upward = {
+        name: sorted(
+            _runtime_imports(SRC / "kernel" / f"{name}.py", "kernel") - set(KERNEL_ORDER[:i])
+        )
+        for i, name in enumerate(KERNEL_ORDER)
+    }
+    assert {n: up for n, up in upward.items() if up} == {}
+    assert "filemap" not in _runtime_imports(SRC / "kernel" / "swap_state.py", "kernel")
