@@ -67,21 +67,14 @@ def uvm_copy(k: Kernel, src: AddressSpace, dst: AddressSpace, vma: VMA) -> None:
     cow = not vma.shared and bool(vma.prot & PROT_WRITE)
     for va, pte_pa, pte in scan_ptes(k, src, vma.start, vma.end):
         if not pte & layout.present:
-            dst_pa, _ = walk(k, dst, va, alloc=True)
-            set_pte(k, dst, va, dst_pa, pte)
-            k.swap.add_user(layout.ppn(pte), dst, va)
-            if dst.owner is not None:
-                dst.owner.stats.swap += 1
+            _copy_swap_entry(k, dst, va, walk(k, dst, va, alloc=True)[0], pte)
             continue
         ppn = layout.ppn(pte)
         with k.frames.pinned(ppn):
             dst_pa, _ = walk(k, dst, va, alloc=True)
         pte = k.mem.read_uint(pte_pa, layout.size)  # reclaim may have run meanwhile
         if not pte & layout.present:  # swapped out while the child's table was allocated
-            set_pte(k, dst, va, dst_pa, pte)
-            k.swap.add_user(layout.ppn(pte), dst, va)
-            if dst.owner is not None:
-                dst.owner.stats.swap += 1
+            _copy_swap_entry(k, dst, va, dst_pa, pte)
             continue
         if cow and pte & layout.write:
             pte = (pte & ~layout.write) | layout.cow
@@ -91,3 +84,11 @@ def uvm_copy(k: Kernel, src: AddressSpace, dst: AddressSpace, vma: VMA) -> None:
             k.frames.get_page(ppn)
             k.frames.rmap_add(ppn, dst, va)
             k.rss_add(dst, 1)
+
+
+def _copy_swap_entry(k: Kernel, dst: AddressSpace, va: int, dst_pa: int, pte: int) -> None:
+    """The child's PTE at va holds the same swap entry: the slot gains a user."""
+    set_pte(k, dst, va, dst_pa, pte)
+    k.swap.add_user(k.fmt.layout.ppn(pte), dst, va)
+    if dst.owner is not None:
+        dst.owner.stats.swap += 1
