@@ -77,6 +77,8 @@ class Process:
         self._ps = self._k.fmt.page_size
         self._allocator = allocator
         self._allocator_options = dict(allocator_options or {})
+        self._translate = self._k.mmu.translate
+        self._mem = self._k.mem
         self._libc: Libc | None = None
         self.image: ElfImage | None = None
         """The executable loaded by exec, if any."""
@@ -184,12 +186,12 @@ class Process:
         ps = self._ps
         if (va & (ps - 1)) + n <= ps:  # the common case: one page
             try:
-                pa = k.mmu.translate(va, access)
+                pa = self._translate(va, access)
             except PageFault as fault:
                 pa = k.handle_user_fault(proc, fault)
             if data is None:
-                return k.mem.read(pa, n)
-            k.mem.write(pa, data)
+                return self._mem.read(pa, n)
+            self._mem.write(pa, data)
             return b""
         out = bytearray()
         done = 0

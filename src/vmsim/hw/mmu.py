@@ -58,6 +58,7 @@ class MMU:
         """Simulator-only hook (exact LRU and friends): called with (ppn, write) per access."""
         self._shift = fmt.page_shift
         self._mask = fmt.page_size - 1
+        self._lookup = tlb.lookup
 
     def load_context(self, root_ppn: int, asid: int, pid: int) -> None:
         """Load a page-table root (CR3/satp) and ASID; pid labels events."""
@@ -74,7 +75,7 @@ class MMU:
         without a walk (the kernel flushes every entry whose PTE it changes). A miss walks.
         """
         vpn = va >> self._shift
-        e = self.tlb.lookup(vpn, self.asid)
+        e = self._lookup(vpn, self.asid)
         if e is None:
             self.stats.tlb_miss += 1
             if self.events is not None:
