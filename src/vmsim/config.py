@@ -32,7 +32,6 @@ _UNITS = {
 _SIZE_RE = re.compile(r"^\s*(0x[0-9a-fA-F]+|\d+)\s*([a-zA-Z]*)\s*$", re.ASCII)
 """ASCII only: `\\d` would also match "٤" (an Arabic-Indic four) and `\\s` U+3000."""
 
-PAGING_FORMATS = ("x86_64", "x86_32", "sv39", "linear")
 RESERVED_PIDS = 300
 """Linux's RESERVED_PIDS: once the pids wrap, allocation starts again here, not at 1."""
 PID_MAX_MIN, PID_MAX_LIMIT = RESERVED_PIDS + 1, 4 * 1024 * 1024
@@ -135,8 +134,10 @@ class MachineConfig:
 
     def _validate(self) -> None:
         """Check every option; raise ConfigError for the first bad one."""
-        if self.paging not in PAGING_FORMATS:
-            raise ConfigError("paging", self.paging, f"one of {', '.join(PAGING_FORMATS)}")
+        from vmsim.hw.ptformat import machine_formats  # the one registry of formats
+
+        if self.paging not in machine_formats():
+            raise ConfigError("paging", self.paging, f"one of {', '.join(machine_formats())}")
         if not _is_pow2(self.page_size):
             raise ConfigError("page_size", self.page_size, "a power of two")
         if self.paging != "linear" and self.page_size != 4096:

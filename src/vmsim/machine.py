@@ -29,30 +29,16 @@ from vmsim.errors import (
 )
 from vmsim.events import Access, Event, Syscall
 from vmsim.hw.mmu import EXEC, READ, WRITE_ACCESS, PageFault
+from vmsim.hw.pte import PteInfo, decode
 from vmsim.kernel.exec import ElfImage, load_elf
-from vmsim.kernel.fault import handle_page_fault
-from vmsim.kernel.filemap import (
-    PageCacheObject,
-    ShmObject,
-    msync,
-    open_file,
-    release_object,
-    shm_open,
-)
+from vmsim.kernel.filemap import PageCacheObject, msync, open_file
 from vmsim.kernel.kernel import SIGNALS, Kernel
-from vmsim.kernel.mm import (
-    PROT_WRITE,
-    close_vma,
-    do_brk,
-    do_mmap,
-    do_mprotect,
-    do_munmap,
-    parse_prot,
-    prot_str,
-)
+from vmsim.kernel.mm import PROT_WRITE, parse_prot, prot_str
+from vmsim.kernel.mmap import close_vma, do_brk, do_mmap, do_mprotect, do_munmap
 from vmsim.kernel.proc import RUNNING, Proc, do_fork, do_wait
 from vmsim.kernel.replay import ReplayRun, ReplayStats
 from vmsim.kernel.sched import Program, RunResult, Scheduler
+from vmsim.kernel.shmem import ShmObject, release_object, shm_open
 from vmsim.kernel.vm import walk
 from vmsim.libc import DEFAULT_ALLOCATOR, Allocator, Libc, MallInfo, check_allocator
 from vmsim.libc.cxx import Init
@@ -76,23 +62,6 @@ class VmaInfo:
         return f"{self.start:#014x}-{self.end:#014x} {self.prot}{share} {self.kind}"
 
 
-@dataclass(frozen=True)
-class PteInfo:
-    """A decoded PTE, as p.pte(va) reports it."""
-
-    frame: int
-    present: bool
-    writable: bool
-    user: bool
-    accessed: bool
-    dirty: bool
-    nx: bool
-    cow: bool
-    swap_slot: int | None
-    raw: int
-    pte_pa: int
-
-
 class Process:
     """A process on a Machine: memory accesses, system calls, and the C library."""
 
@@ -109,6 +78,8 @@ class Process:
         self._ps = self._k.fmt.page_size
         self._allocator = allocator
         self._allocator_options = dict(allocator_options or {})
+        self._translate = self._k.mmu.translate
+        self._mem = self._k.mem
         self._libc: Libc | None = None
         self.image: ElfImage | None = None
         """The executable loaded by exec, if any."""
@@ -195,7 +166,7 @@ class Process:
 
     def store(self, va: int, data: bytes) -> None:
         """Write data at va through the MMU."""
-        self._access(va, len(data), WRITE_ACCESS, bytes(data))
+        self._access(va, len(data), WRITE_ACCESS, data if type(data) is bytes else bytes(data))
 
     def fetch(self, va: int, n: int) -> bytes:
         """An instruction fetch of n bytes at va (needs execute permission)."""
@@ -211,36 +182,44 @@ class Process:
 
     def _access(self, va: int, n: int, access: int, data: bytes | None) -> bytes:
         """One user access, split at page boundaries; each piece is translated and retried."""
-        proc = self._require_alive()
+        proc = self._proc
+        if proc.state != RUNNING:
+            self._require_alive()
         k = self._k
-        if k.current is not proc:
+        if k.loaded_mm is not proc.mm:
             k.switch_to(proc)
         proc.stats.cpu_accesses += 1
-        k.advance_clock()
+        if k.tick_interval:
+            k.advance_clock()
+        else:
+            k.clock += 1
         if k.events is not None:
             k.emit(Access(proc.pid, va, n, ("read", "write", "exec")[access]))
         if n <= 0:
             return b""
         if va < 0 or va + n > k.fmt.user_top:
             bad = va if va < 0 or va >= k.fmt.user_top else k.fmt.user_top
-            handle_page_fault(k, proc, bad, access, "not-present")
+            k.trap(proc, PageFault(bad, access, "not-present"))
             raise KernelPanic(f"access at {va:#x} outside user space was not refused")
         ps = self._ps
-        if (va & (ps - 1)) + n <= ps:
+        if (va & (ps - 1)) + n <= ps:  # the common case: one page
             try:
-                pa = k.mmu.translate(va, access)  # the common case: no fault
-            except PageFault:
-                pa = k.user_translate(proc, va, access)
+                pa = self._translate(va, access)
+            except PageFault as fault:
+                pa = k.handle_user_fault(proc, fault)
             if data is None:
-                return k.mem.read(pa, n)
-            k.mem.write(pa, data)
+                return self._mem.read(pa, n)
+            self._mem.write(pa, data)
             return b""
         out = bytearray()
         done = 0
         while done < n:
             cur = va + done
             m = min(n - done, ps - (cur & (ps - 1)))
-            pa = k.user_translate(proc, cur, access)
+            try:
+                pa = k.mmu.translate(cur, access)
+            except PageFault as fault:
+                pa = k.handle_user_fault(proc, fault)
             if data is None:
                 out += k.mem.read(pa, m)
             else:
@@ -324,7 +303,12 @@ class Process:
         at the machine's max_processes or with no free pid, ENOMEM if overcommit refuses.
         """
         proc = self._require_alive()
-        child_proc = do_fork(self._k, proc)
+        try:
+            child_proc = do_fork(self._k, proc)
+        except VmsimError:
+            if proc.killed:  # the OOM killer chose the parent: it exits at this boundary
+                raise self._k.exit_killed(proc) from None
+            raise
         child = self.machine._adopt(child_proc, self._allocator, self._allocator_options)
         child.image = self.image
         if self._libc is not None:
@@ -561,24 +545,7 @@ class Process:
         pte_pa, pte = walk(k, self._proc.mm, va & ~(self._ps - 1))
         if pte_pa < 0 or pte == 0:
             return None
-        layout = k.fmt.layout
-        f = layout.flags(pte)
-        present = bool(pte & layout.present)
-        from vmsim.hw import pte as P
-
-        return PteInfo(
-            frame=layout.ppn(pte) if present else -1,
-            present=present,
-            writable=bool(f & P.WRITE),
-            user=bool(f & P.USER),
-            accessed=bool(f & P.ACCESSED),
-            dirty=bool(f & P.DIRTY),
-            nx=bool(f & P.NX),
-            cow=bool(f & P.COW),
-            swap_slot=None if present else layout.ppn(pte),
-            raw=pte,
-            pte_pa=pte_pa,
-        )
+        return decode(k.fmt.layout, pte, pte_pa)
 
     # --- what the C library needs (libc.usermem.UserMemory) ---------------------------
 
@@ -717,8 +684,11 @@ class Machine:
         for vma in list(mm.vmas):  # the fresh default layout holds nothing yet
             close_vma(k, mm, vma)
         try:
-            p.image = load_elf(k, p._proc, os.fspath(path))
+            with mm.locked():
+                p.image = load_elf(k, p._proc, os.fspath(path))
         except BaseException:
+            if p._proc.killed:  # the OOM killer chose it: it exits at the exec boundary
+                raise k.exit_killed(p._proc) from None
             k.do_exit(p._proc, -1, "exec failed")
             raise
         p._syscall("execve", os.fspath(path), 0)

@@ -11,11 +11,10 @@ from __future__ import annotations
 import pytest
 
 import vmsim
-from vmsim.config import PAGING_FORMATS
 from vmsim.errors import ConfigError
 from vmsim.hw import pte as P
 from vmsim.hw.physmem import PhysicalMemory
-from vmsim.hw.ptformat import FORMATS, TEXTBOOK_FORMATS, make_format, walk
+from vmsim.hw.ptformat import FORMATS, TEXTBOOK_FORMATS, machine_formats, make_format, walk
 
 OSTEP = make_format("ostep-2level")
 
@@ -84,7 +83,7 @@ def test_walk_alloc_links_a_new_table() -> None:
 
 
 def test_textbook_formats_are_not_machine_formats() -> None:
-    assert "ostep-2level" not in FORMATS and "ostep-2level" not in PAGING_FORMATS
+    assert "ostep-2level" not in FORMATS and "ostep-2level" not in machine_formats()
     with pytest.raises(ConfigError):
         vmsim.Machine(memory="4KiB", paging="ostep-2level")
 

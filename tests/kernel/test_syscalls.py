@@ -165,7 +165,7 @@ def test_exit_frees_everything() -> None:
 
 def test_kernel_copy_in_and_copy_out_fault_pages_in(p: vmsim.Process) -> None:
     """The kernel reaches user memory by a software walk, faulting pages in, never the MMU."""
-    from vmsim.kernel.vm import copy_in, copy_out
+    from vmsim.kernel.uaccess import copy_in, copy_out
 
     k = p.machine.kernel
     mm = k.procs[p.pid].mm

@@ -59,6 +59,7 @@ class MMU:
         """Simulator-only hook (exact LRU and friends): called with (ppn, write) per access."""
         self._shift = fmt.page_shift
         self._mask = fmt.page_size - 1
+        self._lookup = tlb.lookup
 
     def load_context(self, root_ppn: int, asid: int, pid: int) -> None:
         """Load a page-table root (CR3/satp) and ASID; pid labels events."""
@@ -67,30 +68,35 @@ class MMU:
         self.pid = pid
 
     def translate(self, va: int, access: int) -> int:
-        """Physical address of va for this access; raises PageFault."""
+        """Physical address of va for this access; raises PageFault.
+
+        A TLB hit that allows the access is done. A write hitting a writable but clean
+        entry walks again to set D in the PTE (x86 does the same); a write hitting a
+        read-only entry, or a fetch hitting a no-execute one, faults from the entry
+        without a walk (the kernel flushes every entry whose PTE it changes). A miss walks.
+        """
         vpn = va >> self._shift
-        e = self.tlb.lookup(vpn, self.asid)
-        if e is not None:
-            ppn, flags = e
-            if (
-                access == READ
-                or (access == WRITE_ACCESS and flags & _WRITABLE_DIRTY == _WRITABLE_DIRTY)
-                or (access == EXEC and not flags & NX)
-            ):
-                self.stats.tlb_hit += 1
-                if self.events is not None:
-                    self.events.append(TlbHit(self.pid, va, ppn))
-                if self.on_access is not None:
-                    self.on_access(ppn, access == WRITE_ACCESS)
-                return (ppn << self._shift) | (va & self._mask)
-            # a write to a clean entry (D must be set in memory) or a forbidden fetch:
-            # the hardware walks again, which also re-checks the permissions
-            self.stats.tlb_hit += 1
-        else:
+        e = self._lookup(vpn, self.asid)
+        if e is None:
             self.stats.tlb_miss += 1
             if self.events is not None:
                 self.events.append(TlbMiss(self.pid, va))
-        return self._walk(va, vpn, access)
+            return self._walk(va, vpn, access)
+        ppn, flags = e
+        self.stats.tlb_hit += 1
+        if self.events is not None:
+            self.events.append(TlbHit(self.pid, va, ppn))
+        if (
+            access == READ
+            or (access == WRITE_ACCESS and flags & _WRITABLE_DIRTY == _WRITABLE_DIRTY)
+            or (access == EXEC and not flags & NX)
+        ):
+            if self.on_access is not None:
+                self.on_access(ppn, access == WRITE_ACCESS)
+            return (ppn << self._shift) | (va & self._mask)
+        if access == WRITE_ACCESS and flags & WRITE:
+            return self._walk(va, vpn, access)  # set D in the PTE's bytes
+        raise PageFault(va, access, "write-protect" if access == WRITE_ACCESS else "nx")
 
     def _walk(self, va: int, vpn: int, access: int) -> int:
         """The hardware walk: check, set A/D in the PTE bytes, fill the TLB."""

@@ -25,6 +25,7 @@ class PhysicalMemory:
         self.page_size = page_size
         self.page_shift = page_size.bit_length() - 1
         self.size = nframes * page_size
+        self._offset_mask = page_size - 1
         self._frames: dict[int, bytearray] = {}
         self._zeros = bytes(page_size)
         self.reads = 0
@@ -53,20 +54,26 @@ class PhysicalMemory:
 
     def read(self, pa: int, n: int) -> bytes:
         """n bytes at physical address pa (within one frame)."""
-        self._check(pa, n)
+        off = pa & self._offset_mask
+        if pa < 0 or pa + n > self.size or off + n > self.page_size:
+            self._check(pa, n)
         self.reads += 1
         f = self._frames.get(pa >> self.page_shift)
         if f is None:
             return bytes(n)
-        off = pa & (self.page_size - 1)
         return bytes(f[off : off + n])
 
     def write(self, pa: int, data: bytes) -> None:
         """Write data at physical address pa (within one frame)."""
-        self._check(pa, len(data))
+        n = len(data)
+        off = pa & self._offset_mask
+        if pa < 0 or pa + n > self.size or off + n > self.page_size:
+            self._check(pa, n)
         self.writes += 1
-        off = pa & (self.page_size - 1)
-        self.frame(pa >> self.page_shift)[off : off + len(data)] = data
+        f = self._frames.get(pa >> self.page_shift)
+        if f is None:
+            f = self.frame(pa >> self.page_shift)
+        f[off : off + n] = data
 
     def read_uint(self, pa: int, size: int) -> int:
         """A little-endian unsigned integer of size 1, 4 or 8 bytes at pa."""

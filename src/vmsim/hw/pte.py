@@ -172,3 +172,41 @@ def pg_round_down(addr: int, page_size: int) -> int:
 def pg_round_up(addr: int, page_size: int) -> int:
     """addr rounded up to a page boundary."""
     return (addr + page_size - 1) & ~(page_size - 1)
+
+
+@dataclass(frozen=True)
+class PteInfo:
+    """A decoded PTE (what `Process.pte(va)` reports)."""
+
+    frame: int
+    """Frame number, -1 when not present."""
+    present: bool
+    writable: bool
+    user: bool
+    accessed: bool
+    dirty: bool
+    nx: bool
+    cow: bool
+    swap_slot: int | None
+    """The swap slot a not-present PTE records, else None."""
+    raw: int
+    pte_pa: int
+
+
+def decode(layout: PteLayout, pte: int, pte_pa: int) -> PteInfo:
+    """The generic meaning of the PTE value pte (read at physical address pte_pa)."""
+    f = layout.flags(pte)
+    present = bool(f & PRESENT)
+    return PteInfo(
+        frame=layout.ppn(pte) if present else -1,
+        present=present,
+        writable=bool(f & WRITE),
+        user=bool(f & USER),
+        accessed=bool(f & ACCESSED),
+        dirty=bool(f & DIRTY),
+        nx=bool(f & NX),
+        cow=bool(f & COW),
+        swap_slot=None if present else layout.ppn(pte),
+        raw=pte,
+        pte_pa=pte_pa,
+    )

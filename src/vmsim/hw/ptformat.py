@@ -11,7 +11,7 @@ machines: any power-of-two page size and address-space size; the table is one
 contiguous run of frames).
 
 Textbook formats (TEXTBOOK_FORMATS) are fixed machines of the OSTEP homework that only
-`vmsim ostep` uses; `vmsim.Machine` does not boot them (config.PAGING_FORMATS lists
+`vmsim ostep` uses; `vmsim.Machine` does not boot them (`machine_formats()` lists
 what it does): ostep-2level is `paging-multilevel-translate`'s machine, 32-byte pages,
 2 levels x 5 index bits (15-bit VA), 1-byte PDE/PTE (hw.pte.OSTEP_2LEVEL), 128 frames.
 """
@@ -119,6 +119,12 @@ FORMATS: dict[str, PageTableFormat] = {
     "sv39": PageTableFormat("sv39", (9, 9, 9), 12, SV39, 1 << 38),
 }
 """The registry of fixed formats (linear is built per machine by make_format)."""
+
+
+def machine_formats() -> tuple[str, ...]:
+    """Names of the formats a Machine boots: the registry's, and linear (sized per machine)."""
+    return (*FORMATS, "linear")
+
 
 TEXTBOOK_FORMATS: dict[str, PageTableFormat] = {
     "ostep-2level": PageTableFormat("ostep-2level", (5, 5), 5, OSTEP_2LEVEL, 1 << 15),

@@ -19,8 +19,11 @@ from typing import TYPE_CHECKING
 
 from vmsim.errors import SyscallError
 from vmsim.hw.pte import pg_round_down, pg_round_up
-from vmsim.kernel.mm import PROT_EXEC, PROT_READ, PROT_WRITE, VMA, do_mmap
-from vmsim.kernel.vm import copy_out
+from vmsim.kernel.filemap import open_file
+from vmsim.kernel.mm import PROT_EXEC, PROT_READ, PROT_WRITE, VMA
+from vmsim.kernel.mmap import do_mmap
+from vmsim.kernel.shmem import release_object
+from vmsim.kernel.uaccess import copy_out
 
 if TYPE_CHECKING:
     from vmsim.kernel.kernel import Kernel
@@ -109,9 +112,11 @@ def _kind(prot: int) -> str:
 
 
 def load_elf(k: Kernel, proc: Proc, path: str) -> ElfImage:
-    """Map the program's segments, its heap start and a stack into a fresh process."""
-    from vmsim.kernel.filemap import open_file
+    """Map the program's segments, its heap start and a stack into a fresh process.
 
+    OutOfMemory (or a pending OOM kill of proc) when clearing a bss tail finds no frame;
+    the caller's exec boundary tears the half-built process down.
+    """
     mm = proc.mm
     ps = k.fmt.page_size
     image = read_elf(path, k.fmt.user_top, ps)
@@ -136,8 +141,6 @@ def load_elf(k: Kernel, proc: Proc, path: str) -> ElfImage:
                 addr=start,
             )
             if obj.map_count == 0:
-                from vmsim.kernel.filemap import release_object
-
                 release_object(k, obj)
             if seg.memsz > seg.filesz and seg.prot & PROT_WRITE:
                 tail = seg.vaddr + seg.filesz

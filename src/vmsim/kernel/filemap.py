@@ -1,14 +1,12 @@
-"""Page-cache objects: memory-mapped host files and shared memory, and their fault path.
+"""The page cache (Linux's mm/filemap.c): memory-mapped host files, page by page.
 
-A `FileObject` is one host file (one per real path, shared by every process that maps
-it); a `ShmObject` is a shared-memory segment (anonymous MAP_SHARED memory, or a named
-one from shm_open). Both keep a page cache: page offset -> frame. The cache holds one
-reference on each of its frames; every PTE that maps a frame holds another.
+A `PageCacheObject` is something whose pages can be mapped: a `FileObject` is one host
+file (one per real path, shared by every process that maps it); shared memory
+(shmem.py) is the other kind. Each keeps a page cache: page offset -> frame. The cache
+holds one reference on each of its frames; every PTE that maps a frame holds another.
 
-- do_file_page: the first touch of a page of a file or shm VMA. Shared mappings map the
-  cached frame itself; a private mapping maps it read-only and a write gets a private
-  copy (copy-on-write: the file never sees private writes).
-- Touching a file mapping beyond the end of the file is SIGBUS.
+- find_get_page: the frame of a page, read from the file on first use (fault.py's
+  do_fault maps it: shared, read-only, or a private copy).
 - Dirty pages of shared file mappings reach the host file on msync, munmap, exit and
   eviction. Clean file pages are dropped on reclaim, never swapped; shm pages go to swap
   (their PTEs become swap entries; the object remembers the slot).
@@ -22,13 +20,12 @@ import stat
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from vmsim.errors import ConfigError, KernelPanic, SyscallError
-from vmsim.kernel.vm import map_page, set_pte, vma_pte_flags
+from vmsim.errors import KernelPanic, SyscallError
+from vmsim.kernel.mm import VMA, AddressSpace
+from vmsim.kernel.vm import set_pte, walk
 
 if TYPE_CHECKING:
-    from vmsim.kernel.fault import VmFault
     from vmsim.kernel.kernel import Kernel
-    from vmsim.kernel.mm import VMA, AddressSpace
 
 
 @dataclass(eq=False)
@@ -86,23 +83,6 @@ class FileObject(PageCacheObject):
             self.fd = -1
 
 
-@dataclass(eq=False)
-class ShmObject(PageCacheObject):
-    """A shared-memory segment: anonymous shared memory or a named shm_open segment."""
-
-    name: str = ""
-    unlinked: bool = False
-    """A named segment lives until shm_unlink and its last unmap; an anonymous one
-    until its last unmap."""
-
-    kind = "shm"
-
-    @property
-    def persistent(self) -> bool:
-        """Whether the segment outlives its mappings (named and not unlinked)."""
-        return bool(self.name) and not self.unlinked
-
-
 def open_file(k: Kernel, path: str, writable: bool) -> FileObject:
     """The FileObject of a host file (one per real path), opened for writing if asked."""
     real = os.path.realpath(path)
@@ -137,73 +117,21 @@ def _check_mappable(real: str, path: str) -> None:
         raise SyscallError(errno.ENODEV, f"mmap: {path} is {what}: it cannot be mapped")
 
 
-def shm_open(k: Kernel, name: str, size: int) -> ShmObject:
-    """The named segment `name`, created with `size` bytes if it does not exist."""
-    if not name:
-        raise ConfigError("name", name, "a non-empty name")
-    obj = k.shm.get(name)
-    if obj is None:
-        obj = ShmObject(k.fmt.page_size, size, name=name)
-        k.shm[name] = obj
-    elif size > obj.size:
-        obj.size = size  # ftruncate up
-    return obj
-
-
 def page_offset(vma: VMA, va: int, page_shift: int) -> int:
     """Offset, in pages, of va within the object vma maps."""
     return vma.pgoff + ((va - vma.start) >> page_shift)
 
 
-def do_file_page(k: Kernel, vmf: VmFault) -> None:
-    """First touch of a page of a file or shm VMA (see the module docstring)."""
-    vma, mm = vmf.vma, vmf.mm
-    obj: PageCacheObject = vma.backing
-    pgoff = page_offset(vma, vmf.va, k.fmt.page_shift)
-    owner = k.owner_of(mm)
-    if isinstance(obj, FileObject) and pgoff * obj.page_size >= obj.size:
-        raise k.deliver_sigbus(
-            owner, vmf.va, vmf.access, f"page {pgoff} is beyond the end of {obj.path}"
-        )
-    ppn, major = find_get_page(k, obj, pgoff, mm, vmf.va)
-    if vma.shared or not vmf.write:
-        k.frames.get_page(ppn)
-        flags = vma_pte_flags(vma, writable=vma.shared)
-        map_page(
-            k,
-            mm,
-            vmf.va,
-            ppn,
-            flags,
-            f"{obj.kind}-{'shared' if vma.shared else 'private'}",
-            vmf.pte_pa,
-        )
-    else:
-        with k.frames.pinned(ppn):
-            new = k.alloc_user_page(mm, "anon")
-        k.mem.copy_frame(ppn, new)
-        map_page(k, mm, vmf.va, new, vma_pte_flags(vma, writable=True), "private-copy", vmf.pte_pa)
-        k.reclaimer.page_added(new, mm)
-    if owner is not None:
-        if major:
-            owner.stats.maj_flt += 1
-            k.stats.pgmajfault += 1
-        else:
-            owner.stats.min_flt += 1
-
-
 def find_get_page(
-    k: Kernel, obj: PageCacheObject, pgoff: int, mm: AddressSpace, va: int
+    k: Kernel, obj: PageCacheObject, pgoff: int, mm: AddressSpace
 ) -> tuple[int, bool]:
-    """The frame caching obj's page pgoff, reading it in if needed; (frame, major fault)."""
+    """The frame caching obj's page pgoff, read in for mm if needed; (frame, major fault).
+
+    OutOfMemory if no frame can be found for it.
+    """
     ppn = obj.pages.get(pgoff)
     if ppn is not None:
         return ppn, False
-    slot = obj.swapped.get(pgoff)
-    if slot is not None:
-        from vmsim.kernel.swap import swap_in_slot
-
-        return swap_in_slot(k, slot, mm, va)
     ppn = k.alloc_user_page(mm, obj.kind)
     data = obj.read_page(pgoff)
     k.mem.write_frame(ppn, data)
@@ -211,6 +139,7 @@ def find_get_page(
     k.reclaimer.page_added(ppn, mm)
     if isinstance(obj, FileObject):
         k.stats.pgpgin += 1
+        k.stats.pgmajfault += 1
         return ppn, True
     return ppn, False
 
@@ -250,8 +179,6 @@ def writeback_page(k: Kernel, ppn: int) -> bool:
 
 def clean_ptes(k: Kernel, ppn: int, mappers: list[tuple[AddressSpace, int]]) -> None:
     """Clear the dirty bit in every PTE that maps ppn, and the frame's dirty flag."""
-    from vmsim.kernel.vm import walk
-
     dirty = k.fmt.layout.dirty
     for mm, va in mappers:
         pte_pa, pte = walk(k, mm, va)
@@ -283,8 +210,6 @@ def msync(k: Kernel, mm: AddressSpace, start: int, end: int) -> int:
 
 def reclaim_page_cache_frame(k: Kernel, ppn: int) -> bool:
     """Reclaim a file page: write it back if dirty, unmap it everywhere, drop it."""
-    from vmsim.kernel.vm import walk
-
     writeback_page(k, ppn)
     for mm, va in k.frames.mappers(ppn):
         pte_pa, _ = walk(k, mm, va)
@@ -294,23 +219,3 @@ def reclaim_page_cache_frame(k: Kernel, ppn: int) -> bool:
         k.frames.put_page(ppn)
     delete_from_page_cache(k, ppn)
     return True
-
-
-def release_object(k: Kernel, obj: PageCacheObject) -> None:
-    """The last mapping of obj went: free its cache (and swap) unless it persists."""
-    if isinstance(obj, ShmObject) and obj.persistent:
-        return
-    for ppn in list(obj.pages.values()):
-        if k.frames.mapcount(ppn):
-            raise KernelPanic(f"release_object: frame {ppn} is still mapped")
-        writeback_page(k, ppn)
-        k.swap_cache_drop(ppn)
-        delete_from_page_cache(k, ppn)
-    for pgoff, slot in list(obj.swapped.items()):
-        del obj.swapped[pgoff]
-        k.swap.drop_object_ref(slot)
-    if isinstance(obj, FileObject):
-        obj.close()
-        k.files.pop(obj.path, None)
-    elif isinstance(obj, ShmObject) and obj.name and k.shm.get(obj.name) is obj:
-        del k.shm[obj.name]

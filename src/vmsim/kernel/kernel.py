@@ -21,23 +21,29 @@ from vmsim.hw.physmem import PhysicalMemory
 from vmsim.hw.ptformat import make_format
 from vmsim.hw.swapdev import SwapDevice
 from vmsim.hw.tlb import TLB
-from vmsim.kernel.fault import handle_page_fault
-from vmsim.kernel.filemap import FileObject, PageCacheObject, ShmObject, msync, release_object
+from vmsim.kernel.fault import handle_page_fault, segv_code
+from vmsim.kernel.filemap import FileObject, PageCacheObject
 from vmsim.kernel.kalloc import FrameAllocator
 from vmsim.kernel.mm import (
     PROT_EXEC,
     PROT_READ,
     PROT_WRITE,
+    VM_FAULT_ERROR,
+    VM_FAULT_SIGBUS,
+    VM_FAULT_SIGSEGV,
     VMA,
     AddressSpace,
     Layout,
-    close_vma,
+    VmFaultFlag,
     committed_pages_of,
 )
-from vmsim.kernel.oom import out_of_memory, vm_enough_memory
+from vmsim.kernel.mmap import close_vma
+from vmsim.kernel.oom import out_of_memory
 from vmsim.kernel.proc import RUNNING, ZOMBIE, PidMap, Proc, alloc_pid, reap
 from vmsim.kernel.reclaim import Reclaimer
-from vmsim.kernel.swap import SwapSpace, free_swap_entry
+from vmsim.kernel.rmap import try_to_unmap
+from vmsim.kernel.shmem import ShmObject
+from vmsim.kernel.swap_state import SwapSpace
 from vmsim.kernel.vm import free_pgtables, scan_ptes
 from vmsim.stats import VmStat
 
@@ -86,9 +92,9 @@ class Kernel:
         self.zero_ppn = self.frames.kalloc("zero")
         self.layout = Layout.for_space(self.fmt.user_top, config.page_size, config.stack_limit)
         self.procs: dict[int, Proc] = {}
-        self.current: Proc | None = None
-        self.faulting: Proc | None = None
-        """The process whose fault the kernel is handling (the OOM killer needs it)."""
+        self.loaded_mm: AddressSpace | None = None
+        """The address space loaded on the CPU (Linux's cpu_tlbstate.loaded_mm): without
+        ASIDs, the TLB holds only its translations."""
         self.asids = AsidAllocator(config.asid_bits)
         self.pids = PidMap(config.pid_max)
         self.clock = 0
@@ -139,7 +145,7 @@ class Kernel:
         vpn = va >> self.fmt.page_shift
         if self.asids.current(mm):
             hit = self.tlb.flush_page(vpn, mm.asid)
-        elif not self.asids.bits and self.current is not None and self.current.mm is mm:
+        elif not self.asids.bits and self.loaded_mm is mm:
             hit = self.tlb.flush_page(vpn, 0)
         else:
             return
@@ -153,52 +159,9 @@ class Kernel:
         self.stats.tlb_flushes += 1
         self.emit(TlbFlush("all", 0, 0))
 
-    def before_unmap(self, mm: AddressSpace, va: int, ppn: int, pte: int) -> None:
-        """A present mapping of a user frame is going: keep its dirty bit in the frame."""
-        if pte & self.fmt.layout.dirty:
-            self.reclaimer.page_dirty.add(ppn)
-
-    def put_user_page(self, ppn: int) -> None:
-        """Drop a mapping's reference; a swap-cache page nobody maps any more is freed.
-
-        A page-cache page stays (its object keeps it) until reclaim or the object goes.
-        """
-        if (
-            not self.frames.put_page(ppn)
-            and not self.frames.mapcount(ppn)
-            and ppn not in self.page_owner
-        ):
-            self.swap_cache_drop(ppn)
-
-    def free_swap_entry(self, mm: AddressSpace, va: int, pte: int) -> None:
-        """A PTE holding a swap entry is being cleared: release its claim on the slot."""
-        free_swap_entry(self, mm, va, pte)
-
-    def vm_enough_memory(self, pages: int, vma: VMA | None) -> bool:
-        """Overcommit check for a new commitment of `pages` pages; charges it if allowed."""
-        return vm_enough_memory(self, pages)
-
     def vm_unacct_memory(self, pages: int) -> None:
         """Give back a commitment of `pages` pages."""
         self.committed -= pages
-
-    def vma_closing(self, mm: AddressSpace, vma: VMA) -> None:
-        """A VMA is about to go (munmap, exit): shared file writes reach the file first."""
-        if vma.shared and isinstance(vma.backing, FileObject):
-            msync(self, mm, vma.start, vma.end)
-
-    def vma_closed(self, mm: AddressSpace, vma: VMA) -> None:
-        """A VMA went away (munmap, exit): its object loses a mapping, freed at the last."""
-        obj = vma.backing
-        if obj is not None:
-            obj.map_count -= 1
-            if obj.map_count == 0:
-                release_object(self, obj)
-
-    def swap_cache_drop(self, ppn: int) -> None:
-        """Forget ppn's swap copy (it is about to change, or nobody maps it any more)."""
-        if self.swap.cache_drop(ppn) is not None:
-            self.frames.put_page(ppn)
 
     def extra_refs(self, ppn: int) -> int:
         """References to a user frame held by caches other than the swap cache."""
@@ -209,7 +172,7 @@ class Kernel:
     def alloc_user_page(self, mm: AddressSpace, purpose: str) -> int:
         """A zeroed frame for mm, charged to its cgroup (reclaiming within it at the limit)."""
         while (cg := self.reclaimer.over_limit(mm)) is not None:
-            if not self.reclaimer.reclaim(cgroup=cg) and not out_of_memory(self, self.faulting, cg):
+            if not self.reclaimer.reclaim(cgroup=cg) and not out_of_memory(self, cg):
                 raise OutOfMemory(f"pid {cg.pid}: memory limit reached and nothing can be freed")
         ppn = self.frames.kalloc(purpose)
         self.reclaimer.charge_page(ppn, mm)
@@ -217,7 +180,7 @@ class Kernel:
 
     def _reclaim_or_oom(self) -> bool:
         """kalloc found no free frame: reclaim one, else let the OOM killer free some."""
-        return self.reclaimer.reclaim() or out_of_memory(self, self.faulting)
+        return self.reclaimer.reclaim() or out_of_memory(self)
 
     def advance_clock(self) -> None:
         """An access starts: a timer tick after every tick_interval accesses, time moves on."""
@@ -292,7 +255,7 @@ class Kernel:
                 continue
             pol.on_unmap(ppn)
             self.reclaimer.frame_policy[ppn] = None
-            if self.reclaimer.try_to_free(ppn):
+            if try_to_unmap(self, ppn):
                 done += 1
             else:
                 self.reclaimer.frame_policy[ppn] = pol
@@ -313,40 +276,78 @@ class Kernel:
 
     def switch_to(self, proc: Proc) -> None:
         """Load proc's address space on the CPU: a context switch if another process ran last."""
-        prev = self.current
-        if prev is proc:
+        prev_mm = self.loaded_mm
+        if prev_mm is proc.mm:
             return
-        self.current = proc
+        self.loaded_mm = proc.mm
         flushed = False
         if self.asids.assign(proc.mm):
             self.flush_tlb_all()
             flushed = True
-        if prev is not None:
+        if prev_mm is not None:
             self.stats.context_switches += 1
             if not self.asids.bits:
                 self.flush_tlb_all()
                 flushed = True
         self.mmu.load_context(proc.mm.root_ppn, proc.mm.asid, proc.pid)
-        self.emit(ContextSwitch(prev.pid if prev else 0, proc.pid, flushed))
+        self.emit(ContextSwitch(self.pid_of(prev_mm) if prev_mm else 0, proc.pid, flushed))
 
-    def trap(self, proc: Proc, fault: PageFault) -> None:
-        """A page fault trapped from proc's access: handle it or raise the signal."""
-        handle_page_fault(self, proc, fault.va, fault.access, fault.reason)
+    def handle_user_fault(self, proc: Proc, fault: PageFault) -> int:
+        """The one access loop after a fault: trap, retry the access, until it translates.
 
-    def user_translate(self, proc: Proc, va: int, access: int) -> int:
-        """The CPU's view of an access: translate, trap on a fault, retry the access.
-
-        Raises the signal's exception (SegmentationFault, BusError) or ProcessKilled
-        when the fault killed proc.
+        Returns the physical address. Raises the signal's exception (SegmentationFault,
+        BusError), ProcessKilled when proc was killed, or OutOfMemory when no frame can
+        be found and nothing can be killed.
         """
         for _ in range(MAX_FAULT_RETRIES):
+            self.trap(proc, fault)
             try:
-                return self.mmu.translate(va, access)
-            except PageFault as fault:
-                self.trap(proc, fault)
-                if proc.state != RUNNING:
-                    raise ProcessKilled(proc.pid, proc.exit_reason) from None
-        raise KernelPanic(f"translate: {va:#x} still faulting after {MAX_FAULT_RETRIES} retries")
+                return self.mmu.translate(fault.va, fault.access)
+            except PageFault as again:
+                fault = again
+        raise KernelPanic(f"access at {fault.va:#x} still faulting after {MAX_FAULT_RETRIES} tries")
+
+    def trap(self, proc: Proc, fault: PageFault) -> None:
+        """A page fault trapped from proc's access: on return the access may be retried.
+
+        This is the trap boundary: a fault the handler could not resolve becomes the
+        signal here, and a process the OOM killer marked exits here.
+        """
+        ret = handle_page_fault(self, proc, fault.va, fault.access, fault.reason)
+        if ret & VM_FAULT_ERROR or proc.killed:
+            raise self.fault_error(proc, fault.va, fault.access, ret)
+
+    def fault_error(self, proc: Proc, va: int, access: int, ret: VmFaultFlag) -> Exception:
+        """What an unresolved fault does to proc (it dies, except on a plain OOM failure)."""
+        if proc.killed:
+            return self.exit_killed(proc)
+        if ret & VM_FAULT_SIGSEGV:
+            return self.deliver_segv(proc, va, access, segv_code(self, proc.mm, va))
+        if ret & VM_FAULT_SIGBUS:
+            vma = proc.mm.vma_at(va)
+            where = getattr(vma.backing, "path", "its file") if vma is not None else "its file"
+            return self.deliver_sigbus(proc, va, access, f"beyond the end of {where}")
+        return OutOfMemory(
+            f"pid {proc.pid}: no frame for {ACCESS_NAMES[access]} at {va:#x}: all "
+            f"{self.frames.nframes} frames are in use and nothing can be reclaimed or killed"
+        )
+
+    def kill(self, proc: Proc, reason: str) -> bool:
+        """SIGKILL (the OOM killer's): proc is marked; it exits now unless it is busy.
+
+        A process whose mm a kernel path holds (a fault, fork, exec) exits at that
+        path's boundary instead (exit_killed). Returns whether its memory was freed.
+        """
+        proc.killed = proc.killed or reason
+        if proc.mm.mmap_lock:
+            return False
+        self.do_exit(proc, -SIGNALS["SIGKILL"], reason)
+        return True
+
+    def exit_killed(self, proc: Proc) -> ProcessKilled:
+        """At a trap or system-call boundary: a marked process exits; its exception."""
+        self.do_exit(proc, -SIGNALS["SIGKILL"], proc.killed)
+        return ProcessKilled(proc.pid, proc.exit_reason)
 
     def deliver_segv(self, proc: Proc, va: int, access: int, code: str) -> SegmentationFault:
         """SIGSEGV: kill proc and return the exception its access raises."""
@@ -356,12 +357,10 @@ class Kernel:
         self.do_exit(proc, -SIGNALS["SIGSEGV"], str(err))
         return err
 
-    def deliver_sigbus(self, proc: Proc | None, va: int, access: int, reason: str) -> BusError:
+    def deliver_sigbus(self, proc: Proc, va: int, access: int, reason: str) -> BusError:
         """SIGBUS: kill proc and return the exception its access raises."""
-        pid = proc.pid if proc is not None else 0
-        err = BusError(pid, va, ACCESS_NAMES[access], reason)
-        if proc is not None:
-            self.do_exit(proc, -SIGNALS["SIGBUS"], str(err))
+        err = BusError(proc.pid, va, ACCESS_NAMES[access], reason)
+        self.do_exit(proc, -SIGNALS["SIGBUS"], str(err))
         return err
 
     def do_exit(self, proc: Proc, status: int, reason: str) -> None:

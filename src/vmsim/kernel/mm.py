@@ -4,21 +4,22 @@ A VMA covers the half-open range [start, end) with one protection and one kind
 ("text", "data", "heap", "stack", "mmap", "file", "shm", "replay"). The address space
 keeps them sorted; `find_vma(addr)` returns the first VMA that ends above addr (it may
 start above addr too: then addr is in a hole, or just below a stack that can grow).
+
+This is the bottom of kernel/ (Linux's mm_types.h): the structures every other file
+shares, and `VmFault` with the `VM_FAULT_*` result codes a fault handler returns.
+It imports nothing else of kernel/.
 """
 
 from __future__ import annotations
 
 import bisect
-import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from enum import IntFlag
+from typing import Any
 
-from vmsim.errors import SyscallError, format_addr
-from vmsim.hw.pte import ACCESSED, COW, DIRTY, WRITE, pg_round_up
-from vmsim.kernel.vm import scan_ptes, set_pte, unmap_pages, vma_pte_flags
-
-if TYPE_CHECKING:
-    from vmsim.kernel.kernel import Kernel
+from vmsim.hw.mmu import WRITE_ACCESS
 
 PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0, 1, 2, 4
 
@@ -132,6 +133,19 @@ class AddressSpace:
     """The kernel's cache of leaf page-table addresses, by va >> (bits the leaf covers)."""
     asid_gen: int = -1
     """ASID generation the asid was allocated in (-1: none yet)."""
+    mmap_lock: int = 0
+    """Kernel paths working on this mm (a fault, fork, exec): while it is held, the OOM
+    killer only marks the owner killed (it exits at its trap boundary) instead of
+    tearing the mm down under the path (Linux's oom_reaper cannot take mmap_lock)."""
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold mmap_lock for the duration of the block."""
+        self.mmap_lock += 1
+        try:
+            yield
+        finally:
+            self.mmap_lock -= 1
 
     def find_vma(self, addr: int) -> VMA | None:
         """The first VMA with end > addr, or None."""
@@ -188,193 +202,50 @@ class AddressSpace:
         return sum(v.length for v in self.vmas) // self.layout.page_size
 
 
-# --- system calls on an address space ----------------------------------------------------
-
-
-def _einval(what: str) -> SyscallError:
-    return SyscallError(errno.EINVAL, what)
-
-
-def split_vma(mm: AddressSpace, vma: VMA, addr: int) -> VMA:
-    """Split vma at addr (strictly inside it); return the upper part."""
-    upper = vma.split_copy(addr, vma.end, mm.layout.page_size.bit_length() - 1)
-    if upper.backing is not None:
-        upper.backing.map_count += 1
-    vma.end = addr
-    mm.reindex()
-    mm.insert(upper)
-    return upper
-
-
-def _isolate(mm: AddressSpace, start: int, end: int) -> list[VMA]:
-    """The VMAs covering [start, end), split so that none sticks out of the range."""
-    out = []
-    for vma in mm.overlapping(start, end):
-        if vma.start < start:
-            vma = split_vma(mm, vma, start)
-        if vma.end > end:
-            split_vma(mm, vma, end)
-        out.append(vma)
-    return out
-
-
-def do_mmap(
-    k: Kernel,
-    mm: AddressSpace,
-    length: int,
-    prot: int,
-    kind: str = "mmap",
-    shared: bool = False,
-    backing: Any = None,
-    pgoff: int = 0,
-    name: str = "",
-    addr: int | None = None,
-) -> int:
-    """Map length bytes (rounded up to pages); return the start. SyscallError.
-
-    Placed top-down below mmap_base, or exactly at `addr` when given (Linux's
-    MAP_FIXED_NOREPLACE: EEXIST if anything is mapped there).
-    """
-    ps = mm.layout.page_size
-    if length <= 0:
-        raise _einval(f"mmap: length {length} must be positive")
-    length = pg_round_up(length, ps)
-    if length > mm.layout.user_top:
-        raise SyscallError(errno.ENOMEM, f"mmap: {length} bytes is larger than the address space")
-    vma = VMA(0, length, prot, kind, shared=shared, backing=backing, pgoff=pgoff, name=name)
-    pages = 0 if shared or not prot & PROT_WRITE else length // ps
-    if pages and not k.vm_enough_memory(pages, vma):
-        raise SyscallError(errno.ENOMEM, f"mmap: cannot commit {length} more bytes (overcommit)")
-    if addr is not None:
-        _check_fixed(mm, addr, length)
-    else:
-        addr = mm.get_unmapped_area(length)
-    if addr is None:
-        k.vm_unacct_memory(pages)
-        raise SyscallError(errno.ENOMEM, f"mmap: no room for {length} bytes in the address space")
-    vma.start, vma.end = addr, addr + length
-    mm.insert(vma)
-    if backing is not None:
-        backing.map_count += 1
-    return addr
-
-
-def _span(start: int, end: int) -> str:
-    """A half-open range of addresses for an error message."""
-    return f"[{format_addr(start)}, {format_addr(end)})"
-
-
-def _check_fixed(mm: AddressSpace, addr: int, length: int) -> None:
-    """A fixed placement must be aligned, inside user space and over nothing mapped."""
-    if addr % mm.layout.page_size:
-        raise _einval(f"mmap: address {format_addr(addr)} is not page-aligned")
-    if addr < mm.layout.mmap_min_addr or addr + length > mm.layout.user_top:
-        raise SyscallError(
-            errno.ENOMEM, f"mmap: {_span(addr, addr + length)} is outside user space"
-        )
-    if mm.overlapping(addr, addr + length):
-        raise SyscallError(errno.EEXIST, f"mmap: {_span(addr, addr + length)} is already mapped")
-
-
-def do_munmap(k: Kernel, mm: AddressSpace, addr: int, length: int) -> None:
-    """Unmap [addr, addr + length): mappings go, VMAs are cut. SyscallError(EINVAL)."""
-    ps = mm.layout.page_size
-    if addr % ps:
-        raise _einval(f"munmap: address {format_addr(addr)} is not page-aligned")
-    if length <= 0 or addr < 0 or addr + length > mm.layout.user_top:
-        raise _einval(f"munmap: bad range {format_addr(addr)}+{length}")
-    end = addr + pg_round_up(length, ps)
-    for vma in _isolate(mm, addr, end):
-        close_vma(k, mm, vma)
-
-
-def close_vma(k: Kernel, mm: AddressSpace, vma: VMA) -> None:
-    """Remove a whole VMA: shared file writes reach the file, mappings go, commit returns."""
-    k.vma_closing(mm, vma)
-    unmap_pages(k, mm, vma.start, vma.end)
-    k.vm_unacct_memory(committed_pages_of(mm, vma))
-    mm.remove(vma)
-    k.vma_closed(mm, vma)
-
-
 def committed_pages_of(mm: AddressSpace, vma: VMA) -> int:
-    """committed_pages with the address space's page size."""
+    """Pages vma charges against the commit limit (private writable, not noreserve)."""
     if vma.shared or not vma.prot & PROT_WRITE or vma.noreserve:
         return 0
     return vma.length // mm.layout.page_size
 
 
-def do_mprotect(k: Kernel, mm: AddressSpace, addr: int, length: int, prot: int) -> None:
-    """Change the protection of [addr, addr + length), PTEs included. SyscallError."""
-    ps = mm.layout.page_size
-    if addr % ps:
-        raise _einval(f"mprotect: address {format_addr(addr)} is not page-aligned")
-    if length <= 0:
-        raise _einval(f"mprotect: length {length} must be positive")
-    end = addr + pg_round_up(length, ps)
-    covered = sum(min(v.end, end) - max(v.start, addr) for v in mm.overlapping(addr, end))
-    if covered != end - addr:
-        raise SyscallError(errno.ENOMEM, f"mprotect: {_span(addr, end)} is not all mapped")
-    for vma in _isolate(mm, addr, end):
-        before, after = committed_pages_of(mm, vma), 0
-        old_prot, vma.prot = vma.prot, prot
-        after = committed_pages_of(mm, vma)
-        if after > before and not k.vm_enough_memory(after - before, vma):
-            vma.prot = old_prot
-            raise SyscallError(errno.ENOMEM, "mprotect: cannot commit the memory (overcommit)")
-        k.vm_unacct_memory(max(0, before - after))
-        change_protection(k, mm, vma)
+class VmFaultFlag(IntFlag):
+    """What a fault handler did (Linux's vm_fault_t); 0: the page is mapped, retry."""
+
+    OOM = 0x1
+    """No frame could be found; the access cannot complete."""
+    SIGBUS = 0x2
+    """The page has no backing (a file mapping beyond the end of its file)."""
+    MAJOR = 0x4
+    """The page was read from swap or a file."""
+    SIGSEGV = 0x40
+    """The address is in no VMA, or the VMA does not allow the access."""
 
 
-def change_protection(k: Kernel, mm: AddressSpace, vma: VMA) -> None:
-    """Rewrite the present PTEs of vma for its (new) protection.
-
-    Write permission is only ever removed here: a page that may become writable again
-    gets it on its next write fault (do_wp_page), which keeps zero-page and COW sharing
-    correct.
-    """
-    layout = k.fmt.layout
-    for va, pte_pa, pte in scan_ptes(k, mm, vma.start, vma.end):
-        if not pte & layout.present:
-            continue
-        flags = layout.flags(pte)
-        keep = flags & (ACCESSED | DIRTY | COW | WRITE)
-        new_flags = vma_pte_flags(vma, writable=bool(keep & WRITE)) | (keep & ~WRITE)
-        new = k.fmt.make_pte(layout.ppn(pte), new_flags)
-        if new != pte:
-            set_pte(k, mm, va, pte_pa, new)
+VM_FAULT_DONE = VmFaultFlag(0)
+VM_FAULT_OOM = VmFaultFlag.OOM
+VM_FAULT_SIGBUS = VmFaultFlag.SIGBUS
+VM_FAULT_MAJOR = VmFaultFlag.MAJOR
+VM_FAULT_SIGSEGV = VmFaultFlag.SIGSEGV
+VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV
+"""Results after which the access cannot be retried."""
 
 
-def do_brk(k: Kernel, mm: AddressSpace, new_brk: int) -> int:
-    """Move the program break to new_brk; return it. SyscallError(ENOMEM) if it cannot."""
-    ps = mm.layout.page_size
-    if new_brk < mm.start_brk:
-        raise SyscallError(
-            errno.ENOMEM, f"brk: {format_addr(new_brk)} is below the heap start {mm.start_brk:#x}"
-        )
-    old_end = pg_round_up(mm.brk, ps)
-    new_end = pg_round_up(new_brk, ps)
-    heap = mm.vma_at(mm.start_brk) if mm.brk > mm.start_brk else None
-    if new_end < old_end and heap is not None:
-        unmap_pages(k, mm, new_end, old_end)
-        k.vm_unacct_memory((old_end - new_end) // ps)
-        if new_end == mm.start_brk:
-            mm.remove(heap)
-        else:
-            heap.end = new_end
-            mm.reindex()
-    elif new_end > old_end:
-        if mm.overlapping(old_end, new_end + ps) or new_end > mm.layout.mmap_base:
-            raise SyscallError(
-                errno.ENOMEM, f"brk: no room to grow the heap to {format_addr(new_brk)}"
-            )
-        pages = (new_end - old_end) // ps
-        if not k.vm_enough_memory(pages, heap):
-            raise SyscallError(errno.ENOMEM, f"brk: cannot commit {pages} more pages (overcommit)")
-        if heap is None:
-            mm.insert(VMA(mm.start_brk, new_end, PROT_READ | PROT_WRITE, "heap"))
-        else:
-            heap.end = new_end
-            mm.reindex()
-    mm.brk = new_brk
-    return new_brk
+@dataclass
+class VmFault:
+    """Everything a do_* handler needs about one fault (Linux's struct vm_fault)."""
+
+    mm: AddressSpace
+    vma: VMA
+    va: int
+    """Page-aligned faulting address."""
+    access: int
+    pte_pa: int
+    pte: int
+    task: Any = None
+    """The Proc the fault is handled for (its counters), None for a kernel access."""
+
+    @property
+    def write(self) -> bool:
+        """Whether the faulting access is a write."""
+        return self.access == WRITE_ACCESS

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vmsim.errors import ProcessKilled
 from vmsim.events import OomKill
 
 if TYPE_CHECKING:
@@ -82,10 +81,11 @@ def select_bad_process(candidates: list[Proc], totalpages: int) -> tuple[Proc, i
     return best
 
 
-def out_of_memory(k: Kernel, faulting: Proc | None, memcg: Proc | None = None) -> bool:
-    """Kill the worst process (within memcg if given); False if there is none to kill.
+def out_of_memory(k: Kernel, memcg: Proc | None = None) -> bool:
+    """Kill the worst process (within memcg if given); True if that freed its memory.
 
-    Raises ProcessKilled when the victim is the faulting process: its access fails.
+    False if there is none to kill, or if the victim is busy in a kernel path (its mm
+    is locked): it is marked killed and exits at its trap or system-call boundary.
     """
     if memcg is not None:  # Linux: totalpages = mem_cgroup_get_max (limit + swap)
         candidates, totalpages = [memcg], (memcg.memory_limit or 0) + k.swap.nslots
@@ -98,7 +98,4 @@ def out_of_memory(k: Kernel, faulting: Proc | None, memcg: Proc | None = None) -
     k.stats.oom_kill += 1
     k.emit(OomKill(victim.pid, points))
     reason = f"killed by the OOM killer (badness {points})"
-    k.do_exit(victim, -9, reason)
-    if victim is faulting:
-        raise ProcessKilled(victim.pid, reason)
-    return True
+    return k.kill(victim, reason)

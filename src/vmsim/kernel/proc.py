@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 from vmsim.config import RESERVED_PIDS
 from vmsim.errors import SyscallError
+from vmsim.kernel.memory import uvm_copy
 from vmsim.kernel.mm import AddressSpace, committed_pages_of
-from vmsim.kernel.vm import uvm_copy
+from vmsim.kernel.oom import vm_enough_memory
 from vmsim.stats import ProcStat
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ class Proc:
     """Minor faults of reaped children (and theirs): getrusage(RUSAGE_CHILDREN)'s ru_minflt."""
     cmaj_flt: int = 0
     """Major faults of reaped children (and theirs): getrusage(RUSAGE_CHILDREN)'s ru_majflt."""
+    killed: str = ""
+    """Why a fatal signal is pending (xv6's p->killed): it exits at its next boundary."""
 
     @property
     def alive(self) -> bool:
@@ -127,11 +130,11 @@ def do_fork(k: Kernel, parent: Proc) -> Proc:
     src, dst = parent.mm, child.mm
     dst.start_brk, dst.brk = src.start_brk, src.brk
     commit = sum(committed_pages_of(src, v) for v in src.vmas)
-    if not k.vm_enough_memory(commit, None):
+    if not vm_enough_memory(k, commit):
         k.do_exit(child, -1, "fork failed")
         reap(k, child)
         raise SyscallError(errno.ENOMEM, f"fork: cannot commit {commit} pages (overcommit)")
-    k.faulting = parent
+    src.mmap_lock += 1  # the OOM killer marks the parent instead of tearing src down
     child.oom_score_adj = OOM_EXEMPT  # half-built: the OOM killer must not tear it down
     try:
         for vma in src.vmas:
@@ -145,7 +148,7 @@ def do_fork(k: Kernel, parent: Proc) -> Proc:
         reap(k, child)
         raise
     finally:
-        k.faulting = None
+        src.mmap_lock -= 1
         child.oom_score_adj = parent.oom_score_adj
     return child
 

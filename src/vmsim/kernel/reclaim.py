@@ -19,6 +19,7 @@ from vmsim.errors import KernelPanic, VmsimError
 from vmsim.events import Evict
 from vmsim.kernel.kalloc import RmapEntry
 from vmsim.kernel.mm import AddressSpace
+from vmsim.kernel.rmap import try_to_unmap
 from vmsim.kernel.vm import set_pte, walk
 from vmsim.policies import ReplacementPolicy, make_policy, policy_class
 
@@ -205,13 +206,13 @@ class Reclaimer:
             return False
         self.frame_policy[ppn] = None
         self._k.emit(Evict(ppn, self.policy_name))
-        if not self.try_to_free(ppn):
+        if not try_to_unmap(self._k, ppn):
             raise KernelPanic(f"reclaim: frame {ppn} could not be freed after all")
         self._k.stats.pgsteal += 1
         return True
 
     def cannot_free(self, ppn: int) -> bool:
-        """Whether try_to_free(ppn) would fail now: pinned, or anonymous with nowhere to go."""
+        """Whether try_to_unmap(ppn) would fail now: pinned, or anonymous with nowhere to go."""
         k = self._k
         if ppn in k.frames.pinned_frames:
             return True
@@ -219,15 +220,3 @@ class Reclaimer:
         if purpose in ("anon", "shm"):
             return ppn not in k.swap.cache_slot and k.swap.full()
         return purpose != "file"
-
-    def try_to_free(self, ppn: int) -> bool:
-        """Take frame ppn back from everyone who maps it; True if it is free now."""
-        from vmsim.kernel.filemap import reclaim_page_cache_frame
-        from vmsim.kernel.swap import swap_out_frame
-
-        purpose = self._k.frames.purpose[ppn]
-        if purpose in ("anon", "shm"):
-            return swap_out_frame(self._k, ppn)
-        if purpose == "file":
-            return reclaim_page_cache_frame(self._k, ppn)
-        return False

@@ -87,9 +87,8 @@ class ReplayRun:
     def step(self, n: int) -> int:
         """Replay up to n more references; return how many ran."""
         k, proc = self._k, self.proc
-        if k.current is not proc:
-            k.switch_to(proc)
-        translate, user_translate = k.mmu.translate, k.user_translate
+        k.switch_to(proc)
+        translate, handle_user_fault = k.mmu.translate, k.handle_user_fault
         shift, tick, future, nxt = k.fmt.page_shift, k.tick_interval, self.future, self.nxt
         addrs, acc = self.addrs, self.acc
         start = i = self.pos
@@ -104,8 +103,8 @@ class ReplayRun:
                     future[va >> shift] = nxt[i]
                 try:
                     translate(va, acc[i])
-                except PageFault:
-                    user_translate(proc, va, acc[i])
+                except PageFault as fault:
+                    handle_user_fault(proc, fault)
             i = end
         finally:
             proc.stats.cpu_accesses += i - start

@@ -1,101 +1,25 @@
-"""Swap: slots, swap entries in not-present PTEs, the swap cache, swap_out and swap_in.
+"""Swap-out and swap-in of anonymous and shared-memory pages.
 
-A swapped-out page is recorded in each PTE that mapped it as a swap entry (the slot
-number where the frame number was, present bit clear: hw/pte.py). The swap space
-knows, per slot, which (mm, va) hold such an entry (its "users"), so that swap-in maps
-the page back for all of them at once: one frame, many PTEs, both ways.
-
-The swap cache pairs a resident frame with the slot that holds a copy of it. When such
-a frame is reclaimed again and neither its PTEs' dirty bits nor its page-dirty flag
-say it changed, it is not written again. When swap is more than half full, pages
-leave the swap cache as soon as they come back in (Linux's vm_swap_full()).
+swap_out_frame writes a frame to its slot (unless the swap cache says the slot already
+holds it unchanged) and turns every PTE that mapped it into a swap entry; do_swap_page
+(a fault on a swap entry) reads it back and maps it for every user of the slot. When
+swap is more than half full, pages leave the swap cache as soon as they come back in
+(Linux's vm_swap_full()). A shared-memory page's object remembers its slot meanwhile.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from vmsim.errors import KernelPanic
 from vmsim.events import SwapIn, SwapOut
-from vmsim.hw.swapdev import SwapDevice
 from vmsim.kernel.filemap import add_to_page_cache, delete_from_page_cache
-from vmsim.kernel.mm import AddressSpace
-from vmsim.kernel.vm import set_pte, walk
+from vmsim.kernel.mm import VM_FAULT_DONE, VM_FAULT_MAJOR, AddressSpace, VmFault, VmFaultFlag
+from vmsim.kernel.swap_state import swap_cache_drop
+from vmsim.kernel.vm import map_page, set_pte, vma_pte_flags, walk
 
 if TYPE_CHECKING:
-    from vmsim.kernel.fault import VmFault
     from vmsim.kernel.kernel import Kernel
-
-SwapUser = tuple[AddressSpace, int]
-
-
-class SwapSpace:
-    """Slot allocation, per-slot users, and the swap cache of one swap device."""
-
-    def __init__(self, dev: SwapDevice | None) -> None:
-        self.dev = dev
-        self.nslots = dev.nslots - 1 if dev is not None else 0
-        self._free = list(range(self.nslots, 0, -1))
-        self.users: dict[int, set[SwapUser]] = {}
-        self.cache_frame: dict[int, int] = {}
-        """slot -> frame holding the same page."""
-        self.cache_slot: dict[int, int] = {}
-        """frame -> slot holding a copy of it."""
-        self.object_of: dict[int, tuple[Any, int]] = {}
-        """slot -> (shm object, page offset) for a shared-memory page that lives in swap."""
-
-    @property
-    def used(self) -> int:
-        """Slots in use."""
-        return self.nslots - len(self._free)
-
-    def full(self) -> bool:
-        """No free slot left."""
-        return not self._free
-
-    def vm_swap_full(self) -> bool:
-        """More than half of the slots are in use."""
-        return self.used * 2 > self.nslots
-
-    def get_swap_page(self) -> int | None:
-        """A free slot, or None when swap is full (or absent)."""
-        return self._free.pop() if self._free else None
-
-    def release_if_unused(self, slot: int) -> None:
-        """Free slot if no PTE refers to it and no frame caches it."""
-        if not self.users.get(slot) and slot not in self.cache_frame and slot not in self.object_of:
-            self.users.pop(slot, None)
-            self._free.append(slot)
-
-    def add_user(self, slot: int, mm: AddressSpace, va: int) -> None:
-        """A PTE of mm at va now holds a swap entry for slot."""
-        self.users.setdefault(slot, set()).add((mm, va))
-
-    def remove_user(self, slot: int, mm: AddressSpace, va: int) -> None:
-        """That PTE no longer refers to slot; free the slot if nothing else does."""
-        users = self.users.get(slot)
-        if users is None or (mm, va) not in users:
-            raise KernelPanic(f"swap: slot {slot} has no user at {va:#x}")
-        users.discard((mm, va))
-        self.release_if_unused(slot)
-
-    def drop_object_ref(self, slot: int) -> None:
-        """The shm object no longer keeps slot (its page came back in, or it went away)."""
-        self.object_of.pop(slot, None)
-        self.release_if_unused(slot)
-
-    def cache_add(self, ppn: int, slot: int) -> None:
-        """Frame ppn and slot hold the same page."""
-        self.cache_frame[slot] = ppn
-        self.cache_slot[ppn] = slot
-
-    def cache_drop(self, ppn: int) -> int | None:
-        """Forget ppn's swap copy (freeing the slot if unused); return the slot it had."""
-        slot = self.cache_slot.pop(ppn, None)
-        if slot is not None:
-            del self.cache_frame[slot]
-            self.release_if_unused(slot)
-        return slot
 
 
 def swap_out_frame(k: Kernel, ppn: int) -> bool:
@@ -141,7 +65,7 @@ def swap_out_frame(k: Kernel, ppn: int) -> bool:
     return True
 
 
-def do_swap_page(k: Kernel, vmf: VmFault) -> None:
+def do_swap_page(k: Kernel, vmf: VmFault) -> VmFaultFlag:
     """A fault on a swap entry: bring the page in (unless cached) and map it for every user."""
     slot = k.fmt.layout.ppn(vmf.pte)
     users = k.swap.users.get(slot, ())
@@ -150,12 +74,7 @@ def do_swap_page(k: Kernel, vmf: VmFault) -> None:
             f"do_swap_page: {vmf.va:#x} holds slot {slot} the swap space does not know"
         )
     _, major = swap_in_slot(k, slot, vmf.mm, vmf.va)
-    owner = k.owner_of(vmf.mm)
-    if owner is not None:
-        if major:
-            owner.stats.maj_flt += 1
-        else:
-            owner.stats.min_flt += 1
+    return VM_FAULT_MAJOR if major else VM_FAULT_DONE
 
 
 def swap_in_slot(k: Kernel, slot: int, mm: AddressSpace, va: int) -> tuple[int, bool]:
@@ -186,15 +105,12 @@ def swap_in_slot(k: Kernel, slot: int, mm: AddressSpace, va: int) -> tuple[int, 
         map_swapped_users(k, slot, ppn)
     if sw.vm_swap_full():
         k.reclaimer.page_dirty.add(ppn)
-        if sw.cache_drop(ppn) is not None:
-            k.frames.put_page(ppn)
+        swap_cache_drop(k, ppn)
     return ppn, major
 
 
 def map_swapped_users(k: Kernel, slot: int, ppn: int) -> None:
     """Map frame ppn at every PTE that holds a swap entry for slot."""
-    from vmsim.kernel.vm import map_page, vma_pte_flags
-
     sw = k.swap
     users = list(sw.users.get(slot, ()))
     exclusive = len(users) == 1
@@ -211,11 +127,3 @@ def map_swapped_users(k: Kernel, slot: int, ppn: int) -> None:
         )
         if mm.owner is not None:
             mm.owner.stats.swap -= 1
-
-
-def free_swap_entry(k: Kernel, mm: AddressSpace, va: int, pte: int) -> None:
-    """A PTE holding a swap entry is being cleared (munmap, exit): drop its claim on the slot."""
-    slot = k.fmt.layout.ppn(pte)
-    k.swap.remove_user(slot, mm, va)
-    if mm.owner is not None:
-        mm.owner.stats.swap -= 1

@@ -1,4 +1,4 @@
-"""Page-table work in software: walk, map_pages, unmap_pages, the PTE scan, copy_in/copy_out.
+"""Page-table operations in software: walk, set_pte, map_page, the PTE scan, free_pgtables.
 
 Every PTE change goes through `set_pte`, which writes the PTE bytes and then flushes
 the matching TLB entry. User frames are entered in the reverse map when mapped and
@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from vmsim.errors import KernelPanic
-from vmsim.events import MapPage, UnmapPage
+from vmsim.events import MapPage
 from vmsim.hw.pte import NX, PRESENT, USER, WRITE
 from vmsim.hw.ptformat import walk as hw_walk
+from vmsim.kernel.mm import PROT_EXEC, PROT_READ, PROT_WRITE, VMA, AddressSpace
 
 if TYPE_CHECKING:
     from vmsim.kernel.kernel import Kernel
-    from vmsim.kernel.mm import VMA, AddressSpace
 
 
 def pgtable_alloc(k: Kernel, mm: AddressSpace) -> int:
@@ -64,7 +64,6 @@ def set_pte(k: Kernel, mm: AddressSpace, va: int, pte_pa: int, pte: int) -> None
 
 def vma_pte_flags(vma: VMA, writable: bool) -> int:
     """Generic PTE flags for a user page of this VMA (writable only if asked and allowed)."""
-    from vmsim.kernel.mm import PROT_EXEC, PROT_READ, PROT_WRITE
 
     flags = PRESENT
     if vma.prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
@@ -91,39 +90,6 @@ def map_page(
         k.frames.rmap_add(ppn, mm, va)
         k.rss_add(mm, 1)
     k.emit(MapPage(k.pid_of(mm), va, ppn, _prot_text(flags), how))
-
-
-def map_pages(k: Kernel, mm: AddressSpace, va: int, ppns: list[int], flags: int, how: str) -> None:
-    """Map consecutive pages starting at va to the given frames."""
-    for i, ppn in enumerate(ppns):
-        map_page(k, mm, va + i * k.fmt.page_size, ppn, flags, how)
-
-
-def zap_pte(k: Kernel, mm: AddressSpace, va: int, pte_pa: int, pte: int) -> int:
-    """Remove one present mapping: clear the PTE, drop the rmap entry and the frame reference.
-
-    Returns the frame number that was mapped.
-    """
-    ppn = k.fmt.pte_ppn(pte)
-    set_pte(k, mm, va, pte_pa, 0)
-    k.emit(UnmapPage(k.pid_of(mm), va, ppn))
-    if ppn != k.zero_ppn:
-        k.before_unmap(mm, va, ppn, pte)
-        k.frames.rmap_remove(ppn, mm, va)
-        k.rss_add(mm, -1)
-        k.put_user_page(ppn)
-    return ppn
-
-
-def unmap_pages(k: Kernel, mm: AddressSpace, start: int, end: int) -> None:
-    """Remove every mapping in [start, end): frames lose a reference, swap slots are freed."""
-    present = k.fmt.layout.present
-    for va, pte_pa, pte in scan_ptes(k, mm, start, end):
-        if pte & present:
-            zap_pte(k, mm, va, pte_pa, pte)
-        else:
-            k.free_swap_entry(mm, va, pte)
-            set_pte(k, mm, va, pte_pa, 0)
 
 
 def scan_ptes(k: Kernel, mm: AddressSpace, start: int, end: int) -> Iterator[tuple[int, int, int]]:
@@ -171,73 +137,6 @@ def free_pgtables(k: Kernel, mm: AddressSpace) -> None:
     mm.pgtables.clear()
 
 
-def copy_out(k: Kernel, mm: AddressSpace, va: int, data: bytes) -> None:
-    """Kernel writes user memory at va (software walk, faulting pages in as needed)."""
-    from vmsim.kernel.fault import fault_in
-
-    ps = k.fmt.page_size
-    done = 0
-    while done < len(data):
-        cur = va + done
-        n = min(len(data) - done, ps - (cur & (ps - 1)))
-        pa = fault_in(k, mm, cur, write=True)
-        k.mem.write(pa, data[done : done + n])
-        done += n
-
-
-def copy_in(k: Kernel, mm: AddressSpace, va: int, n: int) -> bytes:
-    """Kernel reads n bytes of user memory at va (software walk, faulting pages in)."""
-    from vmsim.kernel.fault import fault_in
-
-    ps = k.fmt.page_size
-    out = bytearray()
-    while len(out) < n:
-        cur = va + len(out)
-        m = min(n - len(out), ps - (cur & (ps - 1)))
-        out += k.mem.read(fault_in(k, mm, cur, write=False), m)
-    return bytes(out)
-
-
 def _prot_text(flags: int) -> str:
     """Generic flags -> "rwx"-style text for events."""
     return "r" + ("w" if flags & WRITE else "-") + ("-" if flags & NX else "x")
-
-
-def uvm_copy(k: Kernel, src: AddressSpace, dst: AddressSpace, vma: VMA) -> None:
-    """Copy vma's mappings from src to dst for fork, sharing frames copy-on-write.
-
-    In a private writable VMA both PTEs lose write permission and get the COW mark, so
-    the first write on either side goes through do_wp_page. Shared VMAs share as they
-    are. Swap entries are copied: the slot gains a user. The child's PTEs start with
-    the accessed bit clear.
-    """
-    from vmsim.kernel.mm import PROT_WRITE
-
-    layout = k.fmt.layout
-    cow = not vma.shared and bool(vma.prot & PROT_WRITE)
-    for va, pte_pa, pte in scan_ptes(k, src, vma.start, vma.end):
-        if not pte & layout.present:
-            dst_pa, _ = walk(k, dst, va, alloc=True)
-            set_pte(k, dst, va, dst_pa, pte)
-            k.swap.add_user(layout.ppn(pte), dst, va)
-            if dst.owner is not None:
-                dst.owner.stats.swap += 1
-            continue
-        ppn = layout.ppn(pte)
-        with k.frames.pinned(ppn):
-            dst_pa, _ = walk(k, dst, va, alloc=True)
-        pte = k.mem.read_uint(pte_pa, layout.size)  # reclaim may have run meanwhile
-        if not pte & layout.present:  # swapped out while the child's table was allocated
-            set_pte(k, dst, va, dst_pa, pte)
-            k.swap.add_user(layout.ppn(pte), dst, va)
-            if dst.owner is not None:
-                dst.owner.stats.swap += 1
-            continue
-        if cow and pte & layout.write:
-            pte = (pte & ~layout.write) | layout.cow
-            set_pte(k, src, va, pte_pa, pte)
-        set_pte(k, dst, va, dst_pa, pte & ~layout.accessed)
-        if ppn != k.zero_ppn:
-            k.frames.get_page(ppn)
-            k.frames.rmap_add(ppn, dst, va)
-            k.rss_add(dst, 1)

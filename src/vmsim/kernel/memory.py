@@ -1,0 +1,94 @@
+"""Mappings of user memory (Linux's mm/memory.c): zap and unmap, and fork's uvm_copy.
+
+Unmapping a range clears every PTE in it: a present one loses its frame reference
+(and keeps its dirty bit on the frame), a swap entry gives back its claim on the slot.
+A frame that only the swap cache still holds is freed with it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from vmsim.events import UnmapPage
+from vmsim.kernel.mm import PROT_WRITE, VMA, AddressSpace
+from vmsim.kernel.swap_state import free_swap_entry, swap_cache_drop
+from vmsim.kernel.vm import scan_ptes, set_pte, walk
+
+if TYPE_CHECKING:
+    from vmsim.kernel.kernel import Kernel
+
+
+def put_user_page(k: Kernel, ppn: int) -> None:
+    """Drop a mapping's reference; a swap-cache page nobody maps any more is freed.
+
+    A page-cache page stays (its object keeps it) until reclaim or the object goes.
+    """
+    if not k.frames.put_page(ppn) and not k.frames.mapcount(ppn) and ppn not in k.page_owner:
+        swap_cache_drop(k, ppn)
+
+
+def zap_pte(k: Kernel, mm: AddressSpace, va: int, pte_pa: int, pte: int) -> int:
+    """Remove one present mapping: clear the PTE, drop the rmap entry and the frame reference.
+
+    Returns the frame number that was mapped.
+    """
+    ppn = k.fmt.pte_ppn(pte)
+    set_pte(k, mm, va, pte_pa, 0)
+    k.emit(UnmapPage(k.pid_of(mm), va, ppn))
+    if ppn != k.zero_ppn:
+        if pte & k.fmt.layout.dirty:  # the dirty bit leaves with the PTE: keep it on the frame
+            k.reclaimer.page_dirty.add(ppn)
+        k.frames.rmap_remove(ppn, mm, va)
+        k.rss_add(mm, -1)
+        put_user_page(k, ppn)
+    return ppn
+
+
+def unmap_pages(k: Kernel, mm: AddressSpace, start: int, end: int) -> None:
+    """Remove every mapping in [start, end): frames lose a reference, swap slots are freed."""
+    present = k.fmt.layout.present
+    for va, pte_pa, pte in scan_ptes(k, mm, start, end):
+        if pte & present:
+            zap_pte(k, mm, va, pte_pa, pte)
+        else:
+            free_swap_entry(k, mm, va, pte)
+            set_pte(k, mm, va, pte_pa, 0)
+
+
+def uvm_copy(k: Kernel, src: AddressSpace, dst: AddressSpace, vma: VMA) -> None:
+    """Copy vma's mappings from src to dst for fork, sharing frames copy-on-write.
+
+    In a private writable VMA both PTEs lose write permission and get the COW mark, so
+    the first write on either side goes through do_wp_page. Shared VMAs share as they
+    are. Swap entries are copied: the slot gains a user. The child's PTEs start with
+    the accessed bit clear.
+    """
+    layout = k.fmt.layout
+    cow = not vma.shared and bool(vma.prot & PROT_WRITE)
+    for va, pte_pa, pte in scan_ptes(k, src, vma.start, vma.end):
+        if not pte & layout.present:
+            _copy_swap_entry(k, dst, va, walk(k, dst, va, alloc=True)[0], pte)
+            continue
+        ppn = layout.ppn(pte)
+        with k.frames.pinned(ppn):
+            dst_pa, _ = walk(k, dst, va, alloc=True)
+        pte = k.mem.read_uint(pte_pa, layout.size)  # reclaim may have run meanwhile
+        if not pte & layout.present:  # swapped out while the child's table was allocated
+            _copy_swap_entry(k, dst, va, dst_pa, pte)
+            continue
+        if cow and pte & layout.write:
+            pte = (pte & ~layout.write) | layout.cow
+            set_pte(k, src, va, pte_pa, pte)
+        set_pte(k, dst, va, dst_pa, pte & ~layout.accessed)
+        if ppn != k.zero_ppn:
+            k.frames.get_page(ppn)
+            k.frames.rmap_add(ppn, dst, va)
+            k.rss_add(dst, 1)
+
+
+def _copy_swap_entry(k: Kernel, dst: AddressSpace, va: int, dst_pa: int, pte: int) -> None:
+    """The child's PTE at va holds the same swap entry: the slot gains a user."""
+    set_pte(k, dst, va, dst_pa, pte)
+    k.swap.add_user(k.fmt.layout.ppn(pte), dst, va)
+    if dst.owner is not None:
+        dst.owner.stats.swap += 1
