@@ -490,7 +490,7 @@ def info(trace_path: str, fmt: str | None, skip_bad: bool, page_size: str, as_js
 
 
 @trace.command()
-@click.argument("src", type=click.Path(dir_okay=False))
+@click.argument("src", type=click.Path(dir_okay=False, allow_dash=True))
 @click.argument("dest", type=click.Path(dir_okay=False))
 @click.option(
     "--to",
@@ -502,17 +502,29 @@ def info(trace_path: str, fmt: str | None, skip_bad: bool, page_size: str, as_js
     "--format", "fmt", default=None, help="Input format (default: detected from the content)."
 )
 @click.option("--skip-bad", is_flag=True, help="Skip malformed lines (counted) instead of failing.")
-@click.option("--level", type=int, default=None, help="Compression level.")
+@click.option(
+    "--level",
+    type=int,
+    default=None,
+    help="Compression level: zstd 1-22 for .vmt blocks and .zst, gzip and xz 0-9.",
+)
 def convert(
     src: str, dest: str, to: str | None, fmt: str | None, skip_bad: bool, level: int | None
 ) -> None:
-    """Convert a trace to another format (e.g. lackey text to compact .vmt)."""
-    from vmsim.trace.writers import output_format, write_trace
+    """Convert a trace to another format (e.g. lackey text to compact .vmt).
 
-    out_fmt, _ = output_format(dest, to)
-    tr = _open(src, fmt, skip_bad)
+    SRC may be - (standard input) or a pipe. DEST is written whole or not at all.
+    """
+    from vmsim.output import ensure_not_input
+    from vmsim.trace import Trace
+    from vmsim.trace.writers import output_format, output_level, write_trace
+
+    ensure_not_input(dest, src)
+    out_fmt, compression = output_format(dest, to)
+    output_level(dest, out_fmt, compression, level)
+    tr = Trace(src, fmt, skip_bad=skip_bad, spool=out_fmt == "npy")
     count = None
-    if out_fmt == "npy":
+    if out_fmt == "npy":  # two passes: the count goes first (a pipe is spooled)
         count = sum(len(c) for c in tr.chunks())
     with progress_bar(f"converting {src}") as advance:
         n = write_trace(
@@ -547,7 +559,7 @@ def formats() -> None:
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .vmt file to write."
 )
 @click.option(
-    "--level", type=int, default=9, show_default=True, help="zstd level of the .vmt blocks."
+    "--level", type=int, default=9, show_default=True, help="zstd level (1-22) of the .vmt blocks."
 )
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def record(output: str, level: int, command: tuple[str, ...]) -> None:
@@ -555,10 +567,13 @@ def record(output: str, level: int, command: tuple[str, ...]) -> None:
 
     The program's own output is untouched; its exit status is passed through.
     """
-    from vmsim.trace.record import find_valgrind
+    from vmsim.trace.compress import check_level
+    from vmsim.trace.record import check_command, find_valgrind
     from vmsim.trace.record import record as run
 
+    check_level("zstd", level, output)
     find_valgrind()
+    check_command(command)
     with progress_bar(f"recording {command[0]}") as advance:
         rec = run(list(command), output, progress=advance, level=level)
     click.echo(f"vmsim: {output}: {rec.references:,} references", err=True)

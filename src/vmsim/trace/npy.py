@@ -16,6 +16,7 @@ import numpy as np
 from vmsim.kinds import LOAD
 from vmsim.trace.base import TraceChunk, TraceReader, register_format
 from vmsim.trace.compress import open_stream, read_fully
+from vmsim.trace.inputs import Input
 
 NPY_DTYPE = np.dtype([("address", "<u8"), ("kind", "u1"), ("size", "<u4")])
 """The structured dtype vmsim writes."""
@@ -27,9 +28,9 @@ class NpyReader(TraceReader):
 
     extensions = (".npy",)
 
-    def __init__(self, path: str | Path, **options: Any) -> None:
+    def __init__(self, path: str | Path | Input, **options: Any) -> None:
         super().__init__(path, **options)
-        stream, _ = open_stream(self.path)
+        stream, _ = open_stream(self.input)
         try:
             self._header(stream)
         finally:
@@ -65,7 +66,7 @@ class NpyReader(TraceReader):
 
     def chunks(self) -> Iterator[TraceChunk]:
         """Yield the array in chunks of chunk_refs elements."""
-        stream, _ = open_stream(self.path)
+        stream, _ = open_stream(self.input)
         try:
             count, dtype = self._header(stream)
             done = 0

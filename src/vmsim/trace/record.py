@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from vmsim.errors import VmsimError
 from vmsim.trace.base import TraceChunk
+from vmsim.trace.inputs import PipeInput
 from vmsim.trace.lackey import LackeyReader
 from vmsim.trace.vmt import VmtWriter
 
@@ -54,7 +56,7 @@ class _PipeLackey(LackeyReader):
     """The lackey reader, fed from an open pipe instead of a file."""
 
     def __init__(self, fd: int) -> None:
-        super().__init__("<valgrind pipe>")
+        super().__init__(PipeInput("<valgrind pipe>", lambda: os.fdopen(fd, "rb")))
         self._fd = fd
 
     def chunks(self) -> Iterator[TraceChunk]:
@@ -71,6 +73,20 @@ class _PipeLackey(LackeyReader):
             yield from self._parse(blocks())
 
 
+def check_command(command: Sequence[str]) -> str:
+    """The program `command` runs, resolved on PATH; RecordError if it cannot be run."""
+    if not command:
+        raise RecordError("no command to record: vmsim record -o out.vmt -- CMD ARGS...")
+    prog = command[0]
+    found = shutil.which(prog)
+    if found is not None:
+        return found
+    if os.sep in prog and os.path.exists(prog):
+        raise RecordError(f"cannot run {prog}: not an executable file")
+    where = "no such file" if os.sep in prog else "not found on PATH"
+    raise RecordError(f"cannot run {prog}: {where}")
+
+
 def record(
     command: Sequence[str],
     output: str | Path,
@@ -79,36 +95,60 @@ def record(
     level: int = 9,
     valgrind: str | None = None,
 ) -> Recording:
-    """Run `command` under lackey; write its trace to `output` (.vmt); return the outcome."""
-    if not command:
-        raise RecordError("no command to record: vmsim record -o out.vmt -- CMD ARGS...")
+    """Run `command` under lackey; write its trace to `output` (.vmt); return the outcome.
+
+    The file appears only when the recording is whole: a failure, Ctrl-C, or a program
+    that valgrind could not start (no references) leaves nothing at `output`.
+    """
     exe = valgrind or find_valgrind()
+    check_command(command)
     writer = VmtWriter(output, has_sizes=True, level=level)  # a bad path fails before the run
+    try:
+        refs, status, bad = _run(exe, command, writer, progress)
+    except BaseException:
+        writer.abort()
+        raise
+    if refs == 0:
+        writer.abort()
+        raise RecordError(
+            f"valgrind recorded no references: it could not run {command[0]} (see its message)"
+        )
+    writer.close()
+    return Recording(str(output), refs, status, bad)
+
+
+def _run(
+    exe: str,
+    command: Sequence[str],
+    writer: VmtWriter,
+    progress: Callable[[int], None] | None,
+) -> tuple[int, int, int]:
+    """Run valgrind, stream its trace into writer; (references, exit status, bad lines)."""
     rfd, wfd = os.pipe()
     args = [exe, "--tool=lackey", "--trace-mem=yes", f"--log-fd={wfd}", *command]
     try:
         proc = subprocess.Popen(args, pass_fds=(wfd,))
     except OSError as exc:
         os.close(rfd)
-        os.close(wfd)
-        writer.close()
         raise RecordError(f"cannot run valgrind: {exc}") from None
-    os.close(wfd)
+    finally:
+        os.close(wfd)
     reader = _PipeLackey(rfd)
     reader.skip_bad = True  # valgrind's own messages may interleave; they are counted
     refs = 0
     try:
-        with writer as w:
-            for ch in reader.chunks():
-                w.write(ch)
-                refs += len(ch)
-                if progress is not None:
-                    progress(len(ch))
+        for ch in reader.chunks():
+            writer.write(ch)
+            refs += len(ch)
+            if progress is not None:
+                progress(len(ch))
     except BaseException:
         proc.kill()  # it could block on a pipe nobody reads any more
         proc.wait()
         raise
     status = proc.wait()
+    if status == -signal.SIGINT:
+        raise KeyboardInterrupt  # Ctrl-C reached valgrind first: the trace is cut short
     if status < 0:
         status = 128 - status
-    return Recording(str(output), refs, status, reader.stats.bad_lines)
+    return refs, status, reader.stats.bad_lines

@@ -2,6 +2,8 @@
 
 The output format comes from its name (`--to`) or the file's suffix; a further
 suffix .gz, .xz or .zst compresses the output (reading detects it from the content).
+Every trace is written through `vmsim.output.atomic_output`: an interrupted or failed
+write leaves nothing at the destination (and an older file there untouched).
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from vmsim.errors import ConfigError
+from vmsim.output import atomic_output
 from vmsim.trace.base import TraceChunk
-from vmsim.trace.compress import SUFFIXES, open_output
+from vmsim.trace.compress import SUFFIXES, check_level, compressed_writer
 from vmsim.trace.din import write_din
 from vmsim.trace.lackey import write_lackey
 from vmsim.trace.npy import write_npy
@@ -59,12 +62,22 @@ def write_trace(
 ) -> int:
     """Write chunks to `path`; return the references written. npy needs `count` up front."""
     fmt, compression = output_format(path, to)
+    level = output_level(path, fmt, compression, level)
     if fmt == "npy" and count is None:
         raise ConfigError("count", None, "writing .npy needs the number of references first")
     try:
         return _write(chunks, path, fmt, compression, has_sizes, count, level)
     except OSError as exc:
         raise ConfigError("output", str(path), f"cannot write: {exc.strerror or exc}") from None
+
+
+def output_level(
+    path: str | Path, fmt: str, compression: str | None, level: int | None
+) -> int | None:
+    """A --level checked against the codec it drives: .vmt blocks (zstd), else the suffix's."""
+    if fmt == "vmt":
+        return check_level("zstd", level, f"{path}")
+    return check_level(compression, level, f"{path} ({fmt} text)" if fmt != "npy" else str(path))
 
 
 def _write(
@@ -77,7 +90,8 @@ def _write(
     level: int | None,
 ) -> int:
     """write_trace once the format is known."""
-    with open_output(path, compression, None if fmt == "vmt" else level) as out:
+    inner_level = None if fmt == "vmt" else level
+    with atomic_output(path) as raw, compressed_writer(raw, compression, inner_level) as out:
         if fmt == "vmt":
             w = VmtWriter(out, has_sizes=has_sizes, level=level or 9)
             for ch in chunks:
