@@ -149,7 +149,7 @@ def test_a_writer_interrupted_mid_stream_leaves_nothing(tmp_path: Path, dest: st
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        write_trace(interrupted(), tmp_path / dest, count=20)  # type: ignore[arg-type]
+        write_trace(interrupted(), tmp_path / dest, count=20, lossy=True)  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
 
 
@@ -192,7 +192,7 @@ def test_a_truncated_zst_is_an_error_naming_the_file(
     tmp_path: Path, small: Path, name: str
 ) -> None:
     whole = tmp_path / name
-    assert vm("trace", "convert", small, whole)[0] == 0
+    assert vm("trace", "convert", small, whole, "--lossy")[0] == 0
     data = whole.read_bytes()
     half = tmp_path / f"half-{name}"
     half.write_bytes(data[: len(data) // 2])
@@ -253,7 +253,7 @@ def test_convert_level_is_checked_per_codec(
     ("dest", "level"), [("o.lackey.gz", "0"), ("o.vmt", "22"), ("o.din.xz", "9")]
 )
 def test_convert_levels_in_range_work(tmp_path: Path, small: Path, dest: str, level: str) -> None:
-    assert vm("trace", "convert", small, tmp_path / dest, "--level", level)[0] == 0
+    assert vm("trace", "convert", small, tmp_path / dest, "--level", level, "--lossy")[0] == 0
     assert json.loads(vm("trace", "info", tmp_path / dest, "--json")[1])["references"] == 1000
 
 
@@ -354,3 +354,54 @@ def test_empty_standard_input_is_a_clean_error() -> None:
     code, _, err = vm("simulate", "-", stdin=b"")
     assert code == 1
     one_error_line(err, "<stdin>", "empty")
+
+
+# ------------------------------------------------------------------ lossy conversions
+
+
+def test_convert_to_din_refuses_to_lose_sizes_and_modify(tmp_path: Path, small: Path) -> None:
+    dest = tmp_path / "s.din"
+    code, _, err = vm("trace", "convert", small, dest)
+    assert code == 1
+    one_error_line(err, "din cannot hold the access sizes", "M (modify)", "--lossy")
+    assert not dest.exists()
+    m = json.loads(vm("trace", "info", small, "--json")[1])["by_kind"]["M"]
+    assert m > 0  # the first 1,000 references of ls have modifies
+    code, _, err = vm("trace", "convert", small, dest, "--lossy")
+    assert code == 0, err
+    assert f"lost the access sizes; {m:,} M (modify: load and store) references" in err
+    got = json.loads(vm("trace", "info", dest, "--json")[1])["by_kind"]
+    assert (
+        got["M"] == 0
+        and got["S"] == json.loads(vm("trace", "info", small, "--json")[1])["by_kind"]["S"] + m
+    )
+
+
+def test_convert_to_text_refuses_to_lose_sizes(tmp_path: Path, small: Path) -> None:
+    code, _, err = vm("trace", "convert", small, tmp_path / "s.txt")
+    assert code == 1
+    one_error_line(err, "text cannot hold the access sizes", "--lossy")
+    assert "M (modify)" not in err  # text keeps M
+    assert list(tmp_path.iterdir()) == [small]
+
+
+def test_an_m_found_mid_stream_discards_the_partial_din(tmp_path: Path) -> None:
+    src = tmp_path / "t.txt"
+    src.write_text("0x1000 R\n" * 5000 + "0x2000 M\n")  # no sizes: only the M is lost
+    dest = tmp_path / "t.din"
+    code, _, err = vm("trace", "convert", src, dest)
+    assert code == 1
+    one_error_line(err, "din cannot hold", "M (modify", "--lossy")
+    assert not dest.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["t.txt"]
+    code, _, err = vm("trace", "convert", src, dest, "--lossy")
+    assert code == 0 and "lost 1 M (modify" in err
+
+
+@pytest.mark.parametrize("dest", ["t.din", "t.txt", "t.vmt", "t.lackey"])
+def test_a_conversion_that_loses_nothing_needs_no_flag(tmp_path: Path, dest: str) -> None:
+    src = tmp_path / "src.txt"
+    src.write_text("0x1000 R\n0x2000 W\n0x3000 X\n")
+    code, _, err = vm("trace", "convert", src, tmp_path / dest)
+    assert code == 0 and "lost" not in err, err
+    info = json.loads(vm("trace", "info", tmp_path / dest, "--json")[1])
+    assert info["by_kind"] == {"I": 1, "L": 1, "S": 1, "M": 0}

@@ -508,12 +508,25 @@ def info(trace_path: str, fmt: str | None, skip_bad: bool, page_size: str, as_js
     default=None,
     help="Compression level: zstd 1-22 for .vmt blocks and .zst, gzip and xz 0-9.",
 )
+@click.option(
+    "--lossy",
+    is_flag=True,
+    help="Allow losing what DEST's format cannot hold (din: sizes, M; text: sizes).",
+)
 def convert(
-    src: str, dest: str, to: str | None, fmt: str | None, skip_bad: bool, level: int | None
+    src: str,
+    dest: str,
+    to: str | None,
+    fmt: str | None,
+    skip_bad: bool,
+    level: int | None,
+    lossy: bool,
 ) -> None:
     """Convert a trace to another format (e.g. lackey text to compact .vmt).
 
-    SRC may be - (standard input) or a pipe. DEST is written whole or not at all.
+    SRC may be - (standard input) or a pipe. DEST is written whole or not at all. A
+    conversion that would lose information (din keeps no sizes and writes M as a
+    write; text keeps no sizes) is refused, saying what, unless --lossy.
     """
     from vmsim.output import ensure_not_input
     from vmsim.trace import Trace
@@ -526,6 +539,7 @@ def convert(
     count = None
     if out_fmt == "npy":  # two passes: the count goes first (a pipe is spooled)
         count = sum(len(c) for c in tr.chunks())
+    lost: list[str] = []
     with progress_bar(f"converting {src}") as advance:
         n = write_trace(
             _advancing(tr.chunks(), advance),
@@ -534,9 +548,13 @@ def convert(
             has_sizes=tr.has_sizes,
             count=count,
             level=level,
+            lossy=lossy,
+            lost=lost,
         )
     _warn_bad(tr)
     click.echo(f"{dest}: {n:,} references ({out_fmt})", err=True)
+    if lost:
+        click.echo(f"vmsim: {dest}: lost {'; '.join(lost)} (--lossy)", err=True)
 
 
 @trace.command()
