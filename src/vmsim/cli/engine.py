@@ -579,11 +579,22 @@ def formats() -> None:
 @click.option(
     "--level", type=int, default=9, show_default=True, help="zstd level (1-22) of the .vmt blocks."
 )
+@click.option(
+    "--trace-children",
+    is_flag=True,
+    help="Trace every process the program starts too (fork, exec), one .vmt each: the program "
+    "in OUTPUT, each other process image in OUTPUT's stem + .PID.vmt.",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def record(output: str, level: int, command: tuple[str, ...]) -> None:
+def record(output: str, level: int, trace_children: bool, command: tuple[str, ...]) -> None:
     """Record a program's memory trace with valgrind lackey: vmsim record -o out.vmt -- CMD ARGS...
 
-    The program's own output is untouched; its exit status is passed through.
+    The program's own output is untouched; its exit status is passed through. Only the
+    program itself is traced (valgrind's default): `record -- sh -c 'ls /'` records
+    sh. With --trace-children every process image it starts is recorded as well, each
+    in a file of its own (`-o ls.vmt`: ls.vmt for the program, ls.PID.vmt for each
+    child; a pid that execs again gets ls.PID.2.vmt). OUTPUT appears only when the
+    recording is whole: a failure or Ctrl-C leaves no file.
     """
     from vmsim.trace.compress import check_level
     from vmsim.trace.record import check_command, find_valgrind
@@ -593,8 +604,17 @@ def record(output: str, level: int, command: tuple[str, ...]) -> None:
     find_valgrind()
     check_command(command)
     with progress_bar(f"recording {command[0]}") as advance:
-        rec = run(list(command), output, progress=advance, level=level)
-    click.echo(f"vmsim: {output}: {rec.references:,} references", err=True)
+        rec = run(
+            list(command), output, progress=advance, level=level, trace_children=trace_children
+        )
+    if rec.processes:
+        for p in rec.processes:
+            click.echo(
+                f"vmsim: {p.output}: {p.references:,} references (pid {p.pid}: {p.command})",
+                err=True,
+            )
+    else:
+        click.echo(f"vmsim: {output}: {rec.references:,} references", err=True)
     if rec.bad_lines:
         click.echo(
             f"vmsim: {rec.bad_lines:,} lines of valgrind output were not references", err=True
