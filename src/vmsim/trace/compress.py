@@ -109,6 +109,11 @@ class _Checked(io.RawIOBase):
             super().close()
 
 
+ZSTD_INPUT = 1 << 15
+"""Compressed bytes fed to zstd at once: bounds the output of one call (a hostile file
+of 4-byte RLE blocks gives at most 8,192 x 128 KiB = 1 GiB; traces give a few MiB)."""
+
+
 class _ZstdFrames(io.RawIOBase):
     """zstd frames one after another; input that ends inside a frame is an EOFError."""
 
@@ -128,7 +133,7 @@ class _ZstdFrames(io.RawIOBase):
     def read(self, size: int | None = -1) -> bytes:
         """Up to size decompressed bytes (b"" at the end of the last frame)."""
         while not self._buf:
-            data = self._raw.read(1 << 17)
+            data = self._raw.read(ZSTD_INPUT)
             if not data:
                 if self._in_frame:
                     raise EOFError("the file ends inside a zstd frame (truncated?)")
