@@ -490,7 +490,7 @@ def info(trace_path: str, fmt: str | None, skip_bad: bool, page_size: str, as_js
 
 
 @trace.command()
-@click.argument("src", type=click.Path(dir_okay=False))
+@click.argument("src", type=click.Path(dir_okay=False, allow_dash=True))
 @click.argument("dest", type=click.Path(dir_okay=False))
 @click.option(
     "--to",
@@ -502,18 +502,44 @@ def info(trace_path: str, fmt: str | None, skip_bad: bool, page_size: str, as_js
     "--format", "fmt", default=None, help="Input format (default: detected from the content)."
 )
 @click.option("--skip-bad", is_flag=True, help="Skip malformed lines (counted) instead of failing.")
-@click.option("--level", type=int, default=None, help="Compression level.")
+@click.option(
+    "--level",
+    type=int,
+    default=None,
+    help="Compression level: zstd 1-22 for .vmt blocks and .zst, gzip and xz 0-9.",
+)
+@click.option(
+    "--lossy",
+    is_flag=True,
+    help="Allow losing what DEST's format cannot hold (din: sizes, M; text: sizes).",
+)
 def convert(
-    src: str, dest: str, to: str | None, fmt: str | None, skip_bad: bool, level: int | None
+    src: str,
+    dest: str,
+    to: str | None,
+    fmt: str | None,
+    skip_bad: bool,
+    level: int | None,
+    lossy: bool,
 ) -> None:
-    """Convert a trace to another format (e.g. lackey text to compact .vmt)."""
-    from vmsim.trace.writers import output_format, write_trace
+    """Convert a trace to another format (e.g. lackey text to compact .vmt).
 
-    out_fmt, _ = output_format(dest, to)
-    tr = _open(src, fmt, skip_bad)
+    SRC may be - (standard input) or a pipe. DEST is written whole or not at all. A
+    conversion that would lose information (din keeps no sizes and writes M as a
+    write; text keeps no sizes) is refused, saying what, unless --lossy.
+    """
+    from vmsim.output import ensure_not_input
+    from vmsim.trace import Trace
+    from vmsim.trace.writers import output_format, output_level, write_trace
+
+    ensure_not_input(dest, src)
+    out_fmt, compression = output_format(dest, to)
+    output_level(dest, out_fmt, compression, level)
+    tr = Trace(src, fmt, skip_bad=skip_bad, spool=out_fmt == "npy")
     count = None
-    if out_fmt == "npy":
+    if out_fmt == "npy":  # two passes: the count goes first (a pipe is spooled)
         count = sum(len(c) for c in tr.chunks())
+    lost: list[str] = []
     with progress_bar(f"converting {src}") as advance:
         n = write_trace(
             _advancing(tr.chunks(), advance),
@@ -522,9 +548,13 @@ def convert(
             has_sizes=tr.has_sizes,
             count=count,
             level=level,
+            lossy=lossy,
+            lost=lost,
         )
     _warn_bad(tr)
     click.echo(f"{dest}: {n:,} references ({out_fmt})", err=True)
+    if lost:
+        click.echo(f"vmsim: {dest}: lost {'; '.join(lost)} (--lossy)", err=True)
 
 
 @trace.command()
@@ -547,21 +577,44 @@ def formats() -> None:
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .vmt file to write."
 )
 @click.option(
-    "--level", type=int, default=9, show_default=True, help="zstd level of the .vmt blocks."
+    "--level", type=int, default=9, show_default=True, help="zstd level (1-22) of the .vmt blocks."
+)
+@click.option(
+    "--trace-children",
+    is_flag=True,
+    help="Trace every process the program starts too (fork, exec), one .vmt each: the program "
+    "in OUTPUT, each other process image in OUTPUT's stem + .PID.vmt.",
 )
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def record(output: str, level: int, command: tuple[str, ...]) -> None:
+def record(output: str, level: int, trace_children: bool, command: tuple[str, ...]) -> None:
     """Record a program's memory trace with valgrind lackey: vmsim record -o out.vmt -- CMD ARGS...
 
-    The program's own output is untouched; its exit status is passed through.
+    The program's own output is untouched; its exit status is passed through. Only the
+    program itself is traced (valgrind's default): `record -- sh -c 'ls /'` records
+    sh. With --trace-children every process image it starts is recorded as well, each
+    in a file of its own (`-o ls.vmt`: ls.vmt for the program, ls.PID.vmt for each
+    child; a pid that execs again gets ls.PID.2.vmt). OUTPUT appears only when the
+    recording is whole: a failure or Ctrl-C leaves no file.
     """
-    from vmsim.trace.record import find_valgrind
+    from vmsim.trace.compress import check_level
+    from vmsim.trace.record import check_command, find_valgrind
     from vmsim.trace.record import record as run
 
+    check_level("zstd", level, output)
     find_valgrind()
+    check_command(command)
     with progress_bar(f"recording {command[0]}") as advance:
-        rec = run(list(command), output, progress=advance, level=level)
-    click.echo(f"vmsim: {output}: {rec.references:,} references", err=True)
+        rec = run(
+            list(command), output, progress=advance, level=level, trace_children=trace_children
+        )
+    if rec.processes:
+        for p in rec.processes:
+            click.echo(
+                f"vmsim: {p.output}: {p.references:,} references (pid {p.pid}: {p.command})",
+                err=True,
+            )
+    else:
+        click.echo(f"vmsim: {output}: {rec.references:,} references", err=True)
     if rec.bad_lines:
         click.echo(
             f"vmsim: {rec.bad_lines:,} lines of valgrind output were not references", err=True

@@ -170,7 +170,9 @@ def replay(
     """
     from vmsim.cli.common import echo_json, print_table, progress_bar
     from vmsim.report.replay import machine_replay
+    from vmsim.trace.inputs import open_input
 
+    open_input(trace_path, spool=True)  # a pipe is spooled: every run below reads it again
     names = [n.strip() for n in policy.split(",") if n.strip()]
     counts = frames
     runs = []

@@ -18,6 +18,7 @@ import numpy as np
 
 from vmsim.errors import ConfigError, TraceFormatError
 from vmsim.trace.compress import peek
+from vmsim.trace.inputs import Input, open_input
 
 CHUNK_REFS = 1 << 20
 """Default number of references per chunk."""
@@ -71,9 +72,11 @@ class TraceReader:
     """True where the trace names objects, not byte addresses: each id is one page."""
 
     def __init__(
-        self, path: str | Path, *, skip_bad: bool = False, chunk_refs: int = CHUNK_REFS
+        self, path: str | Path | Input, *, skip_bad: bool = False, chunk_refs: int = CHUNK_REFS
     ) -> None:
-        self.path = str(path)
+        self.input = open_input(path)
+        """Where the bytes come from (a file, or a pipe read once)."""
+        self.path = self.input.name
         self.skip_bad = skip_bad
         self.chunk_refs = chunk_refs
         self.stats = ReadStats()
@@ -138,32 +141,40 @@ DETECT_ORDER = ("vmt", "npy", "lackey", "din", "pitt", "text")
 """Binary formats first (exact magics), then text formats from the most specific."""
 
 
-def detect_format(path: str | Path) -> str:
-    """The name of the format of `path`, from its (decompressed) content."""
+def detect_format(path: str | Path | Input) -> str:
+    """The name of the format of a file (or Input), from its (decompressed) content."""
     _load_all()
-    lower = Path(path).name.lower()
+    src = open_input(path)
+    lower = Path(src.name).name.lower()
     for name, cls in FORMATS.items():
         if any(mark in lower for mark in cls.name_marks):
             return name
-    head = peek(path)
+    head = peek(src)
     if not head:
-        raise TraceFormatError(str(path), 0, "", "empty trace file")
+        raise TraceFormatError(src.name, 0, "", "empty trace file")
     for name in DETECT_ORDER:
         if FORMATS[name].sniff(head):
             return name
-    first = head.split(b"\n", 1)[0]
-    raise TraceFormatError(str(path), 1, first.decode("utf-8", "replace"), "unknown trace format")
+    first = head.split(b"\n", 1)[0][:80]
+    why = "unknown trace format"
+    if b"\0" in first or not first.isascii():
+        first, why = b"", f"unknown trace format (binary data starting {head[:8].hex(' ')})"
+    raise TraceFormatError(src.name, 1 if first else 0, first.decode("utf-8", "replace"), why)
 
 
-def open_reader(path: str | Path, format: str | None = None, **options: Any) -> TraceReader:
-    """A reader for `path` in `format` (detected from the content when None)."""
-    if not Path(path).exists():
-        raise TraceFormatError(str(path), 0, "", "no such file")
+def open_reader(
+    path: str | Path | Input, format: str | None = None, *, spool: bool = False, **options: Any
+) -> TraceReader:
+    """A reader for a path, `-` (stdin) or Input, in `format` (detected when None).
+
+    `spool`: a pipe is copied to a temporary file as it is read, so it can be read again.
+    """
     if format and ":" in format:
         format, spec = format.split(":", 1)
         options = {**parse_format_options(format, spec), **options}
-    name = format or detect_format(path)
-    return reader_class(name)(path, **options)
+    src = open_input(path, spool=spool)
+    cls = reader_class(format) if format else reader_class(detect_format(src))
+    return cls(src, **options)
 
 
 def parse_format_options(format: str, spec: str) -> dict[str, str]:

@@ -26,6 +26,7 @@ from vmsim.errors import ConfigError
 from vmsim.kinds import LOAD, STORE
 from vmsim.trace.base import TraceChunk, TraceReader, register_format
 from vmsim.trace.compress import open_stream
+from vmsim.trace.inputs import Input
 
 SEPARATORS = {"comma": ",", "tab": "\t", "semicolon": ";", "space": " ", "pipe": "|"}
 ID_NAMES = ("obj_id", "id", "key", "addr", "address", "page")
@@ -46,7 +47,7 @@ class CsvReader(TraceReader):
     extensions = (".csv",)
     name_marks = (".csv",)
 
-    def __init__(self, path: str | Path, **options: Any) -> None:
+    def __init__(self, path: str | Path | Input, **options: Any) -> None:
         base = {k: options.pop(k) for k in ("skip_bad", "chunk_refs") if k in options}
         super().__init__(path, **base)
         unknown = set(options) - {"id", "size", "op", "header", "sep", "ids"}
@@ -74,7 +75,7 @@ class CsvReader(TraceReader):
 
     def _first_rows(self) -> list[list[str]]:
         """The first two rows, split on the separator (for the header guess)."""
-        stream, _ = open_stream(self.path)
+        stream, _ = open_stream(self.input)
         try:
             head = stream.read(1 << 16)
         finally:
@@ -123,7 +124,7 @@ class CsvReader(TraceReader):
             [s.strip() for s in rows[0]] if header else [str(i + 1) for i in range(len(rows[0]))]
         )
         cols = {k: self._column(k, names) for k in ("id", "size", "op")}
-        stream, _ = open_stream(self.path)
+        stream, _ = open_stream(self.input)
         opts = pcsv.ReadOptions(
             column_names=[f"c{i}" for i in range(len(names))],
             skip_rows=1 if header else 0,
@@ -160,7 +161,7 @@ class CsvReader(TraceReader):
         import csv
         import io
 
-        stream, _ = open_stream(self.path)
+        stream, _ = open_stream(self.input)
         try:
             text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
             for number, row in enumerate(csv.reader(text, delimiter=self.sep), 1):

@@ -10,10 +10,8 @@ overlaps the parsing (both release the GIL).
 
 from __future__ import annotations
 
-import lzma
 import queue
 import threading
-import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
@@ -47,9 +45,14 @@ def skip_line(buf: np.ndarray, i: int, end: int) -> int:
     return i + 1
 
 
-def _blocks(stream: BinaryIO, errors: list[BaseException]) -> Iterator[bytes]:
-    """Decompressed blocks of the stream, read by a helper thread one block ahead."""
+def _blocks(stream: BinaryIO) -> Iterator[bytes]:
+    """Decompressed blocks of the stream, read by a helper thread one block ahead.
+
+    A failure of the stream (a TraceFormatError from a corrupt compressed file) is
+    raised here, where the bytes stop, so no partial last line is parsed after it.
+    """
     q: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+    errors: list[BaseException] = []
 
     def pump() -> None:
         try:
@@ -58,9 +61,7 @@ def _blocks(stream: BinaryIO, errors: list[BaseException]) -> Iterator[bytes]:
                 if not data:
                     break
                 q.put(data)
-        except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
-            errors.append(exc)
-        except Exception as exc:  # zstandard.ZstdError and the like
+        except Exception as exc:  # handed to the reading thread below
             errors.append(exc)
         finally:
             q.put(None)
@@ -73,6 +74,8 @@ def _blocks(stream: BinaryIO, errors: list[BaseException]) -> Iterator[bytes]:
             break
         yield data
     t.join()
+    if errors:
+        raise errors[0]
 
 
 class LineReader(TraceReader):
@@ -86,14 +89,11 @@ class LineReader(TraceReader):
 
     def chunks(self) -> Iterator[TraceChunk]:
         """Yield the parsed references, one chunk per decompressed block."""
-        stream, _ = open_stream(self.path)
-        errors: list[BaseException] = []
+        stream, _ = open_stream(self.input)
         try:
-            yield from self._parse(_blocks(stream, errors))
+            yield from self._parse(_blocks(stream))
         finally:
             stream.close()
-        if errors:
-            raise self.error(self.stats.lines + 1, "", f"cannot decompress: {errors[0]}")
 
     def _parse(self, blocks: Iterator[bytes]) -> Iterator[TraceChunk]:
         """Parse whole lines of each block; carry the partial last line to the next."""

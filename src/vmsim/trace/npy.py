@@ -13,9 +13,11 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from vmsim.errors import VmsimError
 from vmsim.kinds import LOAD
 from vmsim.trace.base import TraceChunk, TraceReader, register_format
 from vmsim.trace.compress import open_stream, read_fully
+from vmsim.trace.inputs import Input
 
 NPY_DTYPE = np.dtype([("address", "<u8"), ("kind", "u1"), ("size", "<u4")])
 """The structured dtype vmsim writes."""
@@ -27,9 +29,9 @@ class NpyReader(TraceReader):
 
     extensions = (".npy",)
 
-    def __init__(self, path: str | Path, **options: Any) -> None:
+    def __init__(self, path: str | Path | Input, **options: Any) -> None:
         super().__init__(path, **options)
-        stream, _ = open_stream(self.path)
+        stream, _ = open_stream(self.input)
         try:
             self._header(stream)
         finally:
@@ -49,23 +51,35 @@ class NpyReader(TraceReader):
                 shape, _, dtype = fmt.read_array_header_1_0(stream)
             else:
                 shape, _, dtype = fmt.read_array_header_2_0(stream)
-        except ValueError as exc:
-            raise self.error(0, "", f"bad .npy header: {exc}") from None
+        except VmsimError:
+            raise
+        except Exception as exc:  # numpy parses the header with ast: SyntaxError, TokenError...
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise self.error(0, "", f"bad .npy header: {why}") from None
         if len(shape) != 1:
             raise self.error(0, str(shape), "a trace .npy must be one-dimensional")
-        names = dtype.names or ()
-        if dtype.names is None and dtype.kind not in "iu":
-            raise self.error(0, str(dtype), "addresses must be integers")
-        if dtype.names is not None and not {"address", "addr"} & set(names):
-            raise self.error(0, str(dtype), "a structured trace needs an 'address' field")
+        self._check_dtype(dtype)
+        self.has_sizes = "size" in (dtype.names or ())
+        return int(shape[0]), dtype
+
+    def _check_dtype(self, dtype: np.dtype) -> None:
+        """Integer addresses, or integer fields address|addr[, kind, size]."""
         if dtype.hasobject:
             raise self.error(0, str(dtype), "object arrays are not traces")
-        self.has_sizes = "size" in names
-        return int(shape[0]), dtype
+        if dtype.names is None:
+            if dtype.kind not in "iu" or dtype.shape:
+                raise self.error(0, str(dtype), "addresses must be integers")
+            return
+        if not {"address", "addr"} & set(dtype.names):
+            raise self.error(0, str(dtype), "a structured trace needs an 'address' field")
+        for name in {"address", "addr", "kind", "size"} & set(dtype.names):
+            field = dtype.fields[name][0]  # type: ignore[index]
+            if field.kind not in "iu" or field.shape:
+                raise self.error(0, str(dtype), f"the field {name!r} must be an integer")
 
     def chunks(self) -> Iterator[TraceChunk]:
         """Yield the array in chunks of chunk_refs elements."""
-        stream, _ = open_stream(self.path)
+        stream, _ = open_stream(self.input)
         try:
             count, dtype = self._header(stream)
             done = 0
@@ -78,6 +92,8 @@ class NpyReader(TraceReader):
                 yield self._convert(arr)
                 done += k
                 self.stats.lines = done
+            if stream.read(1):
+                raise self.error(0, "", f"corrupt .npy file: data after its {count:,} elements")
         finally:
             stream.close()
 

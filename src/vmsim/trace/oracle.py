@@ -35,7 +35,7 @@ class OracleGeneralReader(TraceReader):
 
     def chunks(self) -> Iterator[TraceChunk]:
         """Yield the requests as loads of their object ids, with the object sizes."""
-        stream, _ = open_stream(self.path)
+        stream, _ = open_stream(self.input)
         size = ORACLE_DTYPE.itemsize
         done = 0
         try:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from vmsim.trace.base import register_format
+from vmsim.trace.inputs import Input
 from vmsim.trace.text import TextReader
 
 _LINE = re.compile(rb"^[0-9a-fA-F]{8}[ \t]+[RWrw]$")
@@ -25,7 +26,7 @@ class PittReader(TextReader):
 
     extensions = (".trace", ".pitt")
 
-    def __init__(self, path: str | Path, **options: Any) -> None:
+    def __init__(self, path: str | Path | Input, **options: Any) -> None:
         options.setdefault("radix", 16)
         super().__init__(path, **options)
 

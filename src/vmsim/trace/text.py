@@ -19,6 +19,7 @@ from numba import njit
 from vmsim.errors import ConfigError
 from vmsim.kinds import INSTR, LOAD, MODIFY, STORE
 from vmsim.trace.base import CHUNK_REFS, TraceChunk, register_format
+from vmsim.trace.inputs import Input
 from vmsim.trace.lines import HEX, LineReader, skip_line
 
 KIND_OF = np.full(256, -1, dtype=np.int8)
@@ -132,7 +133,7 @@ class TextReader(LineReader):
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | Path | Input,
         *,
         skip_bad: bool = False,
         chunk_refs: int = CHUNK_REFS,

@@ -20,7 +20,11 @@ from vmsim.trace.pages import to_pages
 
 
 class Trace:
-    """A re-readable stream of memory references."""
+    """A re-readable stream of memory references.
+
+    `source` is a path, `-` (standard input) or a pipe; a pipe is read once, unless
+    opened with `spool=True`, which copies it to a temporary file as it is read.
+    """
 
     def __init__(
         self,
@@ -30,8 +34,8 @@ class Trace:
         skip_bad: bool = False,
         **options: Any,
     ) -> None:
-        self.path = str(source)
         self._reader = open_reader(source, format, skip_bad=skip_bad, **options)
+        self.path = self._reader.path
         self.format = self._reader.name
         self._arrays: TraceChunk | None = None
 

@@ -11,26 +11,36 @@ Layout (all integers little-endian):
                addresses  n LEB128 varints of zigzag(address - previous address of the
                           same class), class 0 = instruction fetches, 1 = data;
                           both previous addresses start at 0 in every block
-    end      u32 0, u32 0, then u64 the total number of references
+    end      u32 0, u32 0, then u64 the total number of references; nothing after it
 
-Every block decodes on its own. Instruction addresses advance by the size of the
-instruction before and data addresses cluster, so most deltas take one or two bytes
-before zstd; a lackey trace shrinks by 30-100x. Decoding is a Numba kernel.
+Every block decodes on its own. The end block is what tells a whole file from a cut
+one: a file that stops before it (an interrupted or truncated write), or whose count
+disagrees, or that goes on after it, is a TraceFormatError naming the file and the
+reference where it breaks. Version 1 has always had the end block, so every .vmt
+ever written is read. `VmtWriter` given a path writes through `vmsim.output`: an
+interrupted or failed recording leaves nothing at the destination.
+
+Instruction addresses advance by the size of the instruction before and data
+addresses cluster, so most deltas take one or two bytes before zstd; a lackey trace
+shrinks by 30-100x. Decoding is a Numba kernel.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 from numba import njit
 
 from vmsim.kinds import INSTR
+from vmsim.output import atomic_output
 from vmsim.trace.base import TraceChunk, TraceReader, register_format
-from vmsim.trace.compress import open_output, open_stream, read_fully
+from vmsim.trace.compress import open_stream, read_fully
+from vmsim.trace.inputs import Input
 
 MAGIC = b"VMTRACE\x00"
 VERSION = 1
@@ -144,9 +154,9 @@ class VmtReader(TraceReader):
 
     extensions = (".vmt",)
 
-    def __init__(self, path: str | Path, **options: Any) -> None:
+    def __init__(self, path: str | Path | Input, **options: Any) -> None:
         super().__init__(path, **options)
-        stream, _ = open_stream(self.path)
+        stream, _ = open_stream(self.input)
         try:
             self.has_sizes = bool(self._header(stream) & FLAG_SIZES)
         finally:
@@ -158,38 +168,42 @@ class VmtReader(TraceReader):
         return head.startswith(MAGIC)
 
     def chunks(self) -> Iterator[TraceChunk]:
-        """Yield each block as a chunk."""
-        import zstandard
-
-        dctx = zstandard.ZstdDecompressor()
-        stream, _ = open_stream(self.path)
+        """Yield each block as a chunk; a cut or corrupt file is a TraceFormatError."""
+        stream, _ = open_stream(self.input)
         try:
             flags = self._header(stream)
             self.has_sizes = bool(flags & FLAG_SIZES)
-            total = 0
+            total, offset = 0, HEADER.size
             while True:
-                head = read_fully(stream, BLOCK_HEAD.size)
-                if len(head) < BLOCK_HEAD.size:
-                    raise self.error(total, "", "truncated .vmt file (no end marker)")
-                n, m = BLOCK_HEAD.unpack(head)
+                n, data = self._block(stream, total, offset)
                 if n == 0:
                     self._check_end(stream, total)
                     return
-                if n > BLOCK_REFS or m > MAX_BLOCK_BYTES:
-                    raise self.error(total, "", "corrupt .vmt block header")
-                data = read_fully(stream, m)
-                if len(data) < m:
-                    raise self.error(total, "", "truncated .vmt block")
-                try:
-                    raw = dctx.decompress(data)
-                except zstandard.ZstdError as exc:
-                    raise self.error(total, "", f"corrupt .vmt block: {exc}") from None
-                chunk = self._decode(raw, n, total)
+                chunk = self._decode(data, n, total, offset)
                 total += n
+                offset += BLOCK_HEAD.size + len(data)
                 self.stats.lines = total
                 yield chunk
         finally:
             stream.close()
+
+    def _block(self, stream: BinaryIO, total: int, offset: int) -> tuple[int, bytes]:
+        """The next block: (references, compressed payload); (0, b"") at the end block."""
+        where = f"at byte {offset:,}, after {total:,} references"
+        head = read_fully(stream, BLOCK_HEAD.size)
+        if len(head) < BLOCK_HEAD.size:
+            raise self.error(0, "", f"truncated .vmt file: no end block ({where})")
+        n, m = BLOCK_HEAD.unpack(head)
+        if n == 0:
+            if m != 0:
+                raise self.error(0, "", f"corrupt .vmt end block ({where})")
+            return 0, b""
+        if n > BLOCK_REFS or m > MAX_BLOCK_BYTES or m == 0:
+            raise self.error(0, "", f"corrupt .vmt block header ({where})")
+        data = read_fully(stream, m)
+        if len(data) < m:
+            raise self.error(0, "", f"truncated .vmt file: cut inside a block ({where})")
+        return n, data
 
     def _header(self, stream: BinaryIO) -> int:
         """Check the file header; return its flags."""
@@ -203,22 +217,35 @@ class VmtReader(TraceReader):
             raise self.error(0, str(version), f"unsupported .vmt version (this reads {VERSION})")
         return int(flags)
 
-    def _decode(self, raw: bytes, n: int, before: int) -> TraceChunk:
-        """Decode one block payload."""
+    def _decode(self, data: bytes, n: int, before: int, offset: int) -> TraceChunk:
+        """Decompress and decode one block of n references."""
+        import zstandard
+
+        where = f"at byte {offset:,}, after {before:,} references"
+        try:
+            raw = zstandard.ZstdDecompressor().decompress(data, max_output_size=n * 16)
+        except (zstandard.ZstdError, MemoryError, ValueError) as exc:
+            raise self.error(0, "", f"corrupt .vmt block ({where}): {exc}") from None
         payload = np.frombuffer(raw, dtype=np.uint8)
         addrs = np.empty(n, np.uint64)
         kinds = np.empty(n, np.uint8)
         sizes = np.empty(n if self.has_sizes else 0, np.uint32)
         used = decode_block(payload, n, self.has_sizes, addrs, kinds, sizes)
         if used != len(payload):
-            raise self.error(before + 1, "", "corrupt .vmt block payload")
+            raise self.error(0, "", f"corrupt .vmt block payload ({where})")
         return TraceChunk(addrs, kinds, sizes if self.has_sizes else None)
 
     def _check_end(self, stream: BinaryIO, total: int) -> None:
-        """Check the trailer's reference count."""
+        """Check the trailer's reference count and that nothing follows it."""
         tail = read_fully(stream, 8)
-        if len(tail) < 8 or struct.unpack("<Q", tail)[0] != total:
-            raise self.error(total, "", "corrupt .vmt end marker")
+        if len(tail) < 8:
+            raise self.error(0, "", "truncated .vmt file: cut inside the end block")
+        count = struct.unpack("<Q", tail)[0]
+        if count != total:
+            why = f"corrupt .vmt end block: it counts {count:,} references, the blocks hold"
+            raise self.error(0, "", f"{why} {total:,}")
+        if stream.read(1):
+            raise self.error(0, "", "corrupt .vmt file: data after the end block")
 
 
 class VmtWriter:
@@ -229,9 +256,9 @@ class VmtWriter:
     ) -> None:
         import zstandard
 
-        self._own = isinstance(path, str | Path)
+        self._stack = ExitStack()
         if isinstance(path, str | Path):
-            self._out: BinaryIO = open_output(path, "none")
+            self._out: IO[bytes] = self._stack.enter_context(atomic_output(path))
         else:
             self._out = path
         self._cctx = zstandard.ZstdCompressor(level=level)
@@ -275,18 +302,25 @@ class VmtWriter:
         self._pending_n = rest
 
     def close(self) -> None:
-        """Write the last block and the end marker; close the file if we opened it."""
+        """Write the last block and the end block; a file we opened is renamed into place."""
         if self._pending_n:
             self._flush(self._pending_n)
         self._out.write(BLOCK_HEAD.pack(0, 0))
         self._out.write(struct.pack("<Q", self.references))
-        if self._own:
-            self._out.close()
-        else:
-            self._out.flush()
+        self._out.flush()
+        self._stack.close()
+
+    def abort(self) -> None:
+        """Give up: a file we opened is removed (nothing reaches the destination)."""
+        err = RuntimeError("VmtWriter aborted")
+        self._stack.__exit__(type(err), err, None)
 
     def __enter__(self) -> VmtWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        """Close on success; abort on any exception (Ctrl-C included): no end block."""
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
