@@ -62,8 +62,33 @@ def trace_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+POLICY_PARAMETERS = (
+    ("--aging-bits", "bits", "AGING: counter bits, 1..64 (default 8)."),
+    ("--tick-interval", "tick_interval", "AGING: references between clock ticks (default 1000)."),
+    ("--tau", "tau", "WSCLOCK: the working-set window in references (default 1000)."),
+    ("--clockbits", "clockbits", "OSTEP-CLOCK: use-counter maximum (default 2)."),
+)
+"""Options of the machine's policies, named as the policies (and MachineConfig) name them."""
+
+
+def _keep_parameter(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
+    """Store a policy parameter given on the command line for _policy_options."""
+    if value is not None:
+        ctx.meta.setdefault("vmsim_policy_options", {})[param.name] = value
+
+
 def policy_run_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--seed, --clock-load-clear, --workers: how policies run (simulate, mrc)."""
+    """--seed, --clock-load-clear, --workers and the policies' parameters (simulate, mrc)."""
+    for flag, name, text in POLICY_PARAMETERS:
+        f = click.option(
+            flag,
+            name,
+            type=int,
+            default=None,
+            expose_value=False,
+            callback=_keep_parameter,
+            help=text,
+        )(f)
     f = click.option(
         "--workers", type=int, default=None, help="Worker processes (default: one per core)."
     )(f)
@@ -96,7 +121,8 @@ def _policy_list(value: str) -> list[str]:
 
 def _policy_options(seed: int | None, clock_load_clear: bool) -> dict[str, Any]:
     """Policy options given on the command line."""
-    opts: dict[str, Any] = {}
+    ctx = click.get_current_context(silent=True)
+    opts: dict[str, Any] = dict(ctx.meta.get("vmsim_policy_options", {})) if ctx else {}
     if seed is not None:
         opts["seed"] = seed
     if clock_load_clear:

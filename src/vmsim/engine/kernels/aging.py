@@ -1,0 +1,105 @@
+"""AGING kernel: n-bit counters shifted right on every tick, the accessed bit entering at the top.
+
+The same run as `policies.aging` replayed with a tick every `tick_interval` references
+(the machine's MachineConfig.tick_interval, 1000 by default: a tick comes before the
+references numbered 1000, 2000, ...). The victim has the smallest counter, the page
+loaded first among equals.
+
+Counters change only at ticks (every one) and when a page is loaded (it starts at the
+top bit), so between two ticks the victims come in a known order: at a tick the
+resident pages are sorted by (counter, load order) into `order`; pages loaded since
+wait in `fresh` (all with counter = top, in load order, younger than every page of
+`order`). The victim is the head of `order` unless its counter is above top and a
+fresh page waits. A tick re-sorts all resident pages: O(frames log frames) per tick,
+O(1) per reference between ticks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from vmsim.engine.kernels import kernel
+from vmsim.engine.prepared import Prepared
+from vmsim.errors import ConfigError
+
+
+@njit(cache=True, nogil=True)
+def aging_kernel(
+    ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, bits: int, tick: int
+) -> int:
+    """Aging with `bits`-bit counters and a tick every `tick` references."""
+    top = np.uint64(1) << np.uint64(bits - 1)
+    one = np.uint64(1)
+    counter = np.zeros(n_ids, np.uint64)
+    seq = np.zeros(n_ids, np.int64)  # load order
+    state = np.zeros(n_ids, np.uint8)  # 0 not resident, 1 resident, 2 resident + accessed
+    order = np.empty(frames, np.int32)
+    o_head = 0
+    o_len = 0
+    fresh = np.empty(frames, np.int32)  # a circular queue
+    f_head = 0
+    f_n = 0
+    gather = np.empty(frames, np.int32)
+    keys = np.empty(frames, np.uint64)
+    count = 0
+    misses = 0
+    record = len(flags) > 0
+    for t in range(len(ids)):
+        if tick and t and t % tick == 0 and count:
+            m = 0
+            for i in range(o_head, o_len):
+                gather[m] = order[i]
+                m += 1
+            for i in range(f_n):
+                gather[m] = fresh[(f_head + i) % frames]
+                m += 1
+            for i in range(m):
+                q = gather[i]
+                c = counter[q] >> one
+                if state[q] == 2:
+                    c |= top
+                    state[q] = 1
+                counter[q] = c
+                keys[i] = seq[q]
+            by_seq = np.argsort(keys[:m], kind="mergesort")
+            for i in range(m):
+                keys[i] = counter[gather[by_seq[i]]]
+            by_counter = np.argsort(keys[:m], kind="mergesort")
+            for i in range(m):
+                order[i] = gather[by_seq[by_counter[i]]]
+            o_head, o_len, f_head, f_n = 0, m, 0, 0
+        p = ids[t]
+        if state[p]:
+            state[p] = 2
+            continue
+        misses += 1
+        if record:
+            flags[t] = 1
+        if count == frames:
+            if o_head < o_len and (f_n == 0 or counter[order[o_head]] <= top):
+                v = order[o_head]
+                o_head += 1
+            else:
+                v = fresh[f_head]
+                f_head = f_head + 1 if f_head + 1 < frames else 0
+                f_n -= 1
+            state[v] = 0
+        else:
+            count += 1
+        fresh[(f_head + f_n) % frames] = p
+        f_n += 1
+        counter[p] = top
+        seq[p] = t
+        state[p] = 2
+    return misses
+
+
+@kernel("aging", bits=8, tick_interval=1000)
+def run_aging(prep: Prepared, frames: int, flags: np.ndarray, bits: int, tick_interval: int) -> int:
+    """AGING; options bits (1..64, default 8), tick_interval (references, default 1000)."""
+    if not 1 <= bits <= 64:
+        raise ConfigError("bits", bits, "1..64 counter bits")
+    if tick_interval < 1:
+        raise ConfigError("tick_interval", tick_interval, "at least 1 reference")
+    return int(aging_kernel(prep.ids, prep.n_ids, frames, flags, int(bits), int(tick_interval)))
