@@ -257,19 +257,26 @@ def mrc(
 ) -> None:
     """Miss-ratio curve: misses at every memory size (exact LRU in one pass)."""
     from vmsim.engine.kernels import kernel_spec
-    from vmsim.engine.mrc import default_sizes, lru_curve, policy_curve, shards_curve
+    from vmsim.engine.mrc import (
+        default_sizes,
+        lru_curve,
+        lru_curve_auto,
+        policy_curve,
+        shards_curve,
+    )
 
     kernel_spec(policy)
-    if method == "auto":
-        method = "exact" if policy == "lru" else "simulate"
+    if method == "auto" and policy != "lru":
+        method = "simulate"
     if method in ("exact", "shards") and policy != "lru":
         raise ConfigError("method", method, f"only for lru; use --method simulate for {policy}")
     shift = _page_shift(page_size)
     trace = _open(trace_path, fmt, skip_bad)
-    if method == "shards":
-        with progress_bar(f"sampling {trace_path}") as advance:
+    if method in ("shards", "auto"):  # auto for lru: exact up to AUTO_EXACT_REFS references
+        curve_of = shards_curve if method == "shards" else lru_curve_auto
+        with progress_bar(f"reading {trace_path}") as advance:
             chunks = (p for p, _ in trace.page_chunks(shift, data_only=data_only, split=split))
-            full = shards_curve(_advancing(chunks, advance), rate, sizes)
+            full = curve_of(_advancing(chunks, advance), rate, sizes)
     else:
         prep = _prepare(trace, shift, data_only, split)
         if method == "exact":
@@ -283,7 +290,7 @@ def mrc(
     _warn_bad(trace)
     curve = full
     if sizes is None and len(full.sizes) > 40:
-        curve = _subset(full, default_sizes(int(full.sizes[-1]), 32))
+        curve = full.subset(default_sizes(int(full.sizes[-1]), 32))
     if plot:
         from vmsim.report.plots import plot_curve
 
@@ -299,6 +306,8 @@ def mrc(
     if curve.method == "shards":
         title += f", sample rate {curve.sample_rate:g}"
     print_table(title, ["frames", "misses", "miss ratio"], rows)
+    for note in curve.notes():
+        click.echo(f"note: {note}", err=True)
 
 
 def _advancing(chunks: Any, advance: Callable[[int], None]) -> Iterator[Any]:
@@ -306,25 +315,6 @@ def _advancing(chunks: Any, advance: Callable[[int], None]) -> Iterator[Any]:
     for c in chunks:
         advance(len(c))
         yield c
-
-
-def _subset(curve: Any, sizes: Any) -> Any:
-    """The curve at a subset of its sizes."""
-    import numpy as np
-
-    from vmsim.engine.mrc import MissRatioCurve
-
-    idx = np.searchsorted(curve.sizes, sizes)
-    idx = np.unique(np.minimum(idx, len(curve.sizes) - 1))
-    return MissRatioCurve(
-        curve.policy,
-        curve.references,
-        curve.sizes[idx],
-        curve.misses[idx],
-        curve.method,
-        curve.distinct_pages,
-        curve.sample_rate,
-    )
 
 
 # ---------------------------------------------------------------- tlb
