@@ -78,6 +78,8 @@ MACHINE_OPTIONS = st.sampled_from(
         ("aging", {}),
         ("aging", {"bits": 1, "tick_interval": 3}),
         ("aging", {"bits": 3, "tick_interval": 7}),
+        ("aging", {"bits": 12, "tick_interval": 5}),
+        ("aging", {"bits": 13, "tick_interval": 5}),
         ("aging", {"bits": 64, "tick_interval": 11}),
         ("nru", {}),
         ("wsclock", {}),

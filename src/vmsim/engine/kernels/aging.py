@@ -12,6 +12,12 @@ wait in `fresh` (all with counter = top, in load order, younger than every page 
 `order`). The victim is the head of `order` unless its counter is above top and a
 fresh page waits. A tick re-sorts all resident pages: O(frames log frames) per tick,
 O(1) per reference between ticks.
+
+With at most BUCKET_BITS counter bits (the default 8 among them) the sort is a counting
+sort instead: the resident pages are kept on a list in load order; a tick walks it and
+appends each page to the list of its new counter value, so each list stays in load
+order; a fresh page joins the list of `top` at its end. The victim is the head of the
+lowest non-empty list: O(frames + 2**bits) per tick.
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ from numba import njit
 from vmsim.engine.kernels import kernel
 from vmsim.engine.prepared import Prepared
 from vmsim.errors import ConfigError
+
+BUCKET_BITS = 12
+"""Counters of at most this many bits are sorted by counting (2**bits lists)."""
 
 
 @njit(cache=True, nogil=True)
@@ -95,6 +104,92 @@ def aging_kernel(
     return misses
 
 
+@njit(cache=True, nogil=True)
+def aging_bucket_kernel(
+    ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, bits: int, tick: int
+) -> int:
+    """Aging with counters of at most BUCKET_BITS bits: lists per counter value."""
+    nb = 1 << bits
+    top = 1 << (bits - 1)
+    counter = np.zeros(n_ids, np.int64)
+    state = np.zeros(n_ids, np.uint8)  # 0 not resident, 1 resident, 2 resident + accessed
+    lnext = np.full(n_ids, -1, np.int32)  # load order, doubly linked
+    lprev = np.full(n_ids, -1, np.int32)
+    lhead = -1
+    ltail = -1
+    bnext = np.full(n_ids, -1, np.int32)  # per counter value, singly linked, load order
+    bhead = np.full(nb, -1, np.int32)
+    btail = np.full(nb, -1, np.int32)
+    low = nb  # no list below it is non-empty
+    count = 0
+    misses = 0
+    record = len(flags) > 0
+    for t in range(len(ids)):
+        if tick and t and t % tick == 0 and count:
+            bhead[:] = -1
+            btail[:] = -1
+            low = nb
+            q = lhead
+            while q >= 0:
+                c = counter[q] >> 1
+                if state[q] == 2:
+                    c |= top
+                    state[q] = 1
+                counter[q] = c
+                bnext[q] = -1
+                if btail[c] < 0:
+                    bhead[c] = q
+                else:
+                    bnext[btail[c]] = q
+                btail[c] = q
+                if c < low:
+                    low = c
+                q = lnext[q]
+        p = ids[t]
+        if state[p]:
+            state[p] = 2
+            continue
+        misses += 1
+        if record:
+            flags[t] = 1
+        if count == frames:
+            while bhead[low] < 0:
+                low += 1
+            v = bhead[low]
+            bhead[low] = bnext[v]
+            if bhead[low] < 0:
+                btail[low] = -1
+            state[v] = 0
+            if lprev[v] >= 0:
+                lnext[lprev[v]] = lnext[v]
+            else:
+                lhead = lnext[v]
+            if lnext[v] >= 0:
+                lprev[lnext[v]] = lprev[v]
+            else:
+                ltail = lprev[v]
+        else:
+            count += 1
+        lprev[p] = ltail
+        lnext[p] = -1
+        if ltail >= 0:
+            lnext[ltail] = p
+        else:
+            lhead = p
+        ltail = p
+        bnext[p] = -1
+        if btail[top] < 0:
+            bhead[top] = p
+        else:
+            bnext[btail[top]] = p
+        btail[top] = p
+        if top < low:
+            low = top
+        counter[p] = top
+        state[p] = 2
+    return misses
+
+
 @kernel("aging", bits=8, tick_interval=1000)
 def run_aging(prep: Prepared, frames: int, flags: np.ndarray, bits: int, tick_interval: int) -> int:
     """AGING; options bits (1..64, default 8), tick_interval (references, default 1000)."""
@@ -102,4 +197,5 @@ def run_aging(prep: Prepared, frames: int, flags: np.ndarray, bits: int, tick_in
         raise ConfigError("bits", bits, "1..64 counter bits")
     if tick_interval < 1:
         raise ConfigError("tick_interval", tick_interval, "at least 1 reference")
-    return int(aging_kernel(prep.ids, prep.n_ids, frames, flags, int(bits), int(tick_interval)))
+    run = aging_bucket_kernel if bits <= BUCKET_BITS else aging_kernel
+    return int(run(prep.ids, prep.n_ids, frames, flags, int(bits), int(tick_interval)))
