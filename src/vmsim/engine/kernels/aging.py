@@ -14,7 +14,8 @@ fresh page waits. A tick re-sorts all resident pages: O(frames log frames) per t
 O(1) per reference between ticks.
 
 With at most BUCKET_BITS counter bits (the default 8 among them) the sort is a counting
-sort instead: the resident pages are kept on a list in load order; a tick walks it and
+sort instead, over state kept per frame slot: the resident pages are kept on a list in
+load order; a tick walks it and
 appends each page to the list of its new counter value, so each list stays in load
 order; a fresh page joins the list of `top` at its end. The victim is the head of the
 lowest non-empty list: O(frames + 2**bits) per tick.
@@ -108,16 +109,22 @@ def aging_kernel(
 def aging_bucket_kernel(
     ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, bits: int, tick: int
 ) -> int:
-    """Aging with counters of at most BUCKET_BITS bits: lists per counter value."""
+    """Aging with counters of at most BUCKET_BITS bits: lists per counter value.
+
+    The state lives per frame slot (arrays of `frames` entries, which a tick walks), not
+    per page id, so that a tick touches memory that fits in the cache.
+    """
     nb = 1 << bits
     top = 1 << (bits - 1)
-    counter = np.zeros(n_ids, np.int64)
-    state = np.zeros(n_ids, np.uint8)  # 0 not resident, 1 resident, 2 resident + accessed
-    lnext = np.full(n_ids, -1, np.int32)  # load order, doubly linked
-    lprev = np.full(n_ids, -1, np.int32)
+    slot_of = np.full(n_ids, -1, np.int32)
+    page = np.empty(frames, np.int32)
+    counter = np.zeros(frames, np.int64)
+    accessed = np.zeros(frames, np.uint8)
+    lnext = np.full(frames, -1, np.int32)  # slots in load order, doubly linked
+    lprev = np.full(frames, -1, np.int32)
     lhead = -1
     ltail = -1
-    bnext = np.full(n_ids, -1, np.int32)  # per counter value, singly linked, load order
+    bnext = np.full(frames, -1, np.int32)  # slots per counter value, in load order
     bhead = np.full(nb, -1, np.int32)
     btail = np.full(nb, -1, np.int32)
     low = nb  # no list below it is non-empty
@@ -132,9 +139,9 @@ def aging_bucket_kernel(
             q = lhead
             while q >= 0:
                 c = counter[q] >> 1
-                if state[q] == 2:
+                if accessed[q]:
                     c |= top
-                    state[q] = 1
+                    accessed[q] = 0
                 counter[q] = c
                 bnext[q] = -1
                 if btail[c] < 0:
@@ -146,8 +153,9 @@ def aging_bucket_kernel(
                     low = c
                 q = lnext[q]
         p = ids[t]
-        if state[p]:
-            state[p] = 2
+        v = slot_of[p]
+        if v >= 0:
+            accessed[v] = 1
             continue
         misses += 1
         if record:
@@ -159,7 +167,7 @@ def aging_bucket_kernel(
             bhead[low] = bnext[v]
             if bhead[low] < 0:
                 btail[low] = -1
-            state[v] = 0
+            slot_of[page[v]] = -1
             if lprev[v] >= 0:
                 lnext[lprev[v]] = lnext[v]
             else:
@@ -169,24 +177,27 @@ def aging_bucket_kernel(
             else:
                 ltail = lprev[v]
         else:
+            v = count
             count += 1
-        lprev[p] = ltail
-        lnext[p] = -1
+        page[v] = p
+        slot_of[p] = v
+        lprev[v] = ltail
+        lnext[v] = -1
         if ltail >= 0:
-            lnext[ltail] = p
+            lnext[ltail] = v
         else:
-            lhead = p
-        ltail = p
-        bnext[p] = -1
+            lhead = v
+        ltail = v
+        bnext[v] = -1
         if btail[top] < 0:
-            bhead[top] = p
+            bhead[top] = v
         else:
-            bnext[btail[top]] = p
-        btail[top] = p
+            bnext[btail[top]] = v
+        btail[top] = v
         if top < low:
             low = top
-        counter[p] = top
-        state[p] = 2
+        counter[v] = top
+        accessed[v] = 1
     return misses
 
 
