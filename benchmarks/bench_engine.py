@@ -1,7 +1,7 @@
 """vmsim's engine against libCacheSim, side by side in one run, and the readers' speed.
 
 Traces: 10 million references, Zipf(0.9) and uniform over 1 million pages, generated
-here from fixed seeds (vmsim.trace.synth). libCacheSim (the `bench` extra) reads them
+here from fixed seeds (vmsim.trace.synth). libCacheSim (in the `dev` extra) reads them
 from its own binary oracleGeneral format (with next-access times, which its Belady
 needs), caches built with hashpower=16, object size 1 and cache size = frames;
 vmsim runs `vmsim.simulate(pages, policy, frames)` on the page array, end to end
@@ -359,7 +359,7 @@ def main(argv: list[str]) -> int:
     try:
         import libcachesim  # noqa: F401
     except ImportError:
-        print("libcachesim is not installed: pip install -e '.[bench]'", file=sys.stderr)
+        print("libcachesim is not installed: pip install -e '.[dev]'", file=sys.stderr)
         return 1
     from vmsim.trace.synth import uniform_pages, zipf_pages
 

@@ -1,19 +1,27 @@
 """Compute tests/data/golden.json: miss counts of real traces by independent implementations.
 
-Not a test: run it by hand after recording a trace (see README.md in this folder).
+Not a test: run it by hand after recording a trace (see README.md in this folder):
+
+    python tests/data/make_golden.py            # figures and sources
+    python tests/data/make_golden.py --sources  # rewrite only the sources of each figure
+
 Each trace is parsed here line by line in plain Python (not with vmsim's readers),
-pages are address >> 12, and every (policy, frames) pair is replayed with the
-plain-Python reference (vmsim.policies.reference.replay). Where libCacheSim (the
-bench extra) has the same policy, it runs too and must agree: lru, fifo, clock
-(reference bit clear on load, libCacheSim's Clock with init_freq 0), opt (its
-Belady), lfu, arc and sieve. Its TwoQ and LIRS are variants of their own (its Am
-is a separate LRU cache of fixed size; its LIRS bounds the stack differently), so
-2q and lirs are checked by the reference replay alone. The engine's Numba kernels
-are not used.
+pages are address >> 12, and every (policy, frames) pair comes from two hands that
+must agree:
+- lru, fifo, clock (reference bit clear on load: libCacheSim's Clock with init_freq 0),
+  opt (its Belady), lfu, arc, sieve: libCacheSim (PyPI libcachesim, in the dev extra),
+  checked against vmsim's plain-Python reference replay (vmsim.policies.reference).
+- mru, random, 2q, lirs (libCacheSim has no MRU; its Random has its own generator; its
+  TwoQ keeps Am as a separate LRU cache of fixed size and its LIRS bounds the stack
+  differently): the plain implementations written from the papers in
+  tests/engine/test_golden_independent.py, checked against the reference replay.
+The engine's Numba kernels are not used. golden.json records, per trace, the source
+of each policy's figures (tool, version, call) under "sources".
 """
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import json
 import lzma
@@ -60,23 +68,20 @@ def reference(pages: np.ndarray, policy: str, frames: int) -> int:
     return replay(pages, make_policy(policy, **opts), frames, load_sets_refbit=lsr).misses
 
 
-def libcachesim(pages: np.ndarray, policy: str, frames: int) -> int | None:
-    """Misses by libCacheSim, or None if it is not installed or has no such policy."""
-    try:
-        import libcachesim as lcs
-    except ImportError:
-        return None
-    cls = {
-        "lru": lcs.LRU,
-        "fifo": lcs.FIFO,
-        "clock": lcs.Clock,
-        "opt": lcs.Belady,
-        "lfu": lcs.LFU,
-        "arc": lcs.ARC,
-        "sieve": lcs.Sieve,
-    }.get(policy)
-    if cls is None:
-        return None
+LCS_CLASSES = {
+    "lru": "LRU",
+    "fifo": "FIFO",
+    "clock": "Clock",
+    "opt": "Belady",
+    "lfu": "LFU",
+    "arc": "ARC",
+    "sieve": "Sieve",
+}
+"""The policies libCacheSim has in vmsim's definition (clock: reference bit clear on load)."""
+
+
+def write_oracle_general(pages: np.ndarray, path: str) -> None:
+    """Write pages as libCacheSim's oracleGeneral binary trace (with next-access times)."""
     n = len(pages)
     order = np.argsort(pages, kind="stable")
     nxt = np.full(n, -1, np.int64)
@@ -87,15 +92,76 @@ def libcachesim(pages: np.ndarray, policy: str, frames: int) -> int | None:
     rec["id"] = pages
     rec["sz"] = 1
     rec["nx"] = nxt
-    with tempfile.NamedTemporaryFile(suffix=".oracleGeneral") as tmp:
-        rec.tofile(tmp.name)
-        reader = lcs.TraceReader(tmp.name, lcs.TraceType.ORACLE_GENERAL_TRACE)
-        ratio, _ = cls(frames, hashpower=16).process_trace(reader)
+    rec.tofile(path)
+
+
+def lcs_misses(path: str, n: int, policy: str, frames: int) -> int:
+    """Misses of libCacheSim's `policy` with `frames` objects on an oracleGeneral file."""
+    import libcachesim as lcs
+
+    reader = lcs.TraceReader(path, lcs.TraceType.ORACLE_GENERAL_TRACE)
+    ratio, _ = getattr(lcs, LCS_CLASSES[policy])(frames, hashpower=16).process_trace(reader)
     return round(ratio * n)
 
 
-def main() -> int:
-    """Write golden.json."""
+def libcachesim(pages: np.ndarray, policy: str, frames: int) -> int | None:
+    """Misses by libCacheSim, or None if it has no such policy (it must be installed)."""
+    if policy not in LCS_CLASSES:
+        return None
+    with tempfile.NamedTemporaryFile(suffix=".oracleGeneral") as tmp:
+        write_oracle_general(pages, tmp.name)
+        return lcs_misses(tmp.name, len(pages), policy, frames)
+
+
+INDEPENDENT = HERE.parent / "engine" / "test_golden_independent.py"
+
+
+def independent(pages: np.ndarray, policy: str, frames: int) -> int | None:
+    """Misses by the plain reference from the paper in test_golden_independent.py, if any."""
+    spec = importlib.util.spec_from_file_location("test_golden_independent", INDEPENDENT)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    ref = mod.REFERENCES.get(policy)
+    return None if ref is None else int(ref(pages.tolist(), frames))
+
+
+def sources() -> dict[str, str]:
+    """Where each policy's golden figures come from: tool, version and call."""
+    from importlib.metadata import version
+
+    lcs = f"libCacheSim {version('libcachesim')} (PyPI libcachesim)"
+    out: dict[str, str] = {}
+    for policy in POLICIES:
+        if policy in LCS_CLASSES:
+            cls = LCS_CLASSES[policy]
+            out[policy] = (
+                f"{lcs}: libcachesim.{cls}(frames, hashpower=16).process_trace() on the pages"
+                " as an oracleGeneral trace, object size 1; equal to vmsim's plain-Python"
+                " reference replay; `python tests/data/make_golden.py`"
+            )
+        else:
+            out[policy] = (
+                f"the plain {policy} written from its paper in"
+                " tests/engine/test_golden_independent.py (REFERENCES), Python"
+                f" {sys.version.split()[0]}; equal to vmsim's plain-Python reference replay;"
+                " `python tests/data/make_golden.py`"
+            )
+    out["trace"] = (
+        "recorded on this project's Debian 12 VM with valgrind 3.19.0:"
+        " `valgrind --tool=lackey --trace-mem=yes` (see README.md), pages = address >> 12"
+    )
+    return out
+
+
+def main(argv: list[str]) -> int:
+    """Write golden.json (with --sources: only rewrite the sources of the figures)."""
+    if "--sources" in argv:
+        golden = json.loads((HERE / "golden.json").read_text())
+        for entry in golden.values():
+            entry["sources"] = sources()
+        (HERE / "golden.json").write_text(json.dumps(golden, indent=1) + "\n")
+        return 0
     out: dict[str, object] = {}
     for name in TRACES:
         pages, is_data = parse(HERE / name)
@@ -107,26 +173,29 @@ def main() -> int:
                 for frames in FRAMES:
                     ref = reference(pp, policy, frames)
                     other = libcachesim(pp, policy, frames)
-                    if other is not None and other != ref:
+                    if other is None:
+                        other = independent(pp, policy, frames)
+                    if other != ref:
                         raise SystemExit(
-                            f"{name} {label} {policy} {frames}: reference {ref}"
-                            f" != libCacheSim {other}"
+                            f"{name} {label} {policy} {frames}: reference replay {ref}"
+                            f" != independent source {other}"
                         )
-                    figures[policy][str(frames)] = ref
+                    figures[policy][str(frames)] = other
                     print(
                         name,
                         label,
                         policy,
                         frames,
                         ref,
-                        "libCacheSim agrees" if other is not None else "",
+                        "libCacheSim" if policy in LCS_CLASSES else "plain reference",
                         flush=True,
                     )
             entry[label] = figures
+        entry["sources"] = sources()
         out[name] = entry
     (HERE / "golden.json").write_text(json.dumps(out, indent=1) + "\n")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -80,3 +80,18 @@ def test_array_input_equals_file_input() -> None:
         vmsim.simulate(np.asarray(pages), "opt", 64).misses
         == GOLDEN["ls.lackey.xz"]["all"]["opt"]["64"]
     )
+
+
+def test_every_golden_figure_states_its_source() -> None:
+    """Issue 10: which tool, which version, which command made each figure."""
+    for name, entry in GOLDEN.items():
+        sources = entry["sources"]
+        assert "valgrind 3.19.0" in sources["trace"], name
+        for mode in ("all", "data_only"):
+            for policy in entry[mode]:
+                src = sources[policy]
+                assert "make_golden.py" in src, (name, policy)
+                if policy in {"mru", "random", "2q", "lirs"}:
+                    assert "test_golden_independent.py" in src, (name, policy)
+                else:
+                    assert "libCacheSim 0.3.5" in src, (name, policy)

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vmsim.config import MachineConfig
 from vmsim.engine.kernels import kernel_names, kernel_spec, run_kernel
 from vmsim.engine.prepared import Prepared
 from vmsim.errors import ConfigError
@@ -18,15 +19,34 @@ from vmsim.policies.reference import replay
 traces = st.lists(st.integers(0, 14), min_size=1, max_size=150)
 
 
-def _reference(pages: list[int], name: str, frames: int, **options: object) -> np.ndarray:
-    """Miss flags of the reference replay (policy constructed with frames where it takes them)."""
+def _reference(
+    pages: list[int],
+    name: str,
+    frames: int,
+    writes: list[bool] | None = None,
+    **options: object,
+) -> np.ndarray:
+    """Miss flags of the reference replay (policy constructed with frames where it takes them).
+
+    A policy that acts on ticks gets one every tick_interval references, the machine's
+    default (MachineConfig.tick_interval) unless given.
+    """
     lsr = bool(options.pop("load_sets_refbit", True))
+    tick = int(str(options.pop("tick_interval", MachineConfig().tick_interval)))
+    if not policy_class(name).uses_tick:
+        tick = 0
     if "frames" in inspect.signature(policy_class(name)).parameters:
         options["frames"] = frames
-    return replay(pages, make_policy(name, **options), frames, load_sets_refbit=lsr).miss_trace
+    policy = make_policy(name, **options)
+    return replay(pages, policy, frames, writes, load_sets_refbit=lsr, tick_every=tick).miss_trace
 
 
 ISSUE_POLICIES = {
+    "aging",
+    "nru",
+    "wsclock",
+    "ostep-clock",
+    "unopt",
     "fifo",
     "lru",
     "clock",
@@ -44,6 +64,89 @@ ISSUE_POLICIES = {
 def test_the_issues_policies_have_kernels_and_references() -> None:
     assert set(kernel_names()) == ISSUE_POLICIES
     assert set(policy_names()) >= ISSUE_POLICIES
+
+
+def test_every_policy_has_a_kernel() -> None:
+    """Issue 10: every policy of the machine runs in the engine too."""
+    assert set(kernel_names()) == set(policy_names())
+
+
+# The machine's policies that read the dirty bit or take parameters, with their options
+# spelled as the policy classes (and MachineConfig.tick_interval) spell them.
+MACHINE_OPTIONS = st.sampled_from(
+    [
+        ("aging", {}),
+        ("aging", {"bits": 1, "tick_interval": 3}),
+        ("aging", {"bits": 3, "tick_interval": 7}),
+        ("aging", {"bits": 12, "tick_interval": 5}),
+        ("aging", {"bits": 13, "tick_interval": 5}),
+        ("aging", {"bits": 64, "tick_interval": 11}),
+        ("nru", {}),
+        ("wsclock", {}),
+        ("wsclock", {"tau": 1}),
+        ("wsclock", {"tau": 9}),
+        ("wsclock", {"tau": 40}),
+        ("ostep-clock", {}),
+        ("ostep-clock", {"seed": 5, "clockbits": 0}),
+        ("ostep-clock", {"seed": 2**40, "clockbits": 1}),
+        ("ostep-clock", {"seed": 9, "clockbits": 5}),
+        ("unopt", {}),
+    ]
+)
+
+
+@settings(max_examples=400)
+@given(
+    case=MACHINE_OPTIONS,
+    refs=st.lists(st.tuples(st.integers(0, 14), st.integers(0, 3)), min_size=1, max_size=200),
+    frames=st.integers(1, 9),
+)
+def test_machine_policies_with_kinds_and_options(
+    case: tuple[str, dict[str, int]], refs: list[tuple[int, int]], frames: int
+) -> None:
+    """Kinds matter (nru, wsclock read the dirty bit: S and M write); options pass through."""
+    name, options = case
+    pages = np.array([p for p, _ in refs])
+    kinds = np.array([k for _, k in refs], np.uint8)
+    prep = Prepared.from_pages(pages, kinds)
+    _, flags = run_kernel(name, prep, frames, record=True, **options)
+    writes = [k >= 2 for _, k in refs]
+    assert flags is not None
+    assert flags.tolist() == _reference(pages.tolist(), name, frames, writes, **options).tolist()
+
+
+@pytest.mark.parametrize("name", ["nru", "wsclock"])
+def test_dirty_bits_change_the_victims(name: str) -> None:
+    """The same pages with and without writes miss differently: the kinds reach the kernel."""
+    rng = np.random.default_rng(3)
+    pages = rng.integers(0, 30, 4000)
+    kinds = rng.integers(1, 3, 4000).astype(np.uint8)
+    opts = {"tau": 5} if name == "wsclock" else {}
+    reads, _ = run_kernel(name, Prepared.from_pages(pages), 10, **opts)
+    mixed, _ = run_kernel(name, Prepared.from_pages(pages, kinds), 10, **opts)
+    assert reads != mixed
+    ref = _reference(pages.tolist(), name, 10, (kinds >= 2).tolist(), **opts)
+    assert mixed == int(ref.sum())
+
+
+def test_aging_hand_case() -> None:
+    """2-bit aging, a tick every 2 references, 2 frames, pages a b a c b:
+
+    t0 a miss (a=10); t1 b miss (b=10); tick: a=11 (accessed), b=11; t2 a hit;
+    t3 c miss: counters equal, a (loaded first) goes; tick before t4: b=01, c=11
+    (loaded, so accessed); t4 b hit. Misses at t0, t1, t3.
+    """
+    prep = Prepared.from_pages(np.array([1, 2, 1, 3, 2]))
+    _, flags = run_kernel("aging", prep, 2, record=True, bits=2, tick_interval=2)
+    assert flags is not None and flags.tolist() == [True, True, False, True, False]
+
+
+def test_unopt_hand_case() -> None:
+    """Anti-Belady, 2 frames, pages 1 2 1 3 1 2: t2 hits; at t3 page 1 (next use t4, before
+    2's t5) goes; at t4 page 2 (next use t5; 3 is never used again) goes; t5 misses."""
+    prep = Prepared.from_pages(np.array([1, 2, 1, 3, 1, 2]))
+    _, flags = run_kernel("unopt", prep, 2, record=True)
+    assert flags is not None and flags.tolist() == [True, True, False, True, True, True]
 
 
 @pytest.mark.parametrize("name", sorted(ISSUE_POLICIES - {"random", "clock", "2q", "lirs"}))

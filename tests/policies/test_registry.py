@@ -142,3 +142,21 @@ class TestPolicyContract:
         pages = np.tile(np.arange(8), 6)
         with_all = replay(pages, make_policy(name), 8).misses
         assert with_all == 8
+
+
+def test_registry_says_where_each_policy_runs() -> None:
+    """Issue 10: the table says which of arc, 2q and lirs the machine cannot run (all three)."""
+    from vmsim.config import MachineConfig
+    from vmsim.policies.runs import runs_on_machine, where_it_runs
+
+    engine_only = {n for n in policy_names() if not runs_on_machine(n)}
+    assert engine_only == {"arc", "2q", "lirs"}
+    for name in policy_names():
+        says = "engine only" in policy_class(name).description
+        assert says == (name in engine_only), name
+        assert where_it_runs(name).startswith("engine only" if says else "machine and engine")
+        if says:
+            with pytest.raises(ConfigError, match="history of evicted pages"):
+                MachineConfig(policy=name, replay_only=True)
+        else:
+            MachineConfig(policy=name, replay_only=True)  # opt, unopt: only in replays

@@ -62,8 +62,33 @@ def trace_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+POLICY_PARAMETERS = (
+    ("--aging-bits", "bits", "AGING: counter bits, 1..64 (default 8)."),
+    ("--tick-interval", "tick_interval", "AGING: references between clock ticks (default 1000)."),
+    ("--tau", "tau", "WSCLOCK: the working-set window in references (default 1000)."),
+    ("--clockbits", "clockbits", "OSTEP-CLOCK: use-counter maximum (default 2)."),
+)
+"""Options of the machine's policies, named as the policies (and MachineConfig) name them."""
+
+
+def _keep_parameter(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
+    """Store a policy parameter given on the command line for _policy_options."""
+    if value is not None:
+        ctx.meta.setdefault("vmsim_policy_options", {})[param.name] = value
+
+
 def policy_run_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--seed, --clock-load-clear, --workers: how policies run (simulate, mrc)."""
+    """--seed, --clock-load-clear, --workers and the policies' parameters (simulate, mrc)."""
+    for flag, name, text in POLICY_PARAMETERS:
+        f = click.option(
+            flag,
+            name,
+            type=int,
+            default=None,
+            expose_value=False,
+            callback=_keep_parameter,
+            help=text,
+        )(f)
     f = click.option(
         "--workers", type=int, default=None, help="Worker processes (default: one per core)."
     )(f)
@@ -96,7 +121,8 @@ def _policy_list(value: str) -> list[str]:
 
 def _policy_options(seed: int | None, clock_load_clear: bool) -> dict[str, Any]:
     """Policy options given on the command line."""
-    opts: dict[str, Any] = {}
+    ctx = click.get_current_context(silent=True)
+    opts: dict[str, Any] = dict(ctx.meta.get("vmsim_policy_options", {})) if ctx else {}
     if seed is not None:
         opts["seed"] = seed
     if clock_load_clear:
@@ -231,19 +257,26 @@ def mrc(
 ) -> None:
     """Miss-ratio curve: misses at every memory size (exact LRU in one pass)."""
     from vmsim.engine.kernels import kernel_spec
-    from vmsim.engine.mrc import default_sizes, lru_curve, policy_curve, shards_curve
+    from vmsim.engine.mrc import (
+        default_sizes,
+        lru_curve,
+        lru_curve_auto,
+        policy_curve,
+        shards_curve,
+    )
 
     kernel_spec(policy)
-    if method == "auto":
-        method = "exact" if policy == "lru" else "simulate"
+    if method == "auto" and policy != "lru":
+        method = "simulate"
     if method in ("exact", "shards") and policy != "lru":
         raise ConfigError("method", method, f"only for lru; use --method simulate for {policy}")
     shift = _page_shift(page_size)
     trace = _open(trace_path, fmt, skip_bad)
-    if method == "shards":
-        with progress_bar(f"sampling {trace_path}") as advance:
+    if method in ("shards", "auto"):  # auto for lru: exact up to AUTO_EXACT_REFS references
+        curve_of = shards_curve if method == "shards" else lru_curve_auto
+        with progress_bar(f"reading {trace_path}") as advance:
             chunks = (p for p, _ in trace.page_chunks(shift, data_only=data_only, split=split))
-            full = shards_curve(_advancing(chunks, advance), rate, sizes)
+            full = curve_of(_advancing(chunks, advance), rate, sizes)
     else:
         prep = _prepare(trace, shift, data_only, split)
         if method == "exact":
@@ -257,7 +290,7 @@ def mrc(
     _warn_bad(trace)
     curve = full
     if sizes is None and len(full.sizes) > 40:
-        curve = _subset(full, default_sizes(int(full.sizes[-1]), 32))
+        curve = full.subset(default_sizes(int(full.sizes[-1]), 32))
     if plot:
         from vmsim.report.plots import plot_curve
 
@@ -273,6 +306,8 @@ def mrc(
     if curve.method == "shards":
         title += f", sample rate {curve.sample_rate:g}"
     print_table(title, ["frames", "misses", "miss ratio"], rows)
+    for note in curve.notes():
+        click.echo(f"note: {note}", err=True)
 
 
 def _advancing(chunks: Any, advance: Callable[[int], None]) -> Iterator[Any]:
@@ -280,25 +315,6 @@ def _advancing(chunks: Any, advance: Callable[[int], None]) -> Iterator[Any]:
     for c in chunks:
         advance(len(c))
         yield c
-
-
-def _subset(curve: Any, sizes: Any) -> Any:
-    """The curve at a subset of its sizes."""
-    import numpy as np
-
-    from vmsim.engine.mrc import MissRatioCurve
-
-    idx = np.searchsorted(curve.sizes, sizes)
-    idx = np.unique(np.minimum(idx, len(curve.sizes) - 1))
-    return MissRatioCurve(
-        curve.policy,
-        curve.references,
-        curve.sizes[idx],
-        curve.misses[idx],
-        curve.method,
-        curve.distinct_pages,
-        curve.sample_rate,
-    )
 
 
 # ---------------------------------------------------------------- tlb

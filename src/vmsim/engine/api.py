@@ -19,7 +19,13 @@ from typing import Any, overload
 
 import numpy as np
 
-from vmsim.engine.mrc import MissRatioCurve, lru_curve, policy_curve, shards_curve
+from vmsim.engine.mrc import (
+    MissRatioCurve,
+    lru_curve,
+    lru_curve_auto,
+    policy_curve,
+    shards_curve,
+)
 from vmsim.engine.prepared import Prepared
 from vmsim.engine.simulate import SimResult, run_one, simulate_many
 from vmsim.engine.source import PageOptions, TraceLike, as_trace, prepare
@@ -106,15 +112,22 @@ def miss_ratio_curve(
     """Misses of `policy` at many frame counts (default: every size for LRU, ~24 others).
 
     method: "exact" (LRU by stack distances), "shards" (LRU sampled at `rate`),
-    "simulate" (one run per size, in parallel), or "auto" (exact for LRU, else simulate).
+    "simulate" (one run per size, in parallel), or "auto" (for LRU, exact for traces of
+    up to mrc.AUTO_EXACT_REFS references, else SHARDS; for other policies, simulate).
     """
-    if method == "auto":
-        method = "exact" if policy == "lru" else "simulate"
+    if method == "auto" and policy != "lru":
+        method = "simulate"
+    if method == "auto" and isinstance(trace, np.ndarray | Prepared):
+        method = "exact"  # already in memory
     pages = PageOptions(page_shift, data_only, split)
     if method in ("exact", "shards") and policy != "lru":
         raise ConfigError("method", method, f"only for lru; use method='simulate' for {policy}")
     if method == "exact":
         return lru_curve(prepare(trace, pages), sizes)
+    if method == "auto":  # a file: exact up to mrc.AUTO_EXACT_REFS references, then SHARDS
+        t = as_trace(trace)  # type: ignore[arg-type]  # (not an array: see above)
+        chunks = (p for p, _ in t.page_chunks(page_shift, data_only=data_only, split=split))
+        return lru_curve_auto(chunks, rate, sizes)
     if method == "shards":
         if isinstance(trace, np.ndarray):
             return shards_curve([trace], rate, sizes)

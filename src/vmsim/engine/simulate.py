@@ -24,6 +24,9 @@ from vmsim.engine.kernels import kernel_spec, run_kernel
 from vmsim.engine.prepared import Prepared
 from vmsim.errors import ConfigError
 
+NEEDS_NEXT_USE = {"opt", "unopt"}
+"""Kernels that read Prepared.next_use (computed once here, shared with the workers)."""
+
 PARALLEL_MIN_WORK = 20_000_000
 """References x runs below which parallel workers cost more than they save."""
 
@@ -135,13 +138,17 @@ def _parallel(
         path = Path(tmp) / "ids.npy"
         np.save(path, prep.ids)
         nxt_path = ""
-        if any(kernel_spec(p).name == "opt" for p, _, _ in jobs):
+        if any(kernel_spec(p).name in NEEDS_NEXT_USE for p, _, _ in jobs):
             nxt_path = str(Path(tmp) / "next.npy")
             np.save(nxt_path, prep.next_use)
+        writes_path = ""
+        if prep.writes is not None:
+            writes_path = str(Path(tmp) / "writes.npy")
+            np.save(writes_path, prep.writes)
         results: list[SimResult | None] = [None] * len(jobs)
         with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
             futures = {
-                pool.submit(_worker, str(path), nxt_path, prep.n_ids, p, f, o): i
+                pool.submit(_worker, str(path), nxt_path, writes_path, prep.n_ids, p, f, o): i
                 for i, (p, f, o) in enumerate(jobs)
             }
             from concurrent.futures import as_completed
@@ -155,11 +162,18 @@ def _parallel(
 
 
 def _worker(
-    path: str, nxt_path: str, n_ids: int, policy: str, frames: int, options: dict[str, Any]
+    path: str,
+    nxt_path: str,
+    writes_path: str,
+    n_ids: int,
+    policy: str,
+    frames: int,
+    options: dict[str, Any],
 ) -> SimResult:
-    """Worker process: map the ids, run one job."""
+    """Worker process: map the ids (and next uses, write bits), run one job."""
     ids = np.load(path, mmap_mode="r")
-    prep = Prepared(np.asarray(ids), n_ids)
+    writes = np.asarray(np.load(writes_path, mmap_mode="r")) if writes_path else None
+    prep = Prepared(np.asarray(ids), n_ids, writes)
     if nxt_path:
         prep._next_use = np.asarray(np.load(nxt_path, mmap_mode="r"))
     return run_one(prep, policy, frames, **options)

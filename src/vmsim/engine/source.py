@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from vmsim.engine.ids import dense_ids, ids_of_chunks
-from vmsim.engine.prepared import Prepared
+from vmsim.engine.prepared import Prepared, write_bits
 from vmsim.errors import ConfigError
 from vmsim.trace import Trace
 
@@ -54,12 +54,15 @@ def prepare(
         return Prepared(np.ascontiguousarray(ids), n_ids)
     opts = pages or PageOptions()
     t = as_trace(trace)
+    kinds: list[np.ndarray] = []
 
     def chunks() -> Iterator[np.ndarray]:
-        for p, _ in t.page_chunks(opts.page_shift, data_only=opts.data_only, split=opts.split):
+        for p, k in t.page_chunks(opts.page_shift, data_only=opts.data_only, split=opts.split):
             if progress is not None:
                 progress(len(p))
+            kinds.append(k)
             yield p
 
     ids, n_ids, _ = ids_of_chunks(chunks())
-    return Prepared(ids, n_ids)
+    all_kinds = np.concatenate(kinds) if kinds else np.empty(0, np.uint8)
+    return Prepared(ids, n_ids, write_bits(all_kinds, len(ids)))

@@ -14,7 +14,11 @@ from collections import OrderedDict
 from vmsim.policies.base import RefBits, ReplacementPolicy, register
 
 
-@register("arc", "adaptive replacement cache: recency and frequency lists with ghost lists")
+@register(
+    "arc",
+    "adaptive replacement cache: recency and frequency lists with ghost lists"
+    " (engine only: remembers evicted pages)",
+)
 class Arc(ReplacementPolicy):
     """ARC on the policy contract: on_fault names the faulting key, victim runs REPLACE."""
 

@@ -22,7 +22,11 @@ LIR, HIR, GHOST = 1, 2, 3
 """Status of a key: LIR (resident), HIR resident, HIR non-resident (only in S)."""
 
 
-@register("lirs", "LIRS: keep pages with short reuse distance (LIR); evict resident HIR pages")
+@register(
+    "lirs",
+    "LIRS: keep pages with short reuse distance (LIR); evict resident HIR pages"
+    " (engine only: remembers evicted pages)",
+)
 class Lirs(ReplacementPolicy):
     """LIRS on the policy contract."""
 

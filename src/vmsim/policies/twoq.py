@@ -17,7 +17,11 @@ from collections import OrderedDict
 from vmsim.policies.base import RefBits, ReplacementPolicy, register
 
 
-@register("2q", "2Q: a FIFO for pages seen once, an LRU for pages seen again, a ghost FIFO")
+@register(
+    "2q",
+    "2Q: a FIFO for pages seen once, an LRU for pages seen again, a ghost FIFO"
+    " (engine only: remembers evicted pages)",
+)
 class TwoQ(ReplacementPolicy):
     """2Q on the policy contract (on_fault tells whether the faulting key is a ghost)."""
 

@@ -53,16 +53,21 @@ def kernel(name: str, **options: Any) -> Callable[[Runner], Runner]:
 def _load_all() -> None:
     """Import every kernel module."""
     from vmsim.engine.kernels import (  # noqa: F401
+        aging,
         arc,
         clock,
         fifo,
         lfu,
         lirs,
         lru,
+        nru,
         opt,
+        ostep_clock,
         random,
         sieve,
         twoq,
+        unopt,
+        wsclock,
     )
 
 

@@ -55,6 +55,39 @@ def py_random(mt: np.ndarray, idx: np.ndarray) -> float:
     return (a * 67108864.0 + b) * (1.0 / 9007199254740992.0)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def fenwick_add(tree: np.ndarray, i: int, delta: int) -> None:
+    """Add delta at position i (1-based) of a Fenwick tree."""
+    n = len(tree) - 1
+    while i <= n:
+        tree[i] += delta
+        i += i & -i
+
+
+@njit(cache=True, nogil=True, inline="always")
+def fenwick_kth(tree: np.ndarray, top: int, k: int) -> int:
+    """The smallest position whose prefix sum reaches k (1 <= k <= total); top: the
+    largest power of two <= len(tree) - 1."""
+    n = len(tree) - 1
+    pos = 0
+    step = top
+    while step > 0:
+        if pos + step <= n and tree[pos + step] < k:
+            pos += step
+            k -= tree[pos]
+        step >>= 1
+    return pos + 1
+
+
+@njit(cache=True, nogil=True)
+def top_power(n: int) -> int:
+    """The largest power of two <= max(n, 1)."""
+    top = 1
+    while top * 2 <= n:
+        top *= 2
+    return top
+
+
 @njit(cache=True, nogil=True)
 def random_kernel(
     ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, mt: np.ndarray, idx: np.ndarray
@@ -64,9 +97,7 @@ def random_kernel(
     seq_of = np.full(n_ids, -1, np.int64)
     key_at = np.empty(n + 1, np.int32)
     tree = np.zeros(n + 1, np.int32)  # Fenwick tree over load sequence numbers 1..n
-    top = 1
-    while top * 2 <= n:
-        top *= 2
+    top = top_power(n)
     nseq = 0
     count = 0
     misses = 0
@@ -79,30 +110,15 @@ def random_kernel(
         if record:
             flags[t] = 1
         if count == frames:
-            k = int(py_random(mt, idx) * count) + 1  # the k-th resident key
-            pos = 0
-            step = top
-            while step > 0:
-                if pos + step <= n and tree[pos + step] < k:
-                    pos += step
-                    k -= tree[pos]
-                step >>= 1
-            s = pos + 1
-            v = key_at[s]
-            seq_of[v] = -1
-            j = s
-            while j <= n:
-                tree[j] -= 1
-                j += j & -j
+            s = fenwick_kth(tree, top, int(py_random(mt, idx) * count) + 1)  # k-th resident
+            seq_of[key_at[s]] = -1
+            fenwick_add(tree, s, -1)
         else:
             count += 1
         nseq += 1
         seq_of[p] = nseq
         key_at[nseq] = p
-        j = nseq
-        while j <= n:
-            tree[j] += 1
-            j += j & -j
+        fenwick_add(tree, nseq, 1)
     return misses
 
 
