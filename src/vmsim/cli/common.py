@@ -175,8 +175,9 @@ def renamed_options(**names: str) -> Iterator[None]:
         if option is None:
             raise
         allowed = exc.allowed
-        for field_name, user_name in names.items():
-            allowed = re.sub(rf"\b{field_name}\b", user_name, allowed)
+        for field_name, user_name in names.items():  # identifiers only, not plain words
+            if "_" in field_name:
+                allowed = re.sub(rf"\b{field_name}\b", user_name, allowed)
         raise ConfigError(option, exc.value, allowed) from None
 
 
