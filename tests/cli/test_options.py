@@ -307,9 +307,18 @@ def test_replay_linear_needs_an_address_space(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["tlb", "--l2-entries", "1536", "--l2-ways", "5"], "--l2-ways=5: 0 (fully associative) or a divisor of 1536"),
-        (["tlb", "--entries", "64", "--ways", "5"], "--ways=5: 0 (fully associative) or a divisor of 64"),
-        (["replay", "--tlb-entries", "64", "--tlb-ways", "5"], "--tlb-ways=5: a divisor of --tlb-entries (64)"),
+        (
+            ["tlb", "--l2-entries", "1536", "--l2-ways", "5"],
+            "--l2-ways=5: 0 (fully associative) or a divisor of 1536",
+        ),
+        (
+            ["tlb", "--entries", "64", "--ways", "5"],
+            "--ways=5: 0 (fully associative) or a divisor of 64",
+        ),
+        (
+            ["replay", "--tlb-entries", "64", "--tlb-ways", "5"],
+            "--tlb-ways=5: a divisor of --tlb-entries (64)",
+        ),
         (["replay", "--page-size", "8KiB"], "--page-size=8192: x86_64 uses 4096-byte pages"),
         (["replay", "-p", "arc"], "--policy='arc': a policy that works on frames"),
         (["simulate", "--page-size", "3000"], "'--page-size': 3000 is not a power of two"),
@@ -317,7 +326,7 @@ def test_replay_linear_needs_an_address_space(
         (["mrc", "-p", "fifo", "--seed", "3"], "'--seed': only for random"),
         (["simulate", "-p", "lru,nope"], "--policy='nope': the engine runs "),
     ],
-)  # fmt: skip
+)
 def test_errors_name_the_users_option(
     capsys: pytest.CaptureFixture[str], small: Path, args: list[str], message: str
 ) -> None:
