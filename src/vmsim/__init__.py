@@ -30,6 +30,11 @@ _LAZY = {
 }
 
 
+def __dir__() -> list[str]:
+    """The public API (every name of __all__, the lazily loaded ones included)."""
+    return sorted(__all__)
+
+
 def __getattr__(name: str) -> object:
     """Load a lazily exported name (see _LAZY) on first access."""
     module = _LAZY.get(name)
@@ -43,6 +48,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    *_LAZY,
     "BadAlloc",
     "BusError",
     "ConfigError",

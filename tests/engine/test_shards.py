@@ -50,7 +50,7 @@ def test_the_issues_case_sizes_below_resolution_are_left_out(
     """`mrc ls --method shards --sizes 1,16,64,256` gave 0.0156 at 1, 16 and 64 frames."""
     code = main(["mrc", str(LS), "--method", "shards", "--sizes", "1,16,64,256", "--json"])
     assert code == 0
-    d = json.loads(capsys.readouterr().out)
+    (d,) = json.loads(capsys.readouterr().out)  # one curve per policy
     assert d["method"] == "shards" and d["resolution_frames"] == 100
     assert d["below_resolution"] == [1, 16, 64]
     assert [p["frames"] for p in d["points"]] == [256]
@@ -64,7 +64,7 @@ def test_distinct_pages_are_an_estimate_with_its_sample(
 ) -> None:
     """`--rate 0.001` reported 1,000 distinct pages for a few-hundred-page trace, unqualified."""
     assert main(["mrc", str(LS), "--method", "shards", "--rate", "0.001", "--json"]) == 0
-    d = json.loads(capsys.readouterr().out)
+    (d,) = json.loads(capsys.readouterr().out)
     exact = vmsim.miss_ratio_curve(LS, method="exact").distinct_pages
     assert d["distinct_pages_estimated"] is True
     assert d["distinct_pages"] == round(d["sampled_pages"] / d["sample_rate"])
@@ -165,6 +165,6 @@ def test_auto_is_exact_for_small_traces_and_shards_above_the_limit() -> None:
 
 def test_auto_through_the_cli_and_api(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["mrc", str(LS), "--sizes", "1,16,64", "--json"]) == 0
-    d = json.loads(capsys.readouterr().out)
+    (d,) = json.loads(capsys.readouterr().out)
     assert d["method"] == "exact" and [p["frames"] for p in d["points"]] == [1, 16, 64]
     assert vmsim.miss_ratio_curve(LS, sizes=[16]).method == "exact"

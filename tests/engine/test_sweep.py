@@ -103,19 +103,22 @@ def test_cli_reports_the_bad_trace_and_exits_1(tmp_path: Path, capsys: Any) -> N
 
 
 @pytest.mark.parametrize(
-    ("args", "needle"),
+    ("args", "status", "needle"),
     [
-        (["-f", "1MiB"], "--frames"),
-        (["-f", "16", "-m", "1MiB"], "either --frames or --memory"),
-        (["-m", "6KiB"], "multiple of the page size"),
-        (["-p", "belady", "-f", "8"], "policy"),
+        (["-f", "1MiB"], 2, "--memory"),  # usage errors exit 2, as click's
+        (["-f", "16", "-m", "1MiB"], 2, "not both"),
+        (["-m", "6KiB"], 2, "whole number of 4KiB pages"),
+        (["--workers", "0", "-f", "8"], 2, "--workers"),
+        (["-p", "belady", "-f", "8"], 1, "policy"),
     ],
 )
-def test_cli_bad_options(tmp_path: Path, capsys: Any, args: list[str], needle: str) -> None:
+def test_cli_bad_options(
+    tmp_path: Path, capsys: Any, args: list[str], status: int, needle: str
+) -> None:
     traces = _traces(tmp_path, 1)
     rc = main(["sweep", traces[0], *args, "-o", str(tmp_path / "r.csv")])
     err = capsys.readouterr().err
-    assert rc == 1 and needle in err and "Traceback" not in err
+    assert rc == status and needle in err and "Traceback" not in err
     assert not (tmp_path / "r.csv").exists()
 
 

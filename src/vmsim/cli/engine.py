@@ -1,8 +1,8 @@
-"""Commands of the trace-driven engine: simulate, mrc, tlb, working-set, trace, record.
+"""Commands of the trace-driven engine: simulate, mrc, tlb, working-set, policies, trace, record.
 
 NumPy and Numba load inside the commands, so `vmsim --help` stays fast. Long runs
-show a progress bar when stderr is a terminal; results are a rich table, or JSON
-with --json.
+show a progress bar when stderr is a terminal; results are a table, or JSON with
+--json, or CSV with --csv (one writer for all: vmsim.cli.common.emit).
 """
 
 from __future__ import annotations
@@ -13,7 +13,20 @@ from typing import Any, TypeVar
 
 import click
 
-from vmsim.cli.common import echo_json, int_list, print_table, progress_bar
+from vmsim.cli.common import (
+    MAX_COUNT,
+    Column,
+    Fraction,
+    Number,
+    echo_json,
+    emit,
+    frame_options,
+    output_options,
+    print_table,
+    progress_bar,
+    renamed_options,
+    resolve_frames,
+)
 from vmsim.config import format_size, parse_size
 from vmsim.errors import ConfigError
 
@@ -31,12 +44,15 @@ def _command(cmd: C) -> C:
 
 # ---------------------------------------------------------------- shared options
 
+PAGE_SIZE = Number(1, 1 << 40, size=True, power_of_two=True)
+"""A page size: a power of two from 1 byte to 1 TiB."""
 
-def _page_shift(page_size: str) -> int:
-    """log2 of a page size given as text; ConfigError unless a power of two."""
-    size = parse_size(page_size, "page_size")
+
+def _page_shift(page_size: str | int) -> int:
+    """log2 of a page size given as text or bytes; ConfigError unless a power of two."""
+    size = parse_size(page_size, "--page-size")
     if size < 1 or size & (size - 1) or size > 1 << 40:
-        raise ConfigError("page_size", page_size, "a power of two, e.g. 4KiB, 2MiB, 1GiB")
+        raise ConfigError("--page-size", page_size, "a power of two, e.g. 4KiB, 2MiB, 1GiB")
     return size.bit_length() - 1
 
 
@@ -51,23 +67,32 @@ def trace_options(f: Callable[..., Any]) -> Callable[..., Any]:
         help="Keep loads, stores and modifies; drop instruction fetches.",
     )(f)
     f = click.option(
-        "--page-size", default="4KiB", show_default=True, help="Page size (power of two)."
+        "--page-size",
+        type=PAGE_SIZE,
+        default="4KiB",
+        show_default=True,
+        help="Page size (power of two).",
     )(f)
+    return read_options(f)
+
+
+def read_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--format and --skip-bad: how a trace file is read."""
     f = click.option(
         "--skip-bad", is_flag=True, help="Skip malformed lines (counted) instead of failing."
     )(f)
-    f = click.option(
+    return click.option(
         "--format", "fmt", default=None, help="Trace format (default: detected from the content)."
     )(f)
-    return f
 
 
 POLICY_PARAMETERS = (
-    ("--aging-bits", "bits", "AGING: counter bits, 1..64 (default 8)."),
-    ("--tick-interval", "tick_interval", "AGING: references between clock ticks (default 1000)."),
-    ("--tau", "tau", "WSCLOCK: the working-set window in references (default 1000)."),
-    ("--clockbits", "clockbits", "OSTEP-CLOCK: use-counter maximum (default 2)."),
-)
+    ("--aging-bits", "bits", Number(1, 64), "AGING: counter bits, 1..64 (default 8)."),
+    ("--tick-interval", "tick_interval", Number(1),
+     "AGING: references between clock ticks (default 1000)."),
+    ("--tau", "tau", Number(1), "WSCLOCK: the working-set window in references (default 1000)."),
+    ("--clockbits", "clockbits", Number(1, 64), "OSTEP-CLOCK: use-counter maximum (default 2)."),
+)  # fmt: skip
 """Options of the machine's policies, named as the policies (and MachineConfig) name them."""
 
 
@@ -79,25 +104,30 @@ def _keep_parameter(ctx: click.Context, param: click.Parameter, value: int | Non
 
 def policy_run_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """--seed, --clock-load-clear, --workers and the policies' parameters (simulate, mrc)."""
-    for flag, name, text in POLICY_PARAMETERS:
+    for flag, name, kind, text in POLICY_PARAMETERS:
         f = click.option(
             flag,
             name,
-            type=int,
+            type=kind,
             default=None,
             expose_value=False,
             callback=_keep_parameter,
             help=text,
         )(f)
     f = click.option(
-        "--workers", type=int, default=None, help="Worker processes (default: one per core)."
+        "--workers",
+        type=Number(1, 1024),
+        default=None,
+        help="Worker processes (default: one per core).",
     )(f)
     f = click.option(
         "--clock-load-clear",
         is_flag=True,
         help="CLOCK: a newly loaded page starts with its accessed bit clear.",
     )(f)
-    return click.option("--seed", type=int, default=None, help="Seed of the random policy.")(f)
+    return click.option(
+        "--seed", type=Number(0, (1 << 64) - 1), default=None, help="Seed of the random policy."
+    )(f)
 
 
 def _open(path: str, fmt: str | None, skip_bad: bool) -> Any:
@@ -107,27 +137,54 @@ def _open(path: str, fmt: str | None, skip_bad: bool) -> Any:
     return Trace(path, fmt, skip_bad=skip_bad)
 
 
+def policy_list(value: str, names: list[str], command: str) -> list[str]:
+    """Comma-separated policy names, case-insensitive, each one of `names`."""
+    chosen = [v.strip().lower() for v in value.split(",") if v.strip()]
+    if not chosen:
+        raise click.BadParameter("give at least one policy, e.g. lru,fifo", param_hint="'--policy'")
+    for n in chosen:
+        if n not in names:
+            raise ConfigError(
+                "--policy", n, f"{command} runs {', '.join(names)} (see `vmsim policies`)"
+            )
+    return chosen
+
+
 def _policy_list(value: str) -> list[str]:
-    """Comma-separated policy names, each with a kernel (ConfigError otherwise)."""
+    """Policies the engine has a kernel for."""
+    from vmsim.engine.kernels import kernel_names
+
+    return policy_list(value, kernel_names(), "the engine")
+
+
+def _policy_options(
+    policies: list[str], seed: int | None, clock_load_clear: bool
+) -> dict[str, Any]:
+    """Policy options given on the command line; ConfigError naming the option no policy takes."""
     from vmsim.engine.kernels import kernel_spec
 
-    names = [v.strip() for v in value.split(",") if v.strip()]
-    if not names:
-        raise click.BadParameter("give at least one policy, e.g. lru,fifo")
-    for n in names:
-        kernel_spec(n)
-    return names
-
-
-def _policy_options(seed: int | None, clock_load_clear: bool) -> dict[str, Any]:
-    """Policy options given on the command line."""
+    given = {"seed": ("--seed", seed), "load_sets_refbit": ("--clock-load-clear", clock_load_clear)}
     ctx = click.get_current_context(silent=True)
     opts: dict[str, Any] = dict(ctx.meta.get("vmsim_policy_options", {})) if ctx else {}
-    if seed is not None:
-        opts["seed"] = seed
-    if clock_load_clear:
-        opts["load_sets_refbit"] = False
+    for key, (option, value) in given.items():
+        if value is None or value is False:
+            continue
+        takers = [p for p in policies if key in kernel_spec(p).options]
+        if not takers:
+            users = [p for p in _engine_names() if key in kernel_spec(p).options]
+            raise click.BadParameter(
+                f"only for {', '.join(users)}; the policies given are {', '.join(policies)}",
+                param_hint=f"'{option}'",
+            )
+        opts[key] = value if key == "seed" else False
     return opts
+
+
+def _engine_names() -> list[str]:
+    """Every policy with an engine kernel."""
+    from vmsim.engine.kernels import kernel_names
+
+    return kernel_names()
 
 
 def _prepare(trace: Any, shift: int, data_only: bool, split: bool) -> Any:
@@ -147,97 +204,126 @@ def _warn_bad(trace: Any) -> None:
         )
 
 
+def _what(data_only: bool) -> str:
+    """References or data references."""
+    return "data references" if data_only else "references"
+
+
 # ---------------------------------------------------------------- simulate
+
+SIM_COLUMNS = [
+    Column("policy", "policy", "{}", "left"),
+    Column("frames", "frames"),
+    Column("references", "references"),
+    Column("misses", "misses"),
+    Column("miss_ratio", "miss ratio", "{:.6f}"),
+]
 
 
 @_command
 @click.command()
 @click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
-@click.option("--policy", "-p", default="lru", show_default=True, help="Policies, comma-separated.")
 @click.option(
-    "--frames",
-    "-f",
-    default="64",
+    "--policy",
+    "-p",
+    default="lru",
     show_default=True,
-    callback=int_list,
-    help="Frame counts, comma-separated.",
+    help="Policies, comma-separated, any case (see `vmsim policies`).",
 )
+@frame_options
 @trace_options
 @policy_run_options
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print a JSON list, one object per (policy, frames)."
-)
+@output_options
 def simulate(
     trace_path: str,
     policy: str,
-    frames: list[int],
+    frames: list[int] | None,
+    memory: list[int] | None,
     fmt: str | None,
     skip_bad: bool,
-    page_size: str,
+    page_size: int,
     data_only: bool,
     split: bool,
     seed: int | None,
     clock_load_clear: bool,
     workers: int | None,
     as_json: bool,
+    as_csv: bool,
 ) -> None:
-    """Page faults of replacement policies on a trace, at several memory sizes."""
+    """Page faults of replacement policies on a trace, at several memory sizes.
+
+    Prints one row (JSON: one object in a list) per policy and frame count: the
+    references, the misses (page faults) and the miss ratio.
+    """
     from vmsim.engine.simulate import simulate_many
 
     policies = _policy_list(policy)
+    counts = resolve_frames(frames, memory, page_size)
+    opts = _policy_options(policies, seed, clock_load_clear)
     trace = _open(trace_path, fmt, skip_bad)
     prep = _prepare(trace, _page_shift(page_size), data_only, split)
     _warn_bad(trace)
-    opts = _policy_options(seed, clock_load_clear)
-    with progress_bar("simulating", total=len(policies) * len(frames)) as advance:
+    with progress_bar("simulating", total=len(policies) * len(counts)) as advance:
         results = simulate_many(
-            prep, policies, frames, workers=workers, on_done=lambda r: advance(1), **opts
+            prep, policies, counts, workers=workers, on_done=lambda r: advance(1), **opts
         )
-    if as_json:
-        echo_json([r.to_dict() for r in results])
-        return
-    rows = [
-        [r.policy, f"{r.frames:,}", f"{r.references:,}", f"{r.misses:,}", f"{r.miss_ratio:.6f}"]
-        for r in results
-    ]
-    what = "data references" if data_only else "references"
-    print_table(
-        f"{Path(trace_path).name}: {what}, {format_size(1 << _page_shift(page_size))} pages",
-        ["policy", "frames", "references", "misses", "miss ratio"],
-        rows,
+    emit(
+        f"{Path(trace_path).name}: {_what(data_only)}, {format_size(page_size)} pages",
+        SIM_COLUMNS,
+        [r.to_dict() for r in results],
+        as_json=as_json,
+        as_csv=as_csv,
     )
 
 
 # ---------------------------------------------------------------- mrc
 
+MRC_COLUMNS = [
+    Column("policy", "policy", "{}", "left"),
+    Column("method", "method", "{}", "left"),
+    Column("frames", "frames"),
+    Column("memory", "memory", "{}", "left"),
+    Column("misses", "misses", "{:,.0f}"),
+    Column("miss_ratio", "miss ratio", "{:.6f}"),
+]
+
 
 @_command
 @click.command()
 @click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
-@click.option("--policy", "-p", default="lru", show_default=True, help="Policy of the curve.")
+@click.option(
+    "--policy",
+    "-p",
+    default="lru",
+    show_default=True,
+    help="Policies, comma-separated: one curve each, in one table and one plot.",
+)
 @click.option(
     "--sizes",
-    callback=int_list,
+    type=Number(1, MAX_COUNT, many=True, size_option=None),
     default=None,
     help="Frame counts (default: about 32 up to the footprint).",
 )
 @click.option(
     "--method",
-    type=click.Choice(["auto", "exact", "shards", "simulate"]),
+    type=click.Choice(["auto", "exact", "shards", "simulate"], case_sensitive=False),
     default="auto",
     show_default=True,
-    help="exact LRU (stack distances), shards (sampled LRU), simulate (one run per size).",
+    help="exact LRU (stack distances), shards (sampled LRU), simulate (one run per size);"
+    " auto: exact for lru, simulate for the others.",
 )
-@click.option("--rate", type=float, default=0.01, show_default=True, help="SHARDS sampling rate.")
+@click.option(
+    "--rate", type=Fraction(), default=0.01, show_default=True, help="SHARDS sampling rate."
+)
 @trace_options
 @policy_run_options
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Also draw the curve into this image.",
+    help="Also draw the curves into this image (png, svg, pdf).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the curve as JSON.")
+@output_options
 def mrc(
     trace_path: str,
     policy: str,
@@ -246,7 +332,7 @@ def mrc(
     rate: float,
     fmt: str | None,
     skip_bad: bool,
-    page_size: str,
+    page_size: int,
     data_only: bool,
     split: bool,
     seed: int | None,
@@ -254,60 +340,86 @@ def mrc(
     workers: int | None,
     plot: str | None,
     as_json: bool,
+    as_csv: bool,
 ) -> None:
-    """Miss-ratio curve: misses at every memory size (exact LRU in one pass)."""
-    from vmsim.engine.kernels import kernel_spec
-    from vmsim.engine.mrc import (
-        default_sizes,
-        lru_curve,
-        lru_curve_auto,
-        policy_curve,
-        shards_curve,
-    )
+    """Miss-ratio curves: misses at every memory size (exact LRU in one pass).
 
-    kernel_spec(policy)
-    if method == "auto" and policy != "lru":
-        method = "simulate"
-    if method in ("exact", "shards") and policy != "lru":
-        raise ConfigError("method", method, f"only for lru; use --method simulate for {policy}")
+    Prints one row per policy and size (JSON: a list of curves, one per policy).
+    """
+    policies = _policy_list(policy)
+    method = method.lower()
+    if method in ("exact", "shards") and policies != ["lru"]:
+        others = ", ".join(p for p in policies if p != "lru") or ", ".join(policies)
+        raise ConfigError(
+            "--method", method, f"only for lru alone; use --method simulate for {others}"
+        )
+    opts = _policy_options(policies, seed, clock_load_clear)
     shift = _page_shift(page_size)
     trace = _open(trace_path, fmt, skip_bad)
-    if method in ("shards", "auto"):  # auto for lru: exact up to AUTO_EXACT_REFS references
-        curve_of = shards_curve if method == "shards" else lru_curve_auto
-        with progress_bar(f"reading {trace_path}") as advance:
-            chunks = (p for p, _ in trace.page_chunks(shift, data_only=data_only, split=split))
-            full = curve_of(_advancing(chunks, advance), rate, sizes)
+    if method == "shards" or (method == "auto" and policies == ["lru"]):
+        curves = [
+            _shards(trace, shift, data_only, split, rate, sizes, exact_first=method == "auto")
+        ]
     else:
         prep = _prepare(trace, shift, data_only, split)
-        if method == "exact":
-            full = lru_curve(prep, sizes)
-        else:
-            with progress_bar("simulating", total=len(sizes) if sizes else None) as advance:
-                opts = _policy_options(seed, clock_load_clear)
-                full = policy_curve(
-                    prep, policy, sizes, workers=workers, on_done=lambda r: advance(1), **opts
-                )
+        curves = [_curve(prep, p, sizes, method, workers, opts) for p in policies]
     _warn_bad(trace)
-    curve = full
-    if sizes is None and len(full.sizes) > 40:
-        curve = full.subset(default_sizes(int(full.sizes[-1]), 32))
     if plot:
-        from vmsim.report.plots import plot_curve
+        from vmsim.report.plots import plot_curves
 
-        plot_curve(full, plot, trace_path)
-    if as_json:
-        echo_json(curve.to_dict())
-        return
-    rows = [
-        [f"{s:,}", f"{m:,.0f}", f"{r:.6f}"]
-        for s, m, r in zip(curve.sizes, curve.misses, curve.miss_ratios, strict=True)
-    ]
-    title = f"{Path(trace_path).name}: {policy} ({curve.method}), {curve.references:,} references"
-    if curve.method == "shards":
-        title += f", sample rate {curve.sample_rate:g}"
-    print_table(title, ["frames", "misses", "miss ratio"], rows)
-    for note in curve.notes():
+        plot_curves(curves, plot, Path(trace_path).name, page_size, [trace_path])
+    shown = [c if sizes is not None else _table_subset(c) for c in curves]
+    records = [
+        {"policy": c.policy, "method": c.method, "frames": int(s),
+         "memory": format_size(int(s) * page_size), "misses": _num(m), "miss_ratio": float(r)}
+        for c in shown
+        for s, m, r in zip(c.sizes, c.misses, c.miss_ratios, strict=True)
+    ]  # fmt: skip
+    title = f"{Path(trace_path).name}: miss ratios, {format_size(page_size)} pages, "
+    title += f"{curves[0].references:,} {_what(data_only)}"
+    if curves[0].method == "shards":
+        title += f", sample rate {curves[0].sample_rate:g}"
+    emit(title, MRC_COLUMNS, records, as_json=as_json, as_csv=as_csv,
+         json_obj=[c.to_dict() for c in shown])  # fmt: skip
+    for note in (n for c in curves for n in c.notes()):
         click.echo(f"note: {note}", err=True)
+
+
+def _shards(
+    trace: Any, shift: int, data_only: bool, split: bool, rate: float, sizes: list[int] | None,
+    exact_first: bool = False,
+) -> Any:  # fmt: skip
+    """The SHARDS estimate of the LRU curve, streaming the trace (exact_first: the exact
+    curve for traces of up to mrc.AUTO_EXACT_REFS references, SHARDS past that)."""
+    from vmsim.engine.mrc import lru_curve_auto, shards_curve
+
+    curve_of = lru_curve_auto if exact_first else shards_curve
+    with progress_bar(f"reading {trace.path}") as advance:
+        chunks = (p for p, _ in trace.page_chunks(shift, data_only=data_only, split=split))
+        return curve_of(_advancing(chunks, advance), rate, sizes)
+
+
+def _curve(
+    prep: Any, policy: str, sizes: list[int] | None, method: str, workers: int | None,
+    opts: dict[str, Any],
+) -> Any:  # fmt: skip
+    """One policy's curve: exact for lru (unless told to simulate), else one run per size."""
+    from vmsim.engine.kernels import kernel_spec
+    from vmsim.engine.mrc import default_sizes, lru_curve, policy_curve
+
+    if policy == "lru" and method in ("auto", "exact"):
+        return lru_curve(prep, sizes)
+    chosen = sizes if sizes is not None else default_sizes(prep.n_ids).tolist()
+    mine = {k: v for k, v in opts.items() if k in kernel_spec(policy).options}
+    with progress_bar(f"simulating {policy}", total=len(chosen)) as advance:
+        return policy_curve(
+            prep, policy, chosen, workers=workers, on_done=lambda r: advance(1), **mine
+        )
+
+
+def _num(x: Any) -> float | int:
+    """An int when the value is whole (exact curves), else a float."""
+    return int(x) if float(x).is_integer() else float(x)
 
 
 def _advancing(chunks: Any, advance: Callable[[int], None]) -> Iterator[Any]:
@@ -317,85 +429,138 @@ def _advancing(chunks: Any, advance: Callable[[int], None]) -> Iterator[Any]:
         yield c
 
 
+def _table_subset(curve: Any) -> Any:
+    """An exact curve of every size cut to about 32 sizes for a table (others as they are)."""
+    from vmsim.engine.mrc import default_sizes
+
+    if len(curve.sizes) <= 40:
+        return curve
+    return curve.subset(default_sizes(int(curve.sizes[-1]), 32))
+
+
 # ---------------------------------------------------------------- tlb
+
+TLB_MAX_ENTRIES = 1 << 24
+"""The most entries a TLB level may have (real ones have tens to a few thousand)."""
+
+TLB_COLUMNS = [
+    Column("entries", "L1 entries"),
+    Column("ways", "L1 ways", "{}"),
+    Column("l1_misses", "L1 misses"),
+    Column("l1_miss_ratio", "L1 miss ratio", "{:.6f}"),
+    Column("l1_reach", "L1 reach", "{}"),
+    Column("l2_entries", "L2 entries"),
+    Column("l2_misses", "L2 misses"),
+    Column("l2_local_miss_ratio", "L2 local miss ratio", "{:.6f}"),
+    Column("l2_reach", "L2 reach", "{}"),
+    Column("walks", "walks"),
+]
 
 
 @_command
 @click.command()
 @click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
-@click.option("--entries", default=64, show_default=True, help="L1 TLB entries.")
-@click.option("--ways", default=4, show_default=True, help="L1 ways (0: fully associative).")
-@click.option("--l2-entries", default=0, show_default=True, help="L2 TLB entries (0: no L2).")
-@click.option("--l2-ways", default=12, show_default=True, help="L2 ways (0: fully associative).")
+@click.option(
+    "--entries",
+    type=Number(1, TLB_MAX_ENTRIES, many=True),
+    default="64",
+    show_default=True,
+    help="L1 TLB entries, comma-separated for several TLBs (e.g. 16,64,1024).",
+)
+@click.option(
+    "--ways",
+    type=Number(0, TLB_MAX_ENTRIES),
+    default=4,
+    show_default=True,
+    help="L1 ways (0: fully associative).",
+)
+@click.option(
+    "--l2-entries",
+    type=Number(0, TLB_MAX_ENTRIES),
+    default=0,
+    show_default=True,
+    help="L2 TLB entries (0: no L2).",
+)
+@click.option(
+    "--l2-ways",
+    type=Number(0, TLB_MAX_ENTRIES),
+    default=12,
+    show_default=True,
+    help="L2 ways (0: fully associative).",
+)
 @click.option(
     "--page-size",
     "tlb_page",
+    type=Number(4096, 1 << 30, size=True, power_of_two=True),
     default="4KiB",
     show_default=True,
-    help="Page size: 4KiB, 2MiB or 1GiB.",
+    help="Page size: 4KiB, 2MiB, 1GiB (any power of two in between).",
 )
-@click.option(
-    "--format", "fmt", default=None, help="Trace format (default: detected from the content)."
-)
-@click.option("--skip-bad", is_flag=True, help="Skip malformed lines (counted) instead of failing.")
+@read_options
 @click.option("--data-only", is_flag=True, help="Data references only (a data TLB).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@output_options
 def tlb(
     trace_path: str,
-    entries: int,
+    entries: list[int],
     ways: int,
     l2_entries: int,
     l2_ways: int,
-    tlb_page: str,
+    tlb_page: int,
     fmt: str | None,
     skip_bad: bool,
     data_only: bool,
     as_json: bool,
+    as_csv: bool,
 ) -> None:
-    """TLB misses and TLB reach of a trace: entries, ways, page size, one or two levels."""
-    from vmsim.engine.tlb import TlbConfig, TlbLevel, simulate_tlb
+    """TLB misses and TLB reach of a trace: entries, ways, page size, one or two levels.
 
-    cfg = TlbConfig(
-        TlbLevel(entries, ways),
-        TlbLevel(l2_entries, l2_ways) if l2_entries else None,
-        parse_size(tlb_page, "page_size"),
-    )
+    Prints one row (JSON: one object in a list) per L1 size: misses, miss ratio and
+    reach of each level, and the page walks.
+    """
+    from vmsim.engine.tlb import TlbConfig, TlbLevel, simulate_tlbs
+
+    l2 = None
+    if l2_entries:
+        with renamed_options(tlb_entries="--l2-entries", tlb_ways="--l2-ways"):
+            l2 = TlbLevel(l2_entries, l2_ways)
+    with renamed_options(tlb_entries="--entries", tlb_ways="--ways"):
+        configs = [TlbConfig(TlbLevel(e, ways), l2, tlb_page) for e in entries]
     trace = _open(trace_path, fmt, skip_bad)
     with progress_bar(f"reading {trace_path}") as advance:
-        vpns = (p for p, _ in trace.page_chunks(cfg.page_shift, data_only=data_only))
-        res = simulate_tlb(vpns, cfg, advance)
+        vpns = (p for p, _ in trace.page_chunks(configs[0].page_shift, data_only=data_only))
+        results = simulate_tlbs(vpns, configs, advance)
     _warn_bad(trace)
-    if as_json:
-        echo_json(res.to_dict())
-        return
-    d = res.to_dict()
-    rows = [
-        [
-            "L1",
-            f"{entries}",
-            _ways(ways),
-            f"{res.l1_misses:,}",
-            f"{d['l1']['miss_ratio']:.6f}",
-            format_size(res.reach(1)),
-        ]
-    ]
-    if "l2" in d:
-        rows.append(
-            [
-                "L2",
-                f"{l2_entries}",
-                _ways(l2_ways),
-                f"{res.l2_misses:,}",
-                f"{d['l2']['local_miss_ratio']:.6f}",
-                format_size(res.reach(2)),
-            ]
-        )
-    print_table(
-        f"{Path(trace_path).name}: {res.references:,} references,"
-        f" {format_size(cfg.page_size)} pages, {res.walks:,} walks",
-        ["level", "entries", "ways", "misses", "miss ratio", "reach"],
-        rows,
+    records = [_tlb_record(r.to_dict()) for r in results]
+    columns = TLB_COLUMNS if l2 else [c for c in TLB_COLUMNS if not c.key.startswith("l2")]
+    emit(
+        f"{Path(trace_path).name}: {results[0].references:,} {_what(data_only)},"
+        f" {format_size(tlb_page)} pages",
+        columns,
+        records,
+        as_json=as_json,
+        as_csv=as_csv,
+        json_obj=[r.to_dict() for r in results],
     )
+
+
+def _tlb_record(d: dict[str, Any]) -> dict[str, Any]:
+    """A flat row of a TLB result's JSON form."""
+    rec = {
+        "entries": d["l1"]["entries"],
+        "ways": _ways(d["l1"]["ways"]),
+        "l1_misses": d["l1"]["misses"],
+        "l1_miss_ratio": d["l1"]["miss_ratio"],
+        "l1_reach": d["l1"]["reach_human"],
+        "walks": d["walks"],
+    }
+    if "l2" in d:
+        rec |= {
+            "l2_entries": d["l2"]["entries"],
+            "l2_misses": d["l2"]["misses"],
+            "l2_local_miss_ratio": d["l2"]["local_miss_ratio"],
+            "l2_reach": d["l2"]["reach_human"],
+        }
+    return rec
 
 
 def _ways(w: int) -> str:
@@ -405,62 +570,122 @@ def _ways(w: int) -> str:
 
 # ---------------------------------------------------------------- working set
 
+WS_COLUMNS = [
+    Column("tau", "tau"),
+    Column("references", "references"),
+    Column("mean", "mean W(t, tau)", "{:,.1f}"),
+    Column("peak", "peak W(t, tau)"),
+    Column("distinct_pages", "footprint (pages)"),
+    Column("footprint", "footprint", "{}"),
+]
+
 
 @_command
 @click.command("working-set")
 @click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
-@click.option("--tau", default=10000, show_default=True, help="Window: the last tau references.")
 @click.option(
-    "--step", type=int, default=None, help="Sample every step references (default: 200 samples)."
+    "--tau",
+    type=Number(1, MAX_COUNT),
+    default=10000,
+    show_default=True,
+    help="Window: the last tau references.",
+)
+@click.option(
+    "--step",
+    type=Number(1, MAX_COUNT),
+    default=None,
+    help="Sample every step references (default: 200 samples).",
 )
 @trace_options
 @click.option(
     "--plot", type=click.Path(dir_okay=False), default=None, help="Also draw W(t) into this image."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the samples as JSON.")
+@output_options
 def working_set(
     trace_path: str,
     tau: int,
     step: int | None,
     fmt: str | None,
     skip_bad: bool,
-    page_size: str,
+    page_size: int,
     data_only: bool,
     split: bool,
     plot: str | None,
     as_json: bool,
+    as_csv: bool,
 ) -> None:
-    """The working set W(t, tau) over time, and the footprint."""
+    """The working set W(t, tau) over time, and the footprint.
+
+    Prints the mean and peak of W(t, tau) in pages and the footprint (JSON: also the
+    samples of W over time).
+    """
     from vmsim.engine.working_set import working_set as ws
 
     shift = _page_shift(page_size)
     trace = _open(trace_path, fmt, skip_bad)
     prep = _prepare(trace, shift, data_only, split)
     _warn_bad(trace)
-    res = ws(prep, tau, step, 1 << shift)
+    with renamed_options(tau="--tau", step="--step"):
+        res = ws(prep, tau, step, page_size)
     if plot:
         from vmsim.report.plots import plot_working_set
 
-        plot_working_set(res, plot, trace_path)
-    if as_json:
-        echo_json(res.to_dict())
-        return
-    print_table(
-        f"{Path(trace_path).name}: working set, tau = {tau:,} references",
-        ["figure", "value"],
-        [
-            ["references", f"{len(prep):,}"],
-            [
-                "mean W(t, tau)",
-                f"{res.mean:,.1f} pages ({format_size(int(res.mean * res.page_size))})",
-            ],
-            ["peak W(t, tau)", f"{res.peak:,} pages ({format_size(res.peak * res.page_size)})"],
-            [
-                "footprint",
-                f"{res.distinct_pages:,} pages ({format_size(res.distinct_pages * res.page_size)})",
-            ],
-        ],
+        plot_working_set(res, plot, Path(trace_path).name, [trace_path])
+    record = {
+        "tau": tau,
+        "references": len(prep),
+        "mean": res.mean,
+        "peak": res.peak,
+        "distinct_pages": res.distinct_pages,
+        "footprint": format_size(res.distinct_pages * page_size),
+    }
+    emit(
+        f"{Path(trace_path).name}: working set, {format_size(page_size)} pages",
+        WS_COLUMNS,
+        [record],
+        as_json=as_json,
+        as_csv=as_csv,
+        json_obj=res.to_dict(),
     )
+
+
+# ---------------------------------------------------------------- policies
+
+POLICY_COLUMNS = [
+    Column("name", "name", "{}", "left"),
+    Column("description", "description", "{}", "left"),
+    Column("commands", "accepted by", "{}", "left"),
+    Column("needs_future", "needs the future", "{}", "left"),
+]
+
+
+@_command
+@click.command()
+@output_options
+def policies(as_json: bool, as_csv: bool) -> None:
+    """List the page-replacement policies and the commands that accept each.
+
+    simulate and mrc run the engine's kernels; replay (and vmsim.Machine) runs the
+    machine's policies, which work on frames and so cannot keep a history of evicted
+    pages (ARC, 2Q, LIRS).
+    """
+    from vmsim.engine.kernels import kernel_names
+    from vmsim.policies import policy_class, policy_names
+
+    engine, machine = set(kernel_names()), set(policy_names())
+    records = []
+    for name in sorted(engine | machine):
+        cls = policy_class(name) if name in machine else None
+        commands = ["simulate", "mrc"] if name in engine else []
+        if cls is not None and not cls.remembers_evicted:
+            commands.append("replay")
+        records.append({
+            "name": name,
+            "description": cls.description if cls is not None else "",
+            "commands": ", ".join(commands),
+            "needs_future": "yes" if cls is not None and cls.needs_future else "",
+        })  # fmt: skip
+    emit("replacement policies", POLICY_COLUMNS, records, as_json=as_json, as_csv=as_csv)
 
 
 # ---------------------------------------------------------------- trace

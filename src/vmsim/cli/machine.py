@@ -9,32 +9,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from vmsim.cli.common import int_list
+from vmsim.cli.common import Number
 from vmsim.config import format_size
 from vmsim.events import Event
 from vmsim.machine import Machine
 
 
 @click.command()
-def policies() -> None:
-    """List the page-replacement policies."""
-    from vmsim.policies import policy_class, policy_names
-
-    table = Table(title="replacement policies")
-    table.add_column("name")
-    table.add_column("description")
-    table.add_column("needs the future")
-    for name in policy_names():
-        cls = policy_class(name)
-        table.add_row(name, cls.description, "yes" if cls.needs_future else "")
-    Console().print(table)
-
-
-@click.command()
 @click.option(
     "--steps",
     default=None,
-    type=click.IntRange(min=0),
+    type=Number(0),
     help="Steps of the event log to tell in each part (0: none). "
     "Default: the whole story of `new`, and the first 6 steps of the other parts.",
 )
@@ -135,76 +120,4 @@ def _process_table(m: Machine, page: int) -> Table:
     return table
 
 
-@click.command()
-@click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
-@click.option("--policy", "-p", default="lru", show_default=True, help="Policies, comma-separated.")
-@click.option(
-    "--frames",
-    "-f",
-    default="64",
-    show_default=True,
-    callback=int_list,
-    help="Memory limits in pages, comma-separated.",
-)
-@click.option("--paging", default="x86_64", show_default=True, help="Page-table format.")
-@click.option("--tlb-entries", default=64, show_default=True, help="TLB entries.")
-@click.option("--tlb-ways", default=4, show_default=True, help="TLB ways (0: fully associative).")
-@click.option("--data-only", is_flag=True, help="Keep loads, stores and modifies; drop fetches.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the random policy.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per run.")
-def replay(
-    trace_path: str,
-    policy: str,
-    frames: list[int],
-    paging: str,
-    tlb_entries: int,
-    tlb_ways: int,
-    data_only: bool,
-    seed: int,
-    as_json: bool,
-) -> None:
-    """Replay a trace through the whole machine: TLB, page walks, faults, reclaim, swap.
-
-    Each run gives one process a memory limit of FRAMES pages; the page faults equal the
-    misses of `vmsim simulate`, and the machine also counts TLB misses and swap I/O.
-    """
-    from vmsim.cli.common import echo_json, print_table, progress_bar
-    from vmsim.report.replay import machine_replay
-    from vmsim.trace.inputs import open_input
-
-    open_input(trace_path, spool=True)  # a pipe is spooled: every run below reads it again
-    names = [n.strip() for n in policy.split(",") if n.strip()]
-    counts = frames
-    runs = []
-    for name in names:
-        for count in counts:
-            with progress_bar(f"{name}, {count} frames") as advance:
-                runs.append(
-                    machine_replay(
-                        trace_path, name, count, paging=paging, tlb_entries=tlb_entries,
-                        tlb_ways=tlb_ways, data_only=data_only, seed=seed, advance=advance,
-                    )
-                )  # fmt: skip
-    if as_json:
-        echo_json([r.as_dict() for r in runs])
-        return
-    headers = ["policy", "frames", "references", "faults", "major", "TLB misses",
-               "swap outs", "swap ins", "refs/s"]  # fmt: skip
-    rows = [
-        [
-            r.policy,
-            str(r.frames),
-            f"{r.references:,}",
-            f"{r.faults:,}",
-            f"{r.major_faults:,}",
-            f"{r.tlb_misses:,}",
-            f"{r.swap_outs:,}",
-            f"{r.swap_ins:,}",
-            f"{r.rate:,.0f}",
-        ]
-        for r in runs
-    ]
-    print_table(f"{trace_path} through the machine ({paging})", headers, rows)
-
-
-COMMANDS: list[click.Command] = [demo, policies, replay]
+COMMANDS: list[click.Command] = [demo]

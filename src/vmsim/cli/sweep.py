@@ -6,35 +6,9 @@ from typing import Any
 
 import click
 
-from vmsim.cli.common import progress_bar
-from vmsim.config import parse_size
-from vmsim.errors import ConfigError
+from vmsim.cli.common import Number, frame_options, progress_bar, resolve_frames
 
 COMMANDS: list[click.Command] = []
-
-
-def _counts(value: str, option: str) -> list[int]:
-    """'16,64,256' as positive frame counts; units are refused (they belong to --memory)."""
-    out = []
-    for item in value.split(","):
-        s = item.strip()
-        if not s.isdigit() or int(s) < 1:
-            raise ConfigError(option, s, "positive frame counts, e.g. 16,64,256 (sizes: --memory)")
-        out.append(int(s))
-    return out
-
-
-def _sizes(value: str, page_size: int) -> list[int]:
-    """'64KiB,1MiB' as frame counts of `page_size`-byte pages (each a whole number)."""
-    out = []
-    for item in value.split(","):
-        size = parse_size(item.strip(), "memory")
-        if size < page_size or size % page_size:
-            raise ConfigError(
-                "--memory", item.strip(), f"a multiple of the page size ({page_size})"
-            )
-        out.append(size // page_size)
-    return out
 
 
 @click.command()
@@ -49,9 +23,14 @@ def _sizes(value: str, page_size: int) -> list[int]:
     show_default=True,
     help="Policies, comma-separated.",
 )
-@click.option("--frames", "-f", default=None, help="Frame counts, comma-separated.")
-@click.option("--memory", "-m", default=None, help="Memory sizes instead (e.g. 256KiB,1MiB).")
-@click.option("--page-size", default="4KiB", show_default=True, help="Page size (power of two).")
+@frame_options
+@click.option(
+    "--page-size",
+    type=Number(1, 1 << 40, size=True, power_of_two=True),
+    default="4KiB",
+    show_default=True,
+    help="Page size (power of two).",
+)
 @click.option("--data-only", is_flag=True, help="Drop instruction fetches.")
 @click.option("--format", "fmt", default=None, help="Trace format (default: detected).")
 @click.option(
@@ -71,7 +50,7 @@ def _sizes(value: str, page_size: int) -> list[int]:
 @click.option("--scheduler", default=None, help="Address of a Dask scheduler (tcp://host:8786).")
 @click.option(
     "--workers",
-    type=click.IntRange(1, 4096),
+    type=Number(1, 4096),
     default=None,
     help="Workers of the local cluster (default: one per core).",
 )
@@ -81,9 +60,9 @@ def _sizes(value: str, page_size: int) -> list[int]:
 def sweep(
     traces: tuple[str, ...],
     policies: str,
-    frames: str | None,
-    memory: str | None,
-    page_size: str,
+    frames: list[int] | None,
+    memory: list[int] | None,
+    page_size: int,
     data_only: bool,
     fmt: str | None,
     output: str,
@@ -107,10 +86,8 @@ def sweep(
     from vmsim.engine.sweep import sweep as run_sweep
 
     output_kind(output)
-    psize = parse_size(page_size, "page-size")
-    if (frames is None) == (memory is None):
-        raise ConfigError("--frames", frames or "", "either --frames or --memory (one of the two)")
-    sizes = _counts(frames, "--frames") if frames else _sizes(memory or "", psize)
+    psize = page_size
+    sizes = resolve_frames(frames, memory, psize)
     failures: list[Any] = []
     n_policies = len([p for p in policies.split(",") if p.strip()])
     with progress_bar("sweep tasks", total=len(traces) * n_policies) as advance:

@@ -8,7 +8,9 @@
     >>> int(curve.at(64))
     343
 
-A trace may also be given as a path or as an array of page numbers.
+A trace may also be given as a path, or as an array or list of page numbers (not
+addresses: open_trace a file, or build vmsim.trace.Trace.from_arrays(addresses, kinds)
+for addresses). Frame counts are ints or lists of ints; anything else is a ConfigError.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from vmsim.engine.source import PageOptions, TraceLike, as_trace, prepare
 from vmsim.errors import ConfigError
 from vmsim.trace import Trace
 
+TraceArg = TraceLike | Sequence[int]
+"""What the API takes as a trace: a Trace, a path, an array or a list of page numbers."""
+
 __all__ = ["MissRatioCurve", "SimResult", "miss_ratio_curve", "open_trace", "simulate"]
 
 
@@ -44,7 +49,7 @@ def open_trace(
 
 @overload
 def simulate(
-    trace: TraceLike,
+    trace: TraceArg,
     policy: str = ...,
     frames: int = ...,
     *,
@@ -58,7 +63,7 @@ def simulate(
 
 @overload
 def simulate(
-    trace: TraceLike,
+    trace: TraceArg,
     policy: Sequence[str],
     frames: int | Sequence[int] = ...,
     *,
@@ -71,7 +76,7 @@ def simulate(
 
 
 def simulate(
-    trace: TraceLike,
+    trace: TraceArg,
     policy: str | Sequence[str] = "lru",
     frames: int | Sequence[int] = 64,
     *,
@@ -88,16 +93,65 @@ def simulate(
     record keeps the per-reference miss flags (single runs). Policy options (e.g.
     seed for random, load_sets_refbit for clock) pass through.
     """
-    prep = prepare(trace, PageOptions(page_shift, data_only, split))
-    if isinstance(policy, str) and isinstance(frames, int | np.integer):
-        return run_one(prep, policy, int(frames), record=record, **options)
-    policies = [policy] if isinstance(policy, str) else list(policy)
-    sizes = [int(frames)] if isinstance(frames, int | np.integer) else [int(f) for f in frames]
+    policies = _names(policy)
+    sizes = _counts(frames, "frames")
+    prep = prepare(_trace(trace), PageOptions(page_shift, data_only, split))
+    if isinstance(policy, str) and _is_count(frames):
+        return run_one(prep, policies[0], sizes[0], record=record, **options)
     return simulate_many(prep, policies, sizes, **options)
 
 
+def _is_count(x: object) -> bool:
+    """An int (not a bool), NumPy's included."""
+    return isinstance(x, int | np.integer) and not isinstance(x, bool)
+
+
+def _counts(value: object, name: str) -> list[int]:
+    """A positive int or a list/tuple/array of them, as a list; ConfigError otherwise."""
+    if _is_count(value):
+        items: list[object] = [value]
+    elif isinstance(value, list | tuple | range) or (
+        isinstance(value, np.ndarray) and value.ndim == 1
+    ):
+        items = list(value)
+    else:
+        raise ConfigError(name, value, "an int or a list of ints (e.g. 64 or [16, 64, 256])")
+    for v in items:
+        if not _is_count(v) or int(v) < 1:  # type: ignore[call-overload]
+            raise ConfigError(name, v, "positive whole numbers (int), e.g. 64 or [16, 64, 256]")
+    if not items:
+        raise ConfigError(name, value, "at least one count")
+    return [int(v) for v in items]  # type: ignore[call-overload]
+
+
+def _names(policy: object) -> list[str]:
+    """A policy name or a list of them, lower-cased; ConfigError otherwise."""
+    items = [policy] if isinstance(policy, str) else policy
+    if (
+        not isinstance(items, list | tuple)
+        or not items
+        or not all(isinstance(p, str) for p in items)
+    ):
+        raise ConfigError("policy", policy, "a policy name or a list of names, e.g. 'lru'")
+    return [p.lower() for p in items]
+
+
+def _trace(trace: object) -> TraceLike:
+    """A trace as the engine takes it: a list or tuple of page numbers becomes an array."""
+    if isinstance(trace, list | tuple):
+        arr = np.asarray(trace)
+        if arr.ndim != 1 or (len(arr) and arr.dtype.kind not in "iu"):
+            raise ConfigError("trace", f"{type(trace).__name__} of {arr.dtype}",
+                              "a list of page numbers (ints)")  # fmt: skip
+        return arr.astype(np.int64)
+    if not isinstance(trace, Trace | str | Path | np.ndarray | Prepared):
+        raise ConfigError("trace", type(trace).__name__,
+                          "a Trace, a path, or an array or list of page numbers")  # fmt: skip
+    return trace
+
+
 def miss_ratio_curve(
-    trace: TraceLike,
+    trace: TraceArg,
     policy: str = "lru",
     sizes: Sequence[int] | np.ndarray | None = None,
     *,
@@ -115,29 +169,36 @@ def miss_ratio_curve(
     "simulate" (one run per size, in parallel), or "auto" (for LRU, exact for traces of
     up to mrc.AUTO_EXACT_REFS references, else SHARDS; for other policies, simulate).
     """
+    names = _names(policy)
+    if len(names) != 1:
+        raise ConfigError("policy", policy, "one policy per curve")
+    policy = names[0]
+    if sizes is not None:
+        sizes = _counts(sizes, "sizes")
+    tr = _trace(trace)
     if method == "auto" and policy != "lru":
         method = "simulate"
-    if method == "auto" and isinstance(trace, np.ndarray | Prepared):
+    if method == "auto" and isinstance(tr, np.ndarray | Prepared):
         method = "exact"  # already in memory
     pages = PageOptions(page_shift, data_only, split)
     if method in ("exact", "shards") and policy != "lru":
         raise ConfigError("method", method, f"only for lru; use method='simulate' for {policy}")
     if method == "exact":
-        return lru_curve(prepare(trace, pages), sizes)
+        return lru_curve(prepare(tr, pages), sizes)
     if method == "auto":  # a file: exact up to mrc.AUTO_EXACT_REFS references, then SHARDS
-        t = as_trace(trace)  # type: ignore[arg-type]  # (not an array: see above)
+        t = as_trace(tr)  # type: ignore[arg-type]  # (not an array: see above)
         chunks = (p for p, _ in t.page_chunks(page_shift, data_only=data_only, split=split))
         return lru_curve_auto(chunks, rate, sizes)
     if method == "shards":
-        if isinstance(trace, np.ndarray):
-            return shards_curve([trace], rate, sizes)
-        if isinstance(trace, Prepared):
+        if isinstance(tr, np.ndarray):
+            return shards_curve([tr], rate, sizes)
+        if isinstance(tr, Prepared):
             raise ConfigError(
                 "trace", "prepared ids", "SHARDS samples page numbers: give the trace"
             )
-        t = as_trace(trace)
+        t = as_trace(tr)
         chunks = (p for p, _ in t.page_chunks(page_shift, data_only=data_only, split=split))
         return shards_curve(chunks, rate, sizes)
     if method == "simulate":
-        return policy_curve(prepare(trace, pages), policy, sizes, workers=workers, **options)
+        return policy_curve(prepare(tr, pages), policy, sizes, workers=workers, **options)
     raise ConfigError("method", method, "auto, exact, shards or simulate")

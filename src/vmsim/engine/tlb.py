@@ -166,16 +166,34 @@ def simulate_tlb(
     progress: Callable[[int], None] | None = None,
 ) -> TlbResult:
     """Run a stream of virtual page numbers (for config.page_size) through the TLB."""
-    tags1 = np.full((config.l1.sets, config.l1.assoc), -1, np.int64)
-    two = config.l2 is not None
-    tags2 = (
-        np.full((config.l2.sets, config.l2.assoc), -1, np.int64)
-        if config.l2 is not None
-        else np.full((1, 1), -1, np.int64)
-    )
-    counts = np.zeros(3, np.int64)
+    return simulate_tlbs(vpn_chunks, [config], progress)[0]
+
+
+def simulate_tlbs(
+    vpn_chunks: Iterable[np.ndarray],
+    configs: list[TlbConfig],
+    progress: Callable[[int], None] | None = None,
+) -> list[TlbResult]:
+    """Run one stream of virtual page numbers through several TLBs of one page size at once."""
+    if len({c.page_size for c in configs}) > 1:
+        raise ConfigError("page_size", [c.page_size for c in configs], "one page size for all")
+    states = [_tags(c) for c in configs]
+    counts = [np.zeros(3, np.int64) for _ in configs]
     for vpns in vpn_chunks:
-        tlb_chunk(np.ascontiguousarray(vpns, np.int64), tags1, tags2, two, counts)
+        v = np.ascontiguousarray(vpns, np.int64)
+        for (tags1, tags2, two), n in zip(states, counts, strict=True):
+            tlb_chunk(v, tags1, tags2, two, n)
         if progress is not None:
             progress(len(vpns))
-    return TlbResult(config, int(counts[0]), int(counts[1]), int(counts[2]) if two else None)
+    return [
+        TlbResult(c, int(n[0]), int(n[1]), int(n[2]) if c.l2 is not None else None)
+        for c, n in zip(configs, counts, strict=True)
+    ]
+
+
+def _tags(config: TlbConfig) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Empty tag arrays of L1 and L2 (a 1x1 dummy without L2), and whether there is an L2."""
+    tags1 = np.full((config.l1.sets, config.l1.assoc), -1, np.int64)
+    if config.l2 is None:
+        return tags1, np.full((1, 1), -1, np.int64), False
+    return tags1, np.full((config.l2.sets, config.l2.assoc), -1, np.int64), True

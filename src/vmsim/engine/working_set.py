@@ -88,6 +88,7 @@ def working_set(
         step = max(1, len(prep) // 200)
     if step < 1:
         raise ConfigError("step", step, "at least 1 reference")
-    times, sizes, mean, peak = ws_kernel(prep.ids, max(prep.n_ids, 1), tau, step)
+    window = min(tau, max(len(prep), 1))  # a window longer than the trace holds all of it
+    times, sizes, mean, peak = ws_kernel(prep.ids, max(prep.n_ids, 1), window, step)
     distinct = int(np.count_nonzero(np.bincount(prep.ids))) if len(prep) else 0
     return WorkingSet(tau, step, times, sizes, float(mean), int(peak), distinct, page_size)

@@ -41,7 +41,7 @@ def plot_trace(rows: Any, path: str, trace: str) -> None:
     ax.set_title(f"{Path(trace).name}: miss ratio by policy")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    _save(fig, path)
+    _save(fig, path, [trace])
 
 
 def relative_to_best(df: Any) -> Any:
@@ -61,4 +61,4 @@ def plot_summary(df: Any, path: str) -> None:
         ax.text(i, v, f"{v:.2f}x", ha="center", va="bottom")
     ax.set_ylabel("misses / best policy's (geometric mean)")
     ax.set_title(f"policies against the best, over {df['trace'].nunique()} traces")
-    _save(fig, path)
+    _save(fig, path, list(df["trace"].unique()))
