@@ -1,0 +1,179 @@
+"""Record a run for the page: the event log, a state delta per event, periodic snapshots.
+
+Step i of a recording is the machine as it stood just before its event i was logged
+(after event i - 1 and everything it caused); step len(events) is the machine when the
+recording ended. `deltas[i]` turns step i into step i + 1; `snapshots` hold the whole
+state every `every` steps, so the page rebuilds any step from the nearest snapshot and
+at most every - 1 deltas (`apply_ops`, whose JavaScript twin is `applyOps` in core.js).
+
+A delta is a list of operations on the state's JSON tree: [path, value] sets the value
+at path (a list of keys and list indexes), [path] deletes the key at path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from vmsim.errors import ConfigError
+from vmsim.events import Event
+from vmsim.report.view.snapshot import State, StateReader, machine_meta
+
+if TYPE_CHECKING:
+    from vmsim.machine import Machine
+
+Op = list[Any]
+DEFAULT_EVERY = 1024
+"""Steps between two snapshots."""
+
+
+def diff(old: Any, new: Any, path: list[Any] | None = None, out: list[Op] | None = None) -> list[Op]:
+    """The operations that turn JSON tree old into new (sections that are `is`-equal are skipped)."""
+    path = [] if path is None else path
+    out = [] if out is None else out
+    if old is new:
+        return out
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key, value in new.items():
+            if key not in old:
+                out.append([[*path, key], value])
+            else:
+                diff(old[key], value, [*path, key], out)
+        out.extend([[*path, key]] for key in old if key not in new)
+    elif (
+        isinstance(old, list)
+        and isinstance(new, list)
+        and len(old) == len(new)
+        and any(isinstance(v, dict | list) for v in new)
+    ):
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+            diff(a, b, [*path, i], out)
+    elif old != new or type(old) is not type(new):
+        out.append([path, new])
+    return out
+
+
+def apply_ops(state: Any, ops: list[Op]) -> Any:
+    """Apply a delta to a JSON tree in place (the Python twin of core.js applyOps); returns it."""
+    import copy
+
+    for op in ops:
+        path = op[0]
+        if not path:
+            state = copy.deepcopy(op[1])
+            continue
+        node = state
+        for key in path[:-1]:
+            node = node[key]
+        if len(op) == 1:
+            del node[path[-1]]
+        else:
+            node[path[-1]] = copy.deepcopy(op[1])
+    return state
+
+
+class _HookedLog(list[Event]):
+    """The kernel's event list, calling a hook before each event goes in."""
+
+    def __init__(self, items: list[Event], hook: Callable[[Event], None]) -> None:
+        super().__init__(items)
+        self.hook = hook
+
+    def append(self, event: Event) -> None:
+        """Call the hook, then log the event."""
+        self.hook(event)
+        super().append(event)
+
+
+class Recording:
+    """A recording of a machine's run: events, deltas and snapshots (see the module doc).
+
+    start, count: record only the events numbered [start, start + count) from now (a
+    window of a long run); on_step(i) is called as step i is read (tests take
+    m.snapshot() there).
+    """
+
+    def __init__(
+        self,
+        machine: Machine,
+        every: int = DEFAULT_EVERY,
+        start: int = 0,
+        count: int | None = None,
+        on_step: Callable[[int], None] | None = None,
+    ) -> None:
+        if every < 1:
+            raise ConfigError("every", every, "at least 1 step between snapshots")
+        if start < 0 or (count is not None and count < 0):
+            raise ConfigError("window", f"{start}:{count}", "a start and a count >= 0")
+        self.machine = machine
+        self.every = every
+        self.start = start
+        self.count = count
+        self.on_step = on_step
+        self.meta = machine_meta(machine)
+        self.events: list[Event] = []
+        self.deltas: list[list[Op]] = []
+        self.snapshots: list[tuple[int, State]] = []
+        self.seen = 0
+        """Events logged since the recording began (inside the window or not)."""
+        self.skipped = 0
+        """Events before the window."""
+        self._reader = StateReader(machine)
+        self._state: State | None = None
+        self.closed = False
+        k = machine.kernel
+        if k.events is None:
+            raise ConfigError("record", "without an event log", "record_events=True")
+        log = _HookedLog(k.events, self._before_event)
+        k.events = k.mmu.events = k.frames.events = log
+
+    @property
+    def steps(self) -> int:
+        """Events recorded so far (steps are 0 .. steps)."""
+        return len(self.events)
+
+    def _step(self) -> None:
+        """Read the state of the next step; store its delta (and a snapshot every `every`)."""
+        state = self._reader.read()
+        i = len(self.events)
+        if self._state is None:
+            self.snapshots.append((0, state))
+        else:
+            self.deltas.append(diff(self._state, state))
+            if i % self.every == 0:
+                self.snapshots.append((i, state))
+        self._state = state
+        if self.on_step is not None:
+            self.on_step(i)
+
+    def _before_event(self, event: Event) -> None:
+        """The hook: the state before this event is step len(events); then keep the event."""
+        index = self.seen
+        self.seen += 1
+        if self.closed or index < self.start:
+            self.skipped += index < self.start
+            return
+        if self.count is not None and len(self.events) >= self.count:
+            self.finish()
+            return
+        self._step()
+        self.events.append(event)
+
+    def finish(self) -> None:
+        """End the recording: the last step is the machine now (idempotent)."""
+        if self.closed:
+            return
+        self._step()
+        self.closed = True
+
+    def state(self, i: int) -> State:
+        """The state at step i, rebuilt as the page does: snapshot, then deltas (for tests)."""
+        import copy
+
+        if not 0 <= i <= len(self.deltas):
+            raise ConfigError("step", i, f"0..{len(self.deltas)}")
+        base, state = max((s for s in self.snapshots if s[0] <= i), key=lambda s: s[0])
+        state = copy.deepcopy(state)
+        for ops in self.deltas[base:i]:
+            state = apply_ops(state, ops)
+        return state
