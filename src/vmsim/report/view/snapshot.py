@@ -212,13 +212,19 @@ class StateReader:
             for va, pte in ptes.items()
             if int(pte, 16) & present
         }
-        key = (ptes, tuple(mem.read_frame(p) for p in pages.values()))
+        heap = libc.heap
+        key = (
+            ptes,
+            tuple(mem.read_frame(p) for p in pages.values()),
+            tuple(getattr(heap, "segments", ())),
+            tuple(sorted(getattr(heap, "mmapped", {}).items())),
+        )
         cached = self._heaps.get(pid)
         if cached is not None and cached[0] == key:
             return cached[1]
-        heap = read_heap(libc.heap, self._peek(pages))
-        self._heaps[pid] = (key, heap)
-        return heap
+        walked = read_heap(heap, self._peek(pages))
+        self._heaps[pid] = (key, walked)
+        return walked
 
     def _peek(self, pages: dict[int, int]) -> Any:
         """load(va, n) over resident pages only, with no side effect (KeyError if absent)."""

@@ -249,7 +249,7 @@ const vmviews = (() => {
         (bins[where] = bins[where] || []).push(`${hex(addr)} (${size})`);
       }
     }
-    out += "</div><ul class=\"bins\">";
+    out += "</div><p>Free chunks by where they wait (bins, tcache, top):</p><ul class=\"bins\">";
     for (const [where, list] of Object.entries(bins)) {
       out += `<li><b>${esc(where)}</b>: ${list.join(", ")}</li>`;
     }
