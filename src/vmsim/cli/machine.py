@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vmsim.cli.common import int_list
+from vmsim.report.view.cli import html_option, window_option, window_or_default, write_page
 
 
 @click.command()
@@ -35,12 +36,15 @@ def policies() -> None:
     help="Accesses to narrate in each part.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the final counters as JSON.")
-def demo(steps: int, as_json: bool) -> None:
+@html_option
+def demo(steps: int, as_json: bool, html: str | None) -> None:
     """Run the built-in scenario: processes allocate and touch memory; see what happened."""
     from vmsim.report.demo import run_demo
     from vmsim.report.narrative import first_accesses, narrate
 
-    m, parts = run_demo()
+    m, parts = run_demo(record=html is not None)
+    if html is not None:
+        write_page(m, html, "vmsim demo")
     if as_json:
         procs = {p.pid: {"name": p.name, **p.stats.as_dict()} for p in m.processes}
         click.echo(json.dumps({"machine": m.stats.as_dict(), "processes": procs}, indent=2))
@@ -117,6 +121,8 @@ def _process_table(m: object) -> Table:
 @click.option("--data-only", is_flag=True, help="Keep loads, stores and modifies; drop fetches.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the random policy.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per run.")
+@html_option
+@window_option
 def replay(
     trace_path: str,
     policy: str,
@@ -127,6 +133,8 @@ def replay(
     data_only: bool,
     seed: int,
     as_json: bool,
+    html: str | None,
+    window: tuple[int, int],
 ) -> None:
     """Replay a trace through the whole machine: TLB, page walks, faults, reclaim, swap.
 
@@ -141,11 +149,13 @@ def replay(
     runs = []
     for name in names:
         for count in counts:
+            page = html if not runs else None  # the page shows the first run
             with progress_bar(f"{name}, {count} frames") as advance:
                 runs.append(
                     machine_replay(
                         trace_path, name, count, paging=paging, tlb_entries=tlb_entries,
                         tlb_ways=tlb_ways, data_only=data_only, seed=seed, advance=advance,
+                        html=page, window=window_or_default(window) if page else None,
                     )
                 )  # fmt: skip
     if as_json:

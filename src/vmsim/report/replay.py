@@ -51,17 +51,23 @@ def machine_replay(
     data_only: bool = False,
     seed: int = 0,
     advance: Callable[[int], None] | None = None,
+    html: str | None = None,
+    window: tuple[int, int] | None = None,
 ) -> MachineReplay:
     """Replay the trace at path with a memory limit of `frames` pages (swap holds the rest).
 
     advance(n) is called after each slice of n references (for a progress bar).
+    html: also write the page of the events numbered [start, start + count) (window).
     """
     addrs, kinds = open_trace(path).arrays(data_only=data_only)
     distinct = len(np.unique(addrs >> 12)) if len(addrs) else 0
     memory = (frames + 1024) * 4096  # the limit plus room for page tables
     swap = (distinct + 16) * 4096
     with Machine(memory=memory, swap=swap, paging=paging, policy=policy, seed=seed,
-                 tlb_entries=tlb_entries, tlb_ways=tlb_ways) as m:  # fmt: skip
+                 tlb_entries=tlb_entries, tlb_ways=tlb_ways,
+                 record_events=html is not None) as m:  # fmt: skip
+        if html is not None:
+            m.record(start=window[0] if window else 0, count=window[1] if window else None)
         p = m.spawn("replay", replay=True, memory_limit=frames * 4096)
         run = ReplayRun(m.kernel, m.kernel.procs[p.pid], addrs, kinds)
         start = time.perf_counter()
@@ -71,5 +77,9 @@ def machine_replay(
                 advance(n)
         seconds = time.perf_counter() - start
         st = run.stats()
+        if html is not None:
+            from vmsim.report.view.cli import write_page
+
+            write_page(m, html, f"vmsim replay {path} ({policy}, {frames} frames)", path)
         return MachineReplay(policy, frames, st.references, st.faults, st.major_faults,
                              st.tlb_misses, st.swap_outs, m.stats.pswpin, seconds)  # fmt: skip

@@ -75,14 +75,14 @@ def apply_ops(state: Any, ops: list[Op]) -> Any:
 class _HookedLog(list[Event]):
     """The kernel's event list, calling a hook before each event goes in."""
 
-    def __init__(self, items: list[Event], hook: Callable[[Event], None]) -> None:
+    def __init__(self, items: list[Event], hook: Callable[[Event], bool]) -> None:
         super().__init__(items)
         self.hook = hook
 
     def append(self, event: Event) -> None:
-        """Call the hook, then log the event."""
-        self.hook(event)
-        super().append(event)
+        """Call the hook, then log the event if the hook keeps it."""
+        if self.hook(event):
+            super().append(event)
 
 
 class Recording:
@@ -146,25 +146,36 @@ class Recording:
         if self.on_step is not None:
             self.on_step(i)
 
-    def _before_event(self, event: Event) -> None:
-        """The hook: the state before this event is step len(events); then keep the event."""
+    def _before_event(self, event: Event) -> bool:
+        """The hook: the state before this event is step len(events); then keep the event.
+
+        With a window, the machine's log keeps only the window's events (a long run
+        does not pile up events nobody records).
+        """
         index = self.seen
         self.seen += 1
         if self.closed or index < self.start:
             self.skipped += index < self.start
-            return
+            return self.count is None
         if self.count is not None and len(self.events) >= self.count:
             self.finish()
-            return
+            return False
         self._step()
         self.events.append(event)
+        return True
 
     def finish(self) -> None:
-        """End the recording: the last step is the machine now (idempotent)."""
+        """End the recording: the last step is the machine now (idempotent).
+
+        A windowed recording also stops the machine's event log (nothing more is logged).
+        """
         if self.closed:
             return
         self._step()
         self.closed = True
+        if self.count is not None:
+            k = self.machine.kernel
+            k.events = k.mmu.events = k.frames.events = None
 
     def state(self, i: int) -> State:
         """The state at step i, rebuilt as the page does: snapshot, then deltas (for tests)."""
