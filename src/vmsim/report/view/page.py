@@ -60,16 +60,48 @@ def encode_event(e: ev.Event) -> list[Any]:
     return row
 
 
+JUMP_KINDS = ("PageFault", "Evict", "SwapIn", "CowCopy", "Syscall", "ContextSwitch", "OomKill")
+"""Events the timeline jumps between (their indexes go in the page's header)."""
+CHART_POINTS = 400
+
+
 def payload(machine: Machine, title: str = "vmsim") -> dict[str, Any]:
-    """Everything the page shows, as one JSON-able dict (the recording, or one snapshot)."""
+    """The page's data: a header (meta, jumps, charts) and one JSON line per chunk.
+
+    Chunk c is [snapshot at step c * every, its events, its deltas]; the page parses a
+    chunk only when it shows one of its steps, so a long recording opens fast.
+    """
     rec: Recording | None = machine.recording
     if rec is None:
-        snaps, events, deltas, every, skipped = [(0, snapshot(machine))], [], [], 1, 0
-        meta = machine_meta(machine)
-    else:
-        rec.finish()
-        snaps, events, deltas = rec.snapshots, rec.events, rec.deltas
-        every, skipped, meta = rec.every, rec.skipped, rec.meta
+        state = snapshot(machine)
+        rss = sum(p["stats"]["rss"] for p in state["processes"].values())
+        c = state["counters"]
+        series = {"pgfault": [c["pgfault"]], "tlb_miss": [c["tlb_miss"]],
+                  "swap": [c["pswpin"] + c["pswpout"]], "rss": [rss]}  # fmt: skip
+        header = _header(title, machine_meta(machine), 1, 0, [], series)
+        return {"header": header, "chunks": [_chunk(state, [], "[]")]}
+    rec.finish()
+    header = _header(title, rec.meta, rec.every, rec.skipped, rec.events, rec.series)
+    chunks = [
+        _chunk(state, rec.events[base : base + rec.every], rec.chunk_text(c))
+        for c, (base, state) in enumerate(rec.snapshots)
+    ]
+    return {"header": header, "chunks": chunks}
+
+
+def _header(
+    title: str, meta: dict[str, Any], every: int, skipped: int, events: list[ev.Event],
+    series: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """What the page needs before any chunk: meta, event kinds, jump targets, charts."""
+    jumps: dict[str, list[int]] = {k: [] for k in JUMP_KINDS}
+    for i, e in enumerate(events):
+        name = type(e).__name__
+        if name in jumps:
+            jumps[name].append(i)
+    n = len(events)
+    stride = max(1, -(-(n + 1) // CHART_POINTS))
+    steps = sorted({*range(0, n + 1, stride), n})
     return {
         "version": FORMAT_VERSION,
         "title": title,
@@ -77,10 +109,17 @@ def payload(machine: Machine, title: str = "vmsim") -> dict[str, Any]:
         "kinds": [[cls.__name__, [f.name for f in fields(cls)]] for cls in KINDS],
         "every": every,
         "first_event": skipped,
-        "snapshots": [[i, s] for i, s in snaps],
-        "events": [encode_event(e) for e in events],
-        "deltas": deltas,
+        "n": n,
+        "jumps": jumps,
+        "series": {"steps": steps, **{k: [series[k][i] for i in steps] for k in series}},
     }
+
+
+def _chunk(state: Any, events: list[ev.Event], deltas_text: str) -> str:
+    """One chunk line: [snapshot, encoded events, deltas]."""
+    dump = json.dumps(state, separators=(",", ":"))
+    events_text = json.dumps([encode_event(e) for e in events], separators=(",", ":"))
+    return f"[{dump},{events_text},{deltas_text}]"
 
 
 def _static(name: str) -> str:
@@ -90,12 +129,13 @@ def _static(name: str) -> str:
 
 def page_html(data: dict[str, Any]) -> str:
     """The HTML page for a payload: style, compressed data and script, all inline."""
-    raw = json.dumps(data, separators=(",", ":")).encode()
+    header = json.dumps(data["header"], separators=(",", ":"))
+    raw = "\n".join([header, *data["chunks"]]).encode()
     blob = base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
     script = "\n".join(_static(n) for n in SCRIPTS).replace("</script", "<\\/script")
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-        f"<title>{html.escape(str(data['title']))}</title>\n"
+        f"<title>{html.escape(str(data['header']['title']))}</title>\n"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
         "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n"
         f"<style>\n{_static('app.css')}</style>\n</head>\n<body>\n{_static('body.html')}\n"

@@ -2,9 +2,10 @@
 
 Step i of a recording is the machine as it stood just before its event i was logged
 (after event i - 1 and everything it caused); step len(events) is the machine when the
-recording ended. `deltas[i]` turns step i into step i + 1; `snapshots` hold the whole
+recording ended. Delta i turns step i into step i + 1; `snapshots` hold the whole
 state every `every` steps, so the page rebuilds any step from the nearest snapshot and
 at most every - 1 deltas (`apply_ops`, whose JavaScript twin is `applyOps` in core.js).
+Chunk c is snapshot c and the deltas after it (kept as JSON text once it is complete).
 
 A delta is a list of operations on the state's JSON tree: [path, value] sets the value
 at path (a list of keys and list indexes), [path] deletes the key at path.
@@ -12,6 +13,8 @@ at path (a list of keys and list indexes), [path] deletes the key at path.
 
 from __future__ import annotations
 
+import json
+from array import array
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +28,11 @@ if TYPE_CHECKING:
 Op = list[Any]
 DEFAULT_EVERY = 1024
 """Steps between two snapshots."""
+SERIES = ("pgfault", "tlb_miss", "swap", "rss")
+"""What the page charts over time: faults, TLB misses, swap I/O (pages in + out), rss."""
+
+
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def diff(old: Any, new: Any, path: list[Any] | None = None, out: list[Op] | None = None) -> list[Op]:
@@ -37,8 +45,15 @@ def diff(old: Any, new: Any, path: list[Any] | None = None, out: list[Op] | None
         for key, value in new.items():
             if key not in old:
                 out.append([[*path, key], value])
+                continue
+            was = old[key]
+            if was is value:
+                continue
+            if type(value) in _SCALARS and type(was) is type(value):
+                if was != value:
+                    out.append([[*path, key], value])
             else:
-                diff(old[key], value, [*path, key], out)
+                diff(was, value, [*path, key], out)
         out.extend([[*path, key]] for key in old if key not in new)
     elif (
         isinstance(old, list)
@@ -47,7 +62,8 @@ def diff(old: Any, new: Any, path: list[Any] | None = None, out: list[Op] | None
         and any(isinstance(v, dict | list) for v in new)
     ):
         for i, (a, b) in enumerate(zip(old, new, strict=True)):
-            diff(a, b, [*path, i], out)
+            if a is not b:
+                diff(a, b, [*path, i], out)
     elif old != new or type(old) is not type(new):
         out.append([path, new])
     return out
@@ -112,8 +128,14 @@ class Recording:
         self.on_step = on_step
         self.meta = machine_meta(machine)
         self.events: list[Event] = []
-        self.deltas: list[list[Op]] = []
         self.snapshots: list[tuple[int, State]] = []
+        """(step, state) every `every` steps: chunk c of the recording starts at snapshot c."""
+        self.chunks: list[str] = []
+        """The deltas of each finished chunk, as JSON text (a long run keeps no Python copy)."""
+        self._deltas: list[list[Op]] = []
+        """The deltas of the open chunk."""
+        self.series: dict[str, array[int]] = {k: array("q") for k in SERIES}
+        """Per step: the counters the page charts (SERIES)."""
         self.seen = 0
         """Events logged since the recording began (inside the window or not)."""
         self.skipped = 0
@@ -139,12 +161,35 @@ class Recording:
         if self._state is None:
             self.snapshots.append((0, state))
         else:
-            self.deltas.append(diff(self._state, state))
+            self._deltas.append(diff(self._state, state))
             if i % self.every == 0:
+                self.chunks.append(json.dumps(self._deltas, separators=(",", ":")))
+                self._deltas = []
                 self.snapshots.append((i, state))
         self._state = state
+        c = state["counters"]
+        for name, value in (
+            ("pgfault", c["pgfault"]),
+            ("tlb_miss", c["tlb_miss"]),
+            ("swap", c["pswpin"] + c["pswpout"]),
+            ("rss", sum(p["stats"]["rss"] for p in state["processes"].values())),
+        ):
+            self.series[name].append(value)
         if self.on_step is not None:
             self.on_step(i)
+
+    def chunk_deltas(self, c: int) -> list[list[Op]]:
+        """The deltas of chunk c (steps c * every .. (c + 1) * every - 1)."""
+        if c == len(self.chunks):
+            return self._deltas
+        loaded: list[list[Op]] = json.loads(self.chunks[c])
+        return loaded
+
+    def chunk_text(self, c: int) -> str:
+        """The deltas of chunk c as JSON text."""
+        if c == len(self.chunks):
+            return json.dumps(self._deltas, separators=(",", ":"))
+        return self.chunks[c]
 
     def _before_event(self, event: Event) -> bool:
         """The hook: the state before this event is step len(events); then keep the event.
@@ -181,10 +226,12 @@ class Recording:
         """The state at step i, rebuilt as the page does: snapshot, then deltas (for tests)."""
         import copy
 
-        if not 0 <= i <= len(self.deltas):
-            raise ConfigError("step", i, f"0..{len(self.deltas)}")
-        base, state = max((s for s in self.snapshots if s[0] <= i), key=lambda s: s[0])
+        last = len(self.series["rss"]) - 1
+        if not 0 <= i <= last:
+            raise ConfigError("step", i, f"0..{last}")
+        c = i // self.every
+        base, state = self.snapshots[c]
         state = copy.deepcopy(state)
-        for ops in self.deltas[base:i]:
+        for ops in self.chunk_deltas(c)[: i - base]:
             state = apply_ops(state, ops)
         return state

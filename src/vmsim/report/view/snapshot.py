@@ -102,6 +102,8 @@ class StateReader:
         self._counters: dict[str, int] | None = None
         self._frames: tuple[Any, list[Any]] | None = None
         self._swap: tuple[Any, dict[str, Any]] | None = None
+        self._dirty: dict[int, frozenset[int]] = {}
+        """Per process: the frames its present PTEs mark dirty (D bit)."""
 
     def read(self) -> State:
         """The state now (see the module docstring for its shape)."""
@@ -160,14 +162,24 @@ class StateReader:
     def _page_tables(self, pid: int, root: int, frames: list[int]) -> tuple[Any, Any]:
         """(tables, ptes) of one address space, re-read only when a table page changed."""
         mem = self.k.mem
-        key = (root, *(mem.read_frame(p) for p in frames))
+        held = mem._frames  # the frames' bytes, compared in place: no copy unless one changed
         cached = self._tables.get(pid)
-        if cached is not None and cached[0] == key:
+        if (
+            cached is not None
+            and cached[0][:2] == (root, frames)
+            and all(held.get(p, b"") == b for p, b in zip(frames, cached[0][2], strict=True))
+        ):
             return cached[1]
+        key = (root, frames, tuple(bytes(held.get(p, b"")) for p in frames))
         tables: dict[str, Any] = {}
         ptes: dict[str, str] = {}
         if frames:
             self._walk_table(root, 0, 0, tables, ptes)
+        lay = self._fmt.layout
+        values = [int(v, 16) for v in ptes.values()]
+        self._dirty[pid] = frozenset(
+            lay.ppn(v) for v in values if v & lay.present and v & lay.dirty
+        )
         result = (tables, ptes)
         self._tables[pid] = (key, result)
         return result
@@ -245,68 +257,70 @@ class StateReader:
     # --- frames, swap, TLB, counters ------------------------------------------------------
 
     def _frame_list(self, procs: dict[str, State]) -> list[Any]:
-        """Every frame: None if free, else its purpose, refcount, dirty bit and mappers."""
+        """Every frame: None if free, else its purpose, refcount, dirty bit and mappers.
+
+        Re-read when a cheap key changes: refcounts, purposes, dirty frames (page-dirty
+        flags and D bits), the swap and page caches, page-table pages, the rmap's size (the kernel
+        changes the rmap together with a refcount or a PTE). A frame whose record did not
+        change keeps its object.
+        """
         k = self.k
         fr = k.frames
-        rmap = {ppn: frozenset((m.owner.pid if m.owner else 0, va) for m, va in s)
-                for ppn, s in fr.rmap.items()}  # fmt: skip
+        dirty = set(k.reclaimer.page_dirty).union(*(self._dirty[int(pid)] for pid in procs))
         key = (
-            list(fr.refcount), list(fr.purpose), rmap, frozenset(k.reclaimer.page_dirty),
-            [p["ptes"] for p in procs.values()], dict(k.swap.cache_slot),
-            {ppn: (getattr(o, "path", "") or getattr(o, "name", ""), off)
-             for ppn, (o, off) in k.page_owner.items()},
+            list(fr.refcount), list(fr.purpose), dirty, dict(k.swap.cache_slot),
+            len(fr.rmap), sum(map(len, fr.rmap.values())), len(k.page_owner),
+            [tuple(proc.mm.pgtables) for proc in k.procs.values()],
         )  # fmt: skip
         if self._frames is not None and self._frames[0] == key:
             return self._frames[1]
-        lay = self._fmt.layout
-        dirty = set(k.reclaimer.page_dirty)
-        table_of: dict[int, int] = {}
-        for p in procs.values():
-            for pte in p["ptes"].values():
-                v = int(pte, 16)
-                if v & lay.present and v & lay.dirty:
-                    dirty.add(lay.ppn(v))
-        for pid, proc in k.procs.items():
-            for ppn in proc.mm.pgtables:
-                table_of[ppn] = pid
-        files = key[6]
+        old = self._frames[1] if self._frames is not None else [None] * fr.nframes
+        table_of = {ppn: pid for pid, proc in k.procs.items() for ppn in proc.mm.pgtables}
         out: list[Any] = []
         for ppn in range(fr.nframes):
-            purpose = fr.purpose[ppn]
-            if not purpose:
-                out.append(None)
-                continue
-            f = files.get(ppn)
-            out.append(
-                {
-                    "purpose": purpose,
-                    "refcount": fr.refcount[ppn],
-                    "dirty": ppn in dirty and purpose != "pagetable",
-                    "mappers": sorted([pid, va] for pid, va in rmap.get(ppn, ())),
-                    "table_of": table_of.get(ppn),
-                    "swap": k.swap.cache_slot.get(ppn),
-                    "file": [f[0], f[1]] if f is not None else None,
-                }
-            )
+            rec = self._frame(ppn, ppn in dirty, table_of.get(ppn))
+            out.append(old[ppn] if rec == old[ppn] else rec)
         self._frames = (key, out)
         return out
 
-    def _swap_slots(self) -> dict[str, Any]:
-        """Slots in use: the (pid, va) whose PTEs hold them, and the frame caching them."""
-        sw = self.k.swap
-        used = set(sw.users) | set(sw.cache_frame) | set(sw.object_of)
-        key = {
-            s: (
-                frozenset((m.owner.pid if m.owner else 0, va) for m, va in sw.users.get(s, ())),
-                sw.cache_frame.get(s),
-            )
-            for s in used
+    def _frame(self, ppn: int, dirty: bool, table_of: int | None) -> Any:
+        """One frame's record (None if free)."""
+        k = self.k
+        fr = k.frames
+        purpose = fr.purpose[ppn]
+        if not purpose:
+            return None
+        owner = k.page_owner.get(ppn)
+        mappers = fr.rmap.get(ppn, ())
+        return {
+            "purpose": purpose,
+            "refcount": fr.refcount[ppn],
+            "dirty": dirty and purpose != "pagetable",
+            "mappers": sorted([m.owner.pid if m.owner else 0, va] for m, va in mappers),
+            "table_of": table_of,
+            "swap": k.swap.cache_slot.get(ppn),
+            "file": None if owner is None else [_object_name(owner[0]), owner[1]],
         }
+
+    def _swap_slots(self) -> dict[str, Any]:
+        """Slots in use: the (pid, va) whose PTEs hold them, and the frame caching them.
+
+        Re-read when the swap cache, the number of slot users or a page table changed.
+        """
+        sw = self.k.swap
+        key = (
+            dict(sw.cache_frame), len(sw.users), sum(map(len, sw.users.values())),
+            len(sw.object_of),
+        )  # fmt: skip
         if self._swap is not None and self._swap[0] == key:
             return self._swap[1]
+        used = sorted(set(sw.users) | set(sw.cache_frame) | set(sw.object_of))
         out = {
-            str(s): {"users": sorted([pid, va] for pid, va in users), "frame": frame}
-            for s, (users, frame) in sorted(key.items())
+            str(s): {
+                "users": sorted([m.owner.pid if m.owner else 0, va] for m, va in sw.users.get(s, ())),
+                "frame": sw.cache_frame.get(s),
+            }
+            for s in used
         }
         self._swap = (key, out)
         return out
@@ -332,6 +346,11 @@ class StateReader:
         if self._counters is None or self._counters != now:
             self._counters = dict(now)
         return self._counters
+
+
+def _object_name(obj: Any) -> str:
+    """The name a page-cache object shows: its file's path or its segment's name."""
+    return str(getattr(obj, "path", "") or getattr(obj, "name", ""))
 
 
 def read_heap(heap: Any, load: Any) -> dict[str, Any]:

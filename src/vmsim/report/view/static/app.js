@@ -3,6 +3,15 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
+  const shown = new Map();
+
+  /** Set an element's HTML, skipping the DOM work when it is what the element already shows. */
+  function setHtml(id, html) {
+    if (shown.get(id) !== html) {
+      shown.set(id, html);
+      $(id).innerHTML = html;
+    }
+  }
   const JUMPS = [
     { name: "fault", key: "f", kinds: ["PageFault"] },
     { name: "eviction", key: "e", kinds: ["Evict"] },
@@ -215,11 +224,14 @@
       const cls = (TOP_LEVEL.has(e.kind) ? "top" : "sub") + (e.index === cur ? " cur" : "");
       out += `<li class="${cls}" data-i="${e.index}" value="${e.index}">${vmviews.esc(e.text)}</li>`;
     }
-    $("narrative").innerHTML = out || "<li>No events were recorded.</li>";
-    const el = document.querySelector("#narrative .cur");
-    if (el) {
-      el.scrollIntoView({ block: "nearest" });
-    }
+    setHtml("narrative", out || "<li>No events were recorded.</li>");
+    requestAnimationFrame(() => {
+      const el = document.querySelector("#narrative .cur");
+      const panel = $("p-narrative");
+      if (el) {
+        panel.scrollTop = el.offsetTop - panel.clientHeight / 2;
+      }
+    });
   }
 
   /** Redraw every view for the current step. */
@@ -230,37 +242,41 @@
     const ev = rec.step > 0 ? rec.event(rec.step - 1) : null;
     $("scrubber").value = String(rec.step);
     $("stepno").textContent = `step ${rec.step} / ${rec.n}`;
-    $("now").innerHTML = ev ? `<b>event ${ev.index} · ${vmviews.esc(ev.kind)}</b>: ${vmviews.esc(ev.text)}` : "<b>step 0</b>: the start of the recording";
+    setHtml("now", ev ? `<b>event ${ev.index} · ${vmviews.esc(ev.kind)}</b>: ${vmviews.esc(ev.text)}` : "<b>step 0</b>: the start of the recording");
     const pid = viewPid(st, ev);
     const procSel = $("proc");
     const opts = ["<option value=\"\">follow the CPU</option>"].concat(Object.values(st.processes).map((p) => `<option value="${p.pid}"${String(p.pid) === app.proc ? " selected" : ""}>pid ${p.pid} ${vmviews.esc(p.name)} (${p.state})</option>`));
-    procSel.innerHTML = opts.join("");
+    const optsHtml = opts.join("");
+    if (shown.get("proc") !== optsHtml) {
+      shown.set("proc", optsHtml);
+      procSel.innerHTML = optsHtml;
+    }
     narrative();
-    $("space").innerHTML = vmviews.space(meta, st, pid);
+    setHtml("space", vmviews.space(meta, st, pid));
     app.walkVa = null;
     const walked = walkedPtes(pid);
-    $("tables").innerHTML = vmviews.tables(meta, st, pid, walked);
-    $("vasplit").innerHTML = vmviews.vaSplit(meta, app.walkVa);
+    setHtml("tables", vmviews.tables(meta, st, pid, walked));
+    setHtml("vasplit", vmviews.vaSplit(meta, app.walkVa));
     if (app.pte) {
       const [table, index] = app.pte;
       const p = st.processes[pid];
       const t = p && p.tables[String(table)];
       const raw = t && t.entries[String(index)];
-      $("decode").innerHTML = raw ? vmviews.decode(meta, raw, `[${index}] of the table in frame ${table}`) : "<p>That PTE is gone at this step.</p>";
+      setHtml("decode", raw ? vmviews.decode(meta, raw, `[${index}] of the table in frame ${table}`) : "<p>That PTE is gone at this step.</p>");
     } else {
-      $("decode").innerHTML = "<p>Click a PTE to decode its bits.</p>";
+      setHtml("decode", "<p>Click a PTE to decode its bits.</p>");
     }
-    $("tlb").innerHTML = vmviews.tlb(meta, st, tlbFlash(st, ev));
-    $("frames").innerHTML = vmviews.frames(meta, st, touchedFrames(ev));
-    $("swap").innerHTML = vmviews.swap(meta, st);
-    $("heap").innerHTML = vmviews.heap(meta, st, pid, activeChunks(ev));
+    setHtml("tlb", vmviews.tlb(meta, st, tlbFlash(st, ev)));
+    setHtml("frames", vmviews.frames(meta, st, touchedFrames(ev)));
+    setHtml("swap", vmviews.swap(meta, st));
+    setHtml("heap", vmviews.heap(meta, st, pid, activeChunks(ev)));
     const s = app.series;
-    $("charts").innerHTML = [
+    setHtml("charts", [
       vmviews.chart("page faults (pgfault)", s.steps, s.pgfault, rec.step, rec.n),
       vmviews.chart("TLB misses", s.steps, s.tlb_miss, rec.step, rec.n),
       vmviews.chart("swap I/O (pswpin + pswpout)", s.steps, s.swap, rec.step, rec.n),
       vmviews.chart("resident pages (rss, all processes)", s.steps, s.rss, rec.step, rec.n),
-    ].join("");
+    ].join(""));
     highlight();
   }
 
@@ -346,7 +362,7 @@
       app.proc = e.target.value;
       render();
     });
-    $("jumps").innerHTML = JUMPS.map((j) => `<span class="jump"><button data-jump="${j.name}" data-dir="-1" title="previous ${j.name} (${j.key.toUpperCase()})">◀</button>${j.name}<button data-jump="${j.name}" data-dir="1" title="next ${j.name} (${j.key})">▶</button></span>`).join("");
+    setHtml("jumps", JUMPS.map((j) => `<span class="jump"><button data-jump="${j.name}" data-dir="-1" title="previous ${j.name} (${j.key.toUpperCase()})">◀</button>${j.name}<button data-jump="${j.name}" data-dir="1" title="next ${j.name} (${j.key})">▶</button></span>`).join(""));
     $("jumps").addEventListener("click", (e) => {
       const b = e.target.closest("button[data-jump]");
       if (b) {
@@ -358,17 +374,17 @@
   }
 
   async function start() {
-    const data = await vmcore.loadPayload($("vmsim-data").textContent);
-    const rec = new vmcore.Recording(data);
+    const rec = new vmcore.Recording(await vmcore.loadPayload($("vmsim-data").textContent));
+    const data = rec.header;
     app.rec = rec;
     app.meta = data.meta;
-    app.series = rec.series(300);
+    app.series = rec.series();
     document.title = data.title;
     $("title").textContent = data.title;
     const m = data.meta;
     $("machine").textContent = `${m.format}, ${m.nframes} frames of ${2 ** m.page_shift} bytes, ${m.nslots} swap slots, TLB ${m.tlb_sets}×${m.tlb_ways}, policy ${m.policy}` + (data.first_event ? ` · events from ${data.first_event}` : "");
     $("scrubber").max = String(rec.n);
-    $("legend").innerHTML = vmviews.legend(JUMPS);
+    setHtml("legend", vmviews.legend(JUMPS));
     wire();
     rec.seek(0);
     render();
@@ -382,7 +398,7 @@
     steps: () => app.rec.steps(),
     seek: (i) => go(i),
     step: () => app.rec.step,
-    state: () => structuredClone(app.rec.state),
+    state: () => vmcore.copyJson(app.rec.state),
     events: (i, n) => app.rec.eventsAt(i, n),
     jump,
     jumps: JUMPS.map((j) => ({ name: j.name, key: j.key, kinds: j.kinds })),
