@@ -10,6 +10,9 @@ import pytest
 
 from vmsim.report.view.page import SCRIPTS
 
+STATIC = resources.files("vmsim.report.view") / "static"
+ALL_SCRIPTS = sorted(p.name for p in STATIC.iterdir() if p.name.endswith(".js"))
+
 FORBIDDEN = {
     r"\bfetch\s*\(": "a network fetch",
     r"XMLHttpRequest|WebSocket|EventSource|sendBeacon": "a network API",
@@ -23,10 +26,14 @@ FORBIDDEN = {
 
 
 def _source(name: str) -> str:
-    return (resources.files("vmsim.report.view") / "static" / name).read_text("utf-8")
+    return (STATIC / name).read_text("utf-8")
 
 
-@pytest.mark.parametrize("name", SCRIPTS)
+def test_the_page_inlines_every_script_it_ships() -> None:
+    assert set(ALL_SCRIPTS) == {*SCRIPTS, "curves.js"}
+
+
+@pytest.mark.parametrize("name", ALL_SCRIPTS)
 def test_script_follows_the_rules(name: str) -> None:
     src = _source(name)
     assert '"use strict";' in src.split("\n\n")[0] + src[:400], f"{name}: no 'use strict'"
@@ -44,7 +51,7 @@ def test_script_follows_the_rules(name: str) -> None:
 def test_scripts_parse_in_the_browser(browser_context: Any) -> None:
     page = browser_context.new_page()
     page.goto("about:blank")
-    for name in SCRIPTS:
+    for name in ALL_SCRIPTS:
         err = page.evaluate(
             "src => { try { new Function(src); return ''; } catch (e) { return String(e); } }",
             _source(name),

@@ -16,6 +16,7 @@ import click
 from vmsim.cli.common import echo_json, int_list, print_table, progress_bar
 from vmsim.config import format_size, parse_size
 from vmsim.errors import ConfigError
+from vmsim.report.view.cli import html_option, write_curves
 
 COMMANDS: list[click.Command] = []
 
@@ -141,6 +142,7 @@ def _warn_bad(trace: Any) -> None:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print a JSON list, one object per (policy, frames)."
 )
+@html_option
 def simulate(
     trace_path: str,
     policy: str,
@@ -154,6 +156,7 @@ def simulate(
     clock_load_clear: bool,
     workers: int | None,
     as_json: bool,
+    html: str | None,
 ) -> None:
     """Page faults of replacement policies on a trace, at several memory sizes."""
     from vmsim.engine.simulate import simulate_many
@@ -167,6 +170,11 @@ def simulate(
         results = simulate_many(
             prep, policies, frames, workers=workers, on_done=lambda r: advance(1), **opts
         )
+    if html:
+        write_curves(html, f"{Path(trace_path).name}: simulate", trace_path, page_size, [
+            (name, [(r.frames, r.misses, r.references) for r in results if r.policy == name])
+            for name in policies
+        ])  # fmt: skip
     if as_json:
         echo_json([r.to_dict() for r in results])
         return
@@ -212,6 +220,7 @@ def simulate(
     help="Also draw the curve into this image.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the curve as JSON.")
+@html_option
 def mrc(
     trace_path: str,
     policy: str,
@@ -228,6 +237,7 @@ def mrc(
     workers: int | None,
     plot: str | None,
     as_json: bool,
+    html: str | None,
 ) -> None:
     """Miss-ratio curve: misses at every memory size (exact LRU in one pass)."""
     from vmsim.engine.kernels import kernel_spec
@@ -262,6 +272,10 @@ def mrc(
         from vmsim.report.plots import plot_curve
 
         plot_curve(full, plot, trace_path)
+    if html:
+        points = [(int(f), float(m), full.references) for f, m in zip(full.sizes, full.misses, strict=True)]
+        write_curves(html, f"{Path(trace_path).name}: {policy} ({full.method})", trace_path,
+                     page_size, [(policy, points)])  # fmt: skip
     if as_json:
         echo_json(curve.to_dict())
         return

@@ -72,3 +72,21 @@ def write_page(machine: Any, path: str, title: str, *inputs: str) -> None:
     events = rec.steps if rec is not None else 0
     first = f" from event {rec.skipped:,}" if rec is not None and rec.skipped else ""
     click.echo(f"wrote {path}: {events:,} events{first}", err=True)
+
+
+def write_curves(
+    path: str, title: str, trace_path: str, page_size: str,
+    series: list[tuple[str, list[tuple[int, float, int]]]],
+) -> None:  # fmt: skip
+    """Save the interactive curves page: per policy, (frames, misses, references) points."""
+    from vmsim.config import parse_size
+    from vmsim.output import ensure_not_input
+    from vmsim.report.view.curves import CurveSeries, save_curves
+
+    ensure_not_input(path, trace_path)
+    curves = [
+        CurveSeries(name, [p[0] for p in pts], [p[1] for p in pts], pts[0][2] if pts else 0)
+        for name, pts in series
+    ]
+    save_curves(path, title, curves, parse_size(page_size, "page-size"))
+    click.echo(f"wrote {path}: {len(curves)} curve(s)", err=True)
