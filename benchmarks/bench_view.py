@@ -24,8 +24,16 @@ import vmsim
 EVENTS = int(os.environ.get("VMSIM_BENCH_VIEW_EVENTS", 1_000_000))
 SEEKS = 50
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def trace(n: int, pages: int = 160, seed: int = 1) -> np.ndarray:

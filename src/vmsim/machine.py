@@ -771,7 +771,9 @@ class Machine:
         from vmsim.report.view.record import DEFAULT_EVERY, Recording
 
         if not self.config.record_events:
-            raise ConfigError("record", "on a machine without record_events", "Machine(record=True)")
+            raise ConfigError(
+                "record", "on a machine without record_events", "Machine(record=True)"
+            )
         self.recording = Recording(self, every or DEFAULT_EVERY, start, count)
         return self.recording
 

@@ -45,7 +45,12 @@ def browser_context() -> Iterator[Any]:
             viewport={"width": 1600, "height": 1100},
         )
         # no network: any request other than the page itself fails the test
-        ctx.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:") else route.continue_())
+        ctx.route(
+            "**/*",
+            lambda route: (
+                route.abort() if not route.request.url.startswith("file:") else route.continue_()
+            ),
+        )
         yield ctx
         ctx.close()
     shutil.rmtree(profile, ignore_errors=True)
@@ -63,7 +68,12 @@ def open_page(browser_context: Any, tmp_path: Path) -> Iterator[Callable[[str], 
         errors: list[str] = []
         page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("request", lambda req: errors.append(f"request {req.url}") if not req.url.startswith("file:") else None)
+        page.on(
+            "request",
+            lambda req: (
+                errors.append(f"request {req.url}") if not req.url.startswith("file:") else None
+            ),
+        )
         page.goto(path.as_uri())
         page.wait_for_function("document.body.dataset.ready === '1'", timeout=60_000)
         pages.append((page, errors))

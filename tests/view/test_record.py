@@ -46,7 +46,7 @@ def test_diff_and_apply_ops_on_small_trees() -> None:
 
 
 def test_fork_and_cow_as_the_snapshot_shows_them() -> None:
-    """Hand-checked: after fork both PTEs map one frame read-only (COW); the child's write copies it."""
+    """Hand-checked: after fork two read-only COW PTEs map one frame; the child's write copies."""
     m = Machine(memory="256KiB")
     p = m.spawn("parent")
     va = p.mmap(2 * PAGE)

@@ -273,7 +273,10 @@ def mrc(
 
         plot_curve(full, plot, trace_path)
     if html:
-        points = [(int(f), float(m), full.references) for f, m in zip(full.sizes, full.misses, strict=True)]
+        points = [
+            (int(f), float(m), full.references)
+            for f, m in zip(full.sizes, full.misses, strict=True)
+        ]
         write_curves(html, f"{Path(trace_path).name}: {policy} ({full.method})", trace_path,
                      page_size, [(policy, points)])  # fmt: skip
     if as_json:

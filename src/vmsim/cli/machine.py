@@ -149,7 +149,7 @@ def replay(
     runs = []
     for name in names:
         for count in counts:
-            page = html if not runs else None  # the page shows the first run
+            page, html = html, None  # the page shows the first run
             with progress_bar(f"{name}, {count} frames") as advance:
                 runs.append(
                     machine_replay(

@@ -1,1 +1,1 @@
-"""The interactive page: record a run (record.py), read the state (snapshot.py), build the HTML (page.py)."""
+"""The interactive page: record.py records, snapshot.py reads the state, page.py builds it."""

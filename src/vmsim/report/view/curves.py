@@ -47,10 +47,10 @@ def curves_html(title: str, series: Sequence[CurveSeries], page_size: int) -> st
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n"
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "script-src 'unsafe-inline'; style-src 'unsafe-inline'\">\n"
         f"<style>\n{_static('curves.css')}</style>\n</head>\n<body>\n"
-        f"<h1>{html.escape(title)}</h1><div id=\"chart\"></div><p id=\"hover\"></p>\n"
+        f'<h1>{html.escape(title)}</h1><div id="chart"></div><p id="hover"></p>\n'
         f'<script id="curves-data" type="application/json">{blob}</script>\n'
         f"<script>\n{_static('curves.js')}</script>\n</body></html>\n"
     )

@@ -134,9 +134,9 @@ def page_html(data: dict[str, Any]) -> str:
     blob = base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
     script = "\n".join(_static(n) for n in SCRIPTS).replace("</script", "<\\/script")
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         f"<title>{html.escape(str(data['header']['title']))}</title>\n"
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n"
         f"<style>\n{_static('app.css')}</style>\n</head>\n<body>\n{_static('body.html')}\n"
         f'<script id="vmsim-data" type="application/octet-stream">{blob}</script>\n'

@@ -35,8 +35,10 @@ SERIES = ("pgfault", "tlb_miss", "swap", "rss")
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def diff(old: Any, new: Any, path: list[Any] | None = None, out: list[Op] | None = None) -> list[Op]:
-    """The operations that turn JSON tree old into new (sections that are `is`-equal are skipped)."""
+def diff(
+    old: Any, new: Any, path: list[Any] | None = None, out: list[Op] | None = None
+) -> list[Op]:
+    """The operations that turn JSON tree old into new (`is`-equal sections are skipped)."""
     path = [] if path is None else path
     out = [] if out is None else out
     if old is new:

@@ -95,7 +95,7 @@ class StateReader:
         fmt = self.k.fmt
         self._fmt = fmt
         self._unpack = struct.Struct(f"<{fmt.page_size // fmt.pte_size}{_UNPACK[fmt.pte_size]}")
-        self._tables: dict[int, tuple[tuple[bytes, ...], tuple[Any, Any]]] = {}
+        self._tables: dict[int, tuple[Any, tuple[Any, Any]]] = {}
         self._heaps: dict[int, tuple[Any, Any]] = {}
         self._procs: dict[int, tuple[Any, State]] = {}
         self._tlb: list[tuple[Any, list[Any]]] = []
@@ -317,7 +317,9 @@ class StateReader:
         used = sorted(set(sw.users) | set(sw.cache_frame) | set(sw.object_of))
         out = {
             str(s): {
-                "users": sorted([m.owner.pid if m.owner else 0, va] for m, va in sw.users.get(s, ())),
+                "users": sorted(
+                    [m.owner.pid if m.owner else 0, va] for m, va in sw.users.get(s, ())
+                ),
                 "frame": sw.cache_frame.get(s),
             }
             for s in used
@@ -335,7 +337,9 @@ class StateReader:
         for i, s in enumerate(sets):
             key = tuple(s.items())
             if self._tlb[i][0] != key:
-                entries = [[kk & mask, ppn, kk >> TLB_ASID_SHIFT, flags] for kk, (ppn, flags) in key]
+                entries = [
+                    [kk & mask, ppn, kk >> TLB_ASID_SHIFT, flags] for kk, (ppn, flags) in key
+                ]
                 self._tlb[i] = (key, entries)
             out.append(self._tlb[i][1])
         return out
