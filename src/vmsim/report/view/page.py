@@ -131,7 +131,7 @@ def page_html(data: dict[str, Any]) -> str:
     """The HTML page for a payload: style, compressed data and script, all inline."""
     header = json.dumps(data["header"], separators=(",", ":"))
     raw = "\n".join([header, *data["chunks"]]).encode()
-    blob = base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
+    blob = base64.b64encode(gzip.compress(raw, compresslevel=9, mtime=0)).decode("ascii")
     script = "\n".join(_static(n) for n in SCRIPTS).replace("</script", "<\\/script")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'

@@ -215,6 +215,14 @@
     }
   }
 
+  /** Scroll panel id (not the page) so that el sits in its middle. */
+  function centre(id, el) {
+    const panel = $(id);
+    if (el) {
+      panel.scrollTop = el.offsetTop - panel.clientHeight / 2;
+    }
+  }
+
   /** The event log around the current step, current event marked; a click jumps. */
   function narrative() {
     const rec = app.rec;
@@ -226,11 +234,9 @@
     }
     setHtml("narrative", out || "<li>No events were recorded.</li>");
     requestAnimationFrame(() => {
-      const el = document.querySelector("#narrative .cur");
-      const panel = $("p-narrative");
-      if (el) {
-        panel.scrollTop = el.offsetTop - panel.clientHeight / 2;
-      }
+      centre("p-narrative", document.querySelector("#narrative .cur"));
+      const walked = document.querySelectorAll("#tables .pte.walk");
+      centre("p-tables", walked.length ? walked[walked.length - 1] : null);
     });
   }
 
