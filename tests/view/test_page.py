@@ -158,7 +158,7 @@ def test_views_follow_the_current_event(open_page: Any) -> None:
     page.screenshot(path=str(SHOTS / "vmsim-view-cow.png"), full_page=True)
 
 
-def test_a_click_on_a_page_highlights_its_pte_frame_and_tlb_entry(open_page: Any) -> None:
+def test_a_click_on_a_page_highlights_its_pte_and_frame(open_page: Any) -> None:
     r = recorded("fork_cow")
     page = open_page(html_of(r))
     cow = r.kinds.index("CowCopy")
@@ -198,3 +198,34 @@ def test_the_page_is_self_contained() -> None:
     lower = html.lower()
     for needle in ("http://", "https://", "<link", "src=", "fetch(", "xmlhttprequest", "import("):
         assert needle not in lower, needle
+
+
+def test_views_count_what_the_state_holds(open_page: Any) -> None:
+    """Address space, frames, swap slots and charts against the true state at the end."""
+    r = recorded("swap")
+    page = open_page(html_of(r))
+    n = r.machine.recording.steps
+    page.evaluate("n => vmsim.seek(n)", n)
+    state = r.truth[n]
+    ptes = [int(v, 16) for v in state["processes"]["1"]["ptes"].values()]
+    swapped = sum(1 for v in ptes if v and not v & 1)  # x86-64: P is bit 0
+    assert swapped > 0
+    assert page.locator("#space .cell.pg-swapped").count() == swapped
+    used = sum(1 for f in state["frames"] if f is not None)
+    assert page.locator("#frames .frame:not(.fr-free)").count() == used
+    assert page.locator("#frames .fr-free").count() == len(state["frames"]) - used
+    assert page.locator(".slot.used").count() == len(state["swap"])
+    caption = page.locator(".chart figcaption").first.inner_text()
+    assert caption.startswith(f"page faults (pgfault): {state['counters']['pgfault']} ")
+
+
+def test_a_click_on_a_cached_page_highlights_its_tlb_entry(open_page: Any) -> None:
+    r = recorded("tlb")
+    page = open_page(html_of(r))
+    fill = max(i for i, k in enumerate(r.kinds) if k == "TlbFill")
+    page.evaluate("s => vmsim.seek(s)", fill + 1)
+    state = r.truth[fill + 1]
+    ((vpn, ppn, _, _),) = [e for ways in state["tlb"] for e in ways]
+    page.locator(f'[data-k="page:1:{vpn << 12}"]').click()
+    assert page.locator(".tlbe.hl").count() == 1
+    assert f"→ frame {ppn}" in page.locator(".tlbe.hl").inner_text()
