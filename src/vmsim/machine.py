@@ -595,16 +595,24 @@ def _prot(prot: str | int) -> int:
 class Machine:
     """A simulated machine: hardware, kernel, and the processes running on it."""
 
-    def __init__(self, config: MachineConfig | None = None, /, **options: Any) -> None:
+    def __init__(
+        self, config: MachineConfig | None = None, /, *, record: bool | int = False, **options: Any
+    ) -> None:
         if config is None:
             config = MachineConfig(**options)
         elif options:
             config = config.replace(**options)
+        if record and not config.record_events:
+            config = config.replace(record_events=True)
         self.config = config
         self.kernel = Kernel(config)
         self.scheduler = Scheduler(self.kernel)
         self._processes: dict[int, Process] = {}
         self.kernel.pids.released.append(self._forget)
+        self.recording: Any = None
+        """The page's recording (report/view) when record= is set: True, or steps per snapshot."""
+        if record:
+            self.record(every=None if record is True else int(record))
 
     def __repr__(self) -> str:
         c = self.config
@@ -759,6 +767,38 @@ class Machine:
             return self._processes[pid]
         except KeyError:
             raise SyscallError(errno.ESRCH, f"no process {pid}") from None
+
+    def record(self, every: int | None = None, start: int = 0, count: int | None = None) -> Any:
+        """Start recording for the page (events, deltas, snapshots every `every` steps).
+
+        start, count: only the events numbered [start, start + count) from now.
+        """
+        from vmsim.report.view.record import DEFAULT_EVERY, Recording
+
+        if not self.config.record_events:
+            raise ConfigError(
+                "record", "on a machine without record_events", "Machine(record=True)"
+            )
+        self.recording = Recording(self, every or DEFAULT_EVERY, start, count)
+        return self.recording
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole machine state now as plain JSON-able data (report/view/snapshot.py)."""
+        from vmsim.report.view.snapshot import snapshot
+
+        return snapshot(self)
+
+    def save_html(self, path: str | os.PathLike[str], title: str = "vmsim") -> None:
+        """Write the interactive page of the recording (one self-contained HTML file)."""
+        from vmsim.report.view.page import save_html
+
+        save_html(self, path, title)
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the page of the recording inline (an iframe)."""
+        from vmsim.report.view.page import iframe_html
+
+        return iframe_html(self)
 
     def check(self) -> None:
         """Verify every kernel invariant against the page tables (KernelPanic if broken)."""

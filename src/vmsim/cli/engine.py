@@ -29,6 +29,7 @@ from vmsim.cli.common import (
 )
 from vmsim.config import format_size, parse_size
 from vmsim.errors import ConfigError
+from vmsim.report.view.cli import html_option, write_curves
 
 COMMANDS: list[click.Command] = []
 
@@ -234,6 +235,7 @@ SIM_COLUMNS = [
 @trace_options
 @policy_run_options
 @output_options
+@html_option
 def simulate(
     trace_path: str,
     policy: str,
@@ -249,6 +251,7 @@ def simulate(
     workers: int | None,
     as_json: bool,
     as_csv: bool,
+    html: str | None,
 ) -> None:
     """Page faults of replacement policies on a trace, at several memory sizes.
 
@@ -267,6 +270,11 @@ def simulate(
         results = simulate_many(
             prep, policies, counts, workers=workers, on_done=lambda r: advance(1), **opts
         )
+    if html:
+        write_curves(html, f"{Path(trace_path).name}: simulate", trace_path, page_size, [
+            (name, [(r.frames, r.misses, r.references) for r in results if r.policy == name])
+            for name in policies
+        ])  # fmt: skip
     emit(
         f"{Path(trace_path).name}: {_what(data_only)}, {format_size(page_size)} pages",
         SIM_COLUMNS,
@@ -324,6 +332,7 @@ MRC_COLUMNS = [
     help="Also draw the curves into this image (png, svg, pdf).",
 )
 @output_options
+@html_option
 def mrc(
     trace_path: str,
     policy: str,
@@ -341,6 +350,7 @@ def mrc(
     plot: str | None,
     as_json: bool,
     as_csv: bool,
+    html: str | None,
 ) -> None:
     """Miss-ratio curves: misses at every memory size (exact LRU in one pass).
 
@@ -368,6 +378,14 @@ def mrc(
         from vmsim.report.plots import plot_curves
 
         plot_curves(curves, plot, Path(trace_path).name, page_size, [trace_path])
+    if html:
+        series = [
+            (c.policy,
+             [(int(f), float(m), c.references) for f, m in zip(c.sizes, c.misses, strict=True)])
+            for c in curves
+        ]  # fmt: skip
+        write_curves(html, f"{Path(trace_path).name}: miss-ratio curves", trace_path, page_size,
+                     series)  # fmt: skip
     shown = [c if sizes is not None else _table_subset(c) for c in curves]
     records = [
         {"policy": c.policy, "method": c.method, "frames": int(s),

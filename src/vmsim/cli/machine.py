@@ -13,6 +13,7 @@ from vmsim.cli.common import Number
 from vmsim.config import format_size
 from vmsim.events import Event
 from vmsim.machine import Machine
+from vmsim.report.view.cli import html_option, write_page
 
 
 @click.command()
@@ -24,11 +25,14 @@ from vmsim.machine import Machine
     "Default: the whole story of `new`, and the first 6 steps of the other parts.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the final counters as JSON.")
-def demo(steps: int | None, as_json: bool) -> None:
+@html_option
+def demo(steps: int | None, as_json: bool, html: str | None) -> None:
     """Run the built-in scenario: processes allocate and touch memory; see what happened."""
     from vmsim.report.demo import run_demo
 
-    m, parts = run_demo()
+    m, parts = run_demo(record=html is not None)
+    if html is not None:
+        write_page(m, html, "vmsim demo")
     if as_json:
         procs = {p.pid: {"name": p.name, **p.stats.as_dict()} for p in m.processes}
         click.echo(json.dumps({"machine": m.stats.as_dict(), "processes": procs}, indent=2))

@@ -19,6 +19,7 @@ from vmsim.cli.common import (
 from vmsim.cli.engine import PAGE_SIZE, _open, _warn_bad, policy_list, read_options
 from vmsim.config import format_size
 from vmsim.hw.ptformat import machine_formats
+from vmsim.report.view.cli import html_option, window_option, window_or_default
 
 REPLAY_COLUMNS = [
     Column("policy", "policy", "{}", "left"),
@@ -96,6 +97,8 @@ MACHINE_NAMES = {
     help="Also draw page faults and resident pages over time into this image.",
 )
 @output_options
+@html_option
+@window_option
 def replay(
     trace_path: str,
     policy: str,
@@ -113,6 +116,8 @@ def replay(
     plot: str | None,
     as_json: bool,
     as_csv: bool,
+    html: str | None,
+    window: tuple[int, int] | None,
 ) -> None:
     """Replay a trace through the whole machine: TLB, page walks, faults, reclaim, swap.
 
@@ -141,8 +146,11 @@ def replay(
         for name in names:
             for count in counts:
                 advance.set_description(f"{name}, {count:,} frames")
-                runs.append(machine_replay(addrs, kinds, name, count, paging=pg, seed=seed,
-                                           advance=advance))  # fmt: skip
+                page, html = html, None  # the page shows the first run
+                runs.append(machine_replay(
+                    addrs, kinds, name, count, paging=pg, seed=seed, advance=advance, html=page,
+                    window=window_or_default(window) if page else None, source=trace_path,
+                ))  # fmt: skip
     if plot:
         from vmsim.report.plots import plot_replay
 

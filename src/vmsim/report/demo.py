@@ -127,9 +127,14 @@ def _frame(p: Process, va: int) -> int | None:
     return pte.frame if pte is not None and pte.present else None
 
 
-def run_demo() -> tuple[Machine, list[DemoPart]]:
-    """Run every part of the demo on one machine; return it and the parts."""
-    m = Machine(memory="1MiB", swap="1MiB", tlb_entries=16, tlb_ways=4, record_events=True)
+def run_demo(record: bool = False) -> tuple[Machine, list[DemoPart]]:
+    """Run every part of the demo on one machine; return it and the parts.
+
+    record: also record the run for the page (m.save_html).
+    """
+    m = Machine(
+        memory="1MiB", swap="1MiB", tlb_entries=16, tlb_ways=4, record_events=True, record=record
+    )
     with tempfile.TemporaryDirectory(prefix="vmsim-demo-") as workdir:
         parts = [part_two_processes(m), part_new_an_object(m), part_sharing(m, workdir)]
     m.close()

@@ -114,18 +114,26 @@ def machine_replay(
     paging: Paging | None = None,
     seed: int = 0,
     advance: Callable[[int], None] | None = None,
+    html: str | None = None,
+    window: tuple[int, int] | None = None,
+    source: str = "",
 ) -> MachineReplay:
     """Replay (addresses, kinds) with a memory limit of `frames` pages (swap holds the rest).
 
     A limit beyond the trace's distinct pages is replayed as that many (nothing is ever
     evicted either way) and reported as given. advance(n) is called after each slice of
-    n references (for a progress bar).
+    n references (for a progress bar). html: also write the page of the events numbered
+    [start, start + count) (window) to that file; source names the trace (title, and
+    the page is never written over it).
     """
     pg = paging or Paging()
     shift = pg.page_size.bit_length() - 1
     distinct = len(np.unique(addrs >> shift)) if len(addrs) else 0
     limit = min(frames, max(distinct, 1))
-    with Machine(pg.config(limit, distinct + 16, policy, seed)) as m:
+    config = pg.config(limit, distinct + 16, policy, seed)
+    with Machine(config.replace(record_events=True) if html else config) as m:
+        if html is not None:
+            m.record(start=window[0] if window else 0, count=window[1] if window else None)
         p = m.spawn("replay", replay=True, memory_limit=limit * pg.page_size)
         proc = m.kernel.procs[p.pid]
         run = ReplayRun(m.kernel, proc, addrs, kinds)
@@ -141,6 +149,10 @@ def machine_replay(
         seconds = time.perf_counter() - start
         st = run.stats()
         t, f, r = (np.array(c, np.int64) for c in zip(*samples, strict=True))
+        if html is not None:
+            from vmsim.report.view.cli import write_page
+
+            write_page(m, html, f"vmsim replay {source} ({policy}, {frames} frames)", source)
         return MachineReplay(policy, frames, st.references, st.faults, st.major_faults,
                              st.tlb_misses, st.swap_outs, m.stats.pswpin, seconds,
                              t, f, r)  # fmt: skip

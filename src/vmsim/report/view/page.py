@@ -1,0 +1,157 @@
+"""One self-contained HTML page of a recording: data, script and style inline.
+
+The recording is JSON (`payload`), gzip-compressed and base64-encoded inside the page;
+the browser inflates it with its own DecompressionStream, so the page fetches nothing
+and opens offline. The script and style are the package data in static/, inlined in
+the order of SCRIPTS.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import html
+import json
+import os
+from dataclasses import fields
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from vmsim import events as ev
+from vmsim.output import atomic_text_output
+from vmsim.report.narrative import describe
+from vmsim.report.view.record import Recording
+from vmsim.report.view.snapshot import machine_meta, pte_hex, snapshot
+
+if TYPE_CHECKING:
+    from vmsim.machine import Machine
+
+SCRIPTS = ("core.js", "views.js", "app.js")
+"""The page's script files, in the order they are inlined."""
+FORMAT_VERSION = 1
+_JS_SAFE = (1 << 53) - 1
+
+KINDS: list[type[ev.Event]] = [
+    cls
+    for cls in vars(ev).values()
+    if isinstance(cls, type) and issubclass(cls, ev.Event) and cls is not ev.Event
+]
+"""Every event class; an event is sent as [kind index, text, field values...]."""
+_KIND_INDEX = {cls: i for i, cls in enumerate(KINDS)}
+
+
+def _value(v: Any) -> Any:
+    """A field value as JSON carries it (integers past 2**53 as hex strings)."""
+    if isinstance(v, bool) or not isinstance(v, int | tuple):
+        return v
+    if isinstance(v, tuple):
+        return [_value(x) for x in v]
+    return v if -_JS_SAFE <= v <= _JS_SAFE else pte_hex(v)
+
+
+def encode_event(e: ev.Event) -> list[Any]:
+    """[kind index, narrative sentence, field values in declaration order]."""
+    row: list[Any] = [_KIND_INDEX[type(e)], describe(e)]
+    for f in fields(e):
+        v = getattr(e, f.name)
+        if isinstance(e, ev.Walk) and f.name == "steps":
+            v = [[lvl, pa, pte_hex(pte)] for lvl, pa, pte in v]
+        row.append(_value(v))
+    return row
+
+
+JUMP_KINDS = ("PageFault", "Evict", "SwapIn", "CowCopy", "Syscall", "ContextSwitch", "OomKill")
+"""Events the timeline jumps between (their indexes go in the page's header)."""
+CHART_POINTS = 400
+
+
+def payload(machine: Machine, title: str = "vmsim") -> dict[str, Any]:
+    """The page's data: a header (meta, jumps, charts) and one JSON line per chunk.
+
+    Chunk c is [snapshot at step c * every, its events, its deltas]; the page parses a
+    chunk only when it shows one of its steps, so a long recording opens fast.
+    """
+    rec: Recording | None = machine.recording
+    if rec is None:
+        state = snapshot(machine)
+        rss = sum(p["stats"]["rss"] for p in state["processes"].values())
+        c = state["counters"]
+        series = {"pgfault": [c["pgfault"]], "tlb_miss": [c["tlb_miss"]],
+                  "swap": [c["pswpin"] + c["pswpout"]], "rss": [rss]}  # fmt: skip
+        header = _header(title, machine_meta(machine), 1, 0, [], series)
+        return {"header": header, "chunks": [_chunk(state, [], "[]")]}
+    rec.finish()
+    header = _header(title, rec.meta, rec.every, rec.skipped, rec.events, rec.series)
+    chunks = [
+        _chunk(state, rec.events[base : base + rec.every], rec.chunk_text(c))
+        for c, (base, state) in enumerate(rec.snapshots)
+    ]
+    return {"header": header, "chunks": chunks}
+
+
+def _header(
+    title: str, meta: dict[str, Any], every: int, skipped: int, events: list[ev.Event],
+    series: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """What the page needs before any chunk: meta, event kinds, jump targets, charts."""
+    jumps: dict[str, list[int]] = {k: [] for k in JUMP_KINDS}
+    for i, e in enumerate(events):
+        name = type(e).__name__
+        if name in jumps:
+            jumps[name].append(i)
+    n = len(events)
+    stride = max(1, -(-(n + 1) // CHART_POINTS))
+    steps = sorted({*range(0, n + 1, stride), n})
+    return {
+        "version": FORMAT_VERSION,
+        "title": title,
+        "meta": meta,
+        "kinds": [[cls.__name__, [f.name for f in fields(cls)]] for cls in KINDS],
+        "every": every,
+        "first_event": skipped,
+        "n": n,
+        "jumps": jumps,
+        "series": {"steps": steps, **{k: [series[k][i] for i in steps] for k in series}},
+    }
+
+
+def _chunk(state: Any, events: list[ev.Event], deltas_text: str) -> str:
+    """One chunk line: [snapshot, encoded events, deltas]."""
+    dump = json.dumps(state, separators=(",", ":"))
+    events_text = json.dumps([encode_event(e) for e in events], separators=(",", ":"))
+    return f"[{dump},{events_text},{deltas_text}]"
+
+
+def _static(name: str) -> str:
+    """The text of one file of static/."""
+    return (resources.files("vmsim.report.view") / "static" / name).read_text("utf-8")
+
+
+def page_html(data: dict[str, Any]) -> str:
+    """The HTML page for a payload: style, compressed data and script, all inline."""
+    header = json.dumps(data["header"], separators=(",", ":"))
+    raw = "\n".join([header, *data["chunks"]]).encode()
+    blob = base64.b64encode(gzip.compress(raw, compresslevel=9, mtime=0)).decode("ascii")
+    script = "\n".join(_static(n) for n in SCRIPTS).replace("</script", "<\\/script")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        f"<title>{html.escape(str(data['header']['title']))}</title>\n"
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n"
+        f"<style>\n{_static('app.css')}</style>\n</head>\n<body>\n{_static('body.html')}\n"
+        f'<script id="vmsim-data" type="application/octet-stream">{blob}</script>\n'
+        f"<script>\n{script}</script>\n</body></html>\n"
+    )
+
+
+def save_html(machine: Machine, path: str | os.PathLike[str], title: str = "vmsim") -> None:
+    """Write the page of machine's recording to path (all or nothing)."""
+    text = page_html(payload(machine, title))
+    with atomic_text_output(os.fspath(path)) as out:
+        out.write(text)
+
+
+def iframe_html(machine: Machine) -> str:
+    """The page inside an iframe (srcdoc), for Jupyter's _repr_html_."""
+    doc = html.escape(page_html(payload(machine)), quote=True)
+    return f'<iframe srcdoc="{doc}" style="width:100%;height:820px;border:0"></iframe>'

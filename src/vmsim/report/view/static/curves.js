@@ -1,0 +1,93 @@
+/* vmsim curves page: miss ratio against memory for each policy, values on hover. */
+"use strict";
+
+(() => {
+  const COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"];
+  const SHAPES = ["circle", "square", "diamond", "triangle"];
+  const data = JSON.parse(document.getElementById("curves-data").textContent);
+  const W = 900;
+  const H = 480;
+  const M = { left: 70, right: 200, top: 20, bottom: 60 };
+
+  /** Bytes as KiB, MiB or GiB. */
+  function bytes(n) {
+    const units = [["GiB", 2 ** 30], ["MiB", 2 ** 20], ["KiB", 2 ** 10]];
+    for (const [u, s] of units) {
+      if (n >= s) {
+        return `${(n / s).toFixed(n % s ? 1 : 0)} ${u}`;
+      }
+    }
+    return `${n} B`;
+  }
+
+  /** The smallest 1, 2 or 5 times a power of ten that is >= x (the top of the y axis). */
+  function niceCeiling(x) {
+    const p = 10 ** Math.floor(Math.log10(x));
+    for (const m of [1, 2, 5, 10]) {
+      if (m * p >= x) {
+        return Math.min(1, m * p);
+      }
+    }
+    return 1;
+  }
+
+  /** One point's marker (a shape per curve, so colour is not the only cue). */
+  function marker(shape, x, y, colour) {
+    if (shape === "square") {
+      return `<rect x="${x - 4}" y="${y - 4}" width="8" height="8" fill="${colour}"/>`;
+    }
+    if (shape === "diamond") {
+      return `<polygon points="${x},${y - 5} ${x + 5},${y} ${x},${y + 5} ${x - 5},${y}" fill="${colour}"/>`;
+    }
+    if (shape === "triangle") {
+      return `<polygon points="${x},${y - 5} ${x + 5},${y + 4} ${x - 5},${y + 4}" fill="${colour}"/>`;
+    }
+    return `<circle cx="${x}" cy="${y}" r="4" fill="${colour}"/>`;
+  }
+
+  const all = data.series.flatMap((s) => s.frames);
+  const maxX = Math.max(1, ...all);
+  const minX = Math.max(1, Math.min(...all));
+  const logX = maxX / minX > 50;
+  const sx = (f) => M.left + (W - M.left - M.right) * (logX ? Math.log(f / minX) / Math.log(maxX / minX || 2) : f / maxX);
+  const ratios = data.series.flatMap((s) => s.misses.map((m) => (s.references ? m / s.references : 0)));
+  const top = niceCeiling(Math.max(1e-6, ...ratios) * 1.05);
+  const sy = (r) => M.top + (H - M.top - M.bottom) * (1 - r / top);
+  let svg = `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="miss-ratio curves">`;
+  for (let k = 0; k <= 10; k++) {
+    const y = sy((top * k) / 10);
+    const label = ((top * k) / 10).toPrecision(2);
+    svg += `<line x1="${M.left}" x2="${W - M.right}" y1="${y}" y2="${y}" stroke="#eee"/><text x="${M.left - 8}" y="${y + 4}" text-anchor="end" font-size="12">${label}</text>`;
+  }
+  const ticks = [...new Set(all)].sort((a, b) => a - b);
+  const step = Math.max(1, Math.ceil(ticks.length / 10));
+  ticks.filter((_, k) => k % step === 0).forEach((f) => {
+    svg += `<text x="${sx(f)}" y="${H - M.bottom + 18}" text-anchor="middle" font-size="12">${f}</text>`;
+  });
+  svg += `<text x="${(W - M.right + M.left) / 2}" y="${H - 15}" text-anchor="middle" font-size="13">memory (frames of ${bytes(data.page_size)}${logX ? ", log scale" : ""})</text>`;
+  svg += `<text x="18" y="${H / 2}" transform="rotate(-90 18 ${H / 2})" text-anchor="middle" font-size="13">miss ratio</text>`;
+  data.series.forEach((s, k) => {
+    const colour = COLOURS[k % COLOURS.length];
+    const shape = SHAPES[k % SHAPES.length];
+    const pts = s.frames.map((f, j) => [sx(f), sy(s.references ? s.misses[j] / s.references : 0)]);
+    svg += `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${pts.map((p) => p.join(",")).join(" ")}"/>`;
+    pts.forEach(([x, y], j) => {
+      svg += `<g class="pt" data-s="${k}" data-j="${j}">${marker(shape, x, y, colour)}<circle cx="${x}" cy="${y}" r="9" fill="transparent"/></g>`;
+    });
+    const ly = M.top + 20 + k * 22;
+    svg += `<g class="legend">${marker(shape, W - M.right + 20, ly - 4, colour)}<text x="${W - M.right + 32}" y="${ly}">${s.name}</text></g>`;
+  });
+  document.getElementById("chart").innerHTML = svg + "</svg>";
+  document.getElementById("chart").addEventListener("mouseover", (e) => {
+    const g = e.target.closest(".pt");
+    if (!g) {
+      return;
+    }
+    const s = data.series[Number(g.dataset.s)];
+    const j = Number(g.dataset.j);
+    const ratio = s.references ? s.misses[j] / s.references : 0;
+    document.getElementById("hover").textContent = `${s.name}: ${s.frames[j]} frames (${bytes(s.frames[j] * data.page_size)}), ${Math.round(s.misses[j])} misses of ${s.references}, miss ratio ${ratio.toFixed(6)}`;
+  });
+  window.vmsimCurves = { series: () => data.series, ready: true };
+  document.body.dataset.ready = "1";
+})();
