@@ -102,6 +102,7 @@ class CPU:
         self.fills = 0
         """TLB fills this CPU asked for (each one a walk)."""
         self._code_crc: dict[int, int] = {}
+        self._filled: set[int] = set()
         self._stop: Stop | None = None
         self._flush_code = False
 
@@ -125,8 +126,15 @@ class CPU:
 
     # --- running ----------------------------------------------------------------------
 
-    def flush_tlb(self) -> None:
-        """Drop every cached translation (the page tables changed, or another mm ran)."""
+    def flush_tlb(self, vpn: int | None = None) -> None:
+        """Drop cached translations: all of them, or (vpn given) all if vpn may be cached.
+
+        Unicorn flushes only the whole TLB; a vpn this CPU never filled since the last
+        flush (a new mapping replacing a not-present PTE) costs nothing.
+        """
+        if vpn is not None and vpn not in self._filled:
+            return
+        self._filled.clear()
         self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
 
     def run(self) -> Stop:
@@ -190,6 +198,7 @@ class CPU:
             if self._code_changed(ppn):
                 self._flush_code = True
                 return False
+        self._filled.add(va >> 12)
         entry.paddr = ppn << 12  # type: ignore[attr-defined]
         entry.perms = perms  # type: ignore[attr-defined]
         return True

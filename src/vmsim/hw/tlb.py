@@ -33,8 +33,9 @@ class TLB:
         self.ways = ways if ways else entries
         self.nsets = entries // self.ways if entries else 0
         self._sets: list[dict[int, tuple[int, int]]] = [{} for _ in range(self.nsets)]
-        self.on_flush: Callable[[], None] | None = None
-        """Called on every flush: a CPU with a TLB of its own (hw.cpu) flushes that one too."""
+        self.on_flush: Callable[[int | None], None] | None = None
+        """Called on every flush with the vpn (None: all): a CPU with a TLB of its own
+        (hw.cpu) flushes that one too."""
 
     def lookup(self, vpn: int, asid: int) -> tuple[int, int] | None:
         """(ppn, flags) for vpn in asid, or None; a hit becomes the set's most recent."""
@@ -61,7 +62,7 @@ class TLB:
     def flush_page(self, vpn: int, asid: int) -> bool:
         """Invalidate one translation; True if it was cached."""
         if self.on_flush is not None:
-            self.on_flush()
+            self.on_flush(vpn)
         if not self.nsets:
             return False
         return self._sets[vpn % self.nsets].pop((asid << _ASID_SHIFT) | vpn, None) is not None
@@ -69,7 +70,7 @@ class TLB:
     def flush_asid(self, asid: int) -> None:
         """Invalidate every translation tagged asid."""
         if self.on_flush is not None:
-            self.on_flush()
+            self.on_flush(None)
         for s in self._sets:
             for key in [k for k in s if k >> _ASID_SHIFT == asid]:
                 del s[key]
@@ -77,7 +78,7 @@ class TLB:
     def flush_all(self) -> None:
         """Invalidate everything."""
         if self.on_flush is not None:
-            self.on_flush()
+            self.on_flush(None)
         for s in self._sets:
             s.clear()
 

@@ -68,6 +68,8 @@ class UserTask:
     signals: sig.SignalState = field(default_factory=sig.SignalState)
     exe: str = ""
     image: ElfImage | None = None
+    max_rss: int = 0
+    """The most pages the process had resident (getrusage's ru_maxrss, in pages)."""
     error: str = ""
     """Why vmsim stopped the program, when it was not the program's own doing."""
 
@@ -102,20 +104,21 @@ class Runtime:
 
     def new_task(self, proc: Proc, files: FileTable, exe: str) -> UserTask:
         """A task for proc with a fresh CPU whose faults trap into this kernel."""
-        cpu = CPU(self.k.mem, self.k.mmu, self.trap_handler(proc))
-        t = UserTask(proc, cpu, files, exe=exe)
+        t = UserTask(proc, None, files, exe=exe)  # type: ignore[arg-type]
+        t.cpu = CPU(self.k.mem, self.k.mmu, self.trap_handler(t))
         self.tasks[proc.pid] = t
         return t
 
-    def trap_handler(self, proc: Proc) -> TrapHandler:
-        """The IDT entry for proc's page faults: the kernel's one fault path."""
-        k = self.k
+    def trap_handler(self, t: UserTask) -> TrapHandler:
+        """The IDT entry for t's page faults: the kernel's one fault path."""
+        k, proc = self.k, t.proc
 
         def trap(va: int, access: int, reason: str) -> bool:
             try:
                 k.trap(proc, PageFault(va, access, reason))
             except (SimulatedSignal, ProcessKilled, OutOfMemory):
                 return False
+            t.max_rss = max(t.max_rss, proc.stats.rss)
             return proc.alive
 
         return trap
@@ -772,7 +775,8 @@ def sys_umask(rt: Runtime, t: UserTask, *_: int) -> int:
 
 def sys_getrusage(rt: Runtime, t: UserTask, who: int, buf: int, *_: int) -> int:
     s = t.proc.stats
-    longs = [0, 0, 0, 0, s.rss * 4, 0, 0, 0, s.min_flt, s.maj_flt, 0, 0, 0, 0, 0, 0, 0, 0]
+    t.max_rss = max(t.max_rss, s.rss)
+    longs = [0, 0, 0, 0, t.max_rss * rt.k.fmt.page_size // 1024, 0, 0, 0, s.min_flt, s.maj_flt, 0, 0, 0, 0, 0, 0, 0, 0]
     write_user(rt, t, buf, struct.pack("<18q", *longs))
     return 0
 

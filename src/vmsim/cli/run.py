@@ -1,0 +1,164 @@
+"""`vmsim run`: execute an x86-64 Linux program on the simulated machine.
+
+The program's stdout and stderr are its own; its exit status is passed through (128 +
+signo when a signal killed it). Afterwards, on stderr (or as --json / --csv on
+stderr), what `/usr/bin/time -v` reports and vmsim's own counters.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import sys
+from typing import Any
+
+import click
+
+from vmsim.errors import VmsimError
+
+
+@click.command(context_settings={"ignore_unknown_options": False})
+@click.option("--memory", default="256MiB", show_default=True, help="Physical memory.")
+@click.option("--swap", default="0", show_default=True, help="Swap device size (0: none).")
+@click.option("--policy", default="clock", show_default=True, help="Page-replacement policy.")
+@click.option(
+    "--overcommit",
+    type=click.Choice(["heuristic", "always", "never"]),
+    default="heuristic",
+    show_default=True,
+    help="Overcommit mode (vm.overcommit_memory).",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed (AT_RANDOM, getrandom).")
+@click.option(
+    "--writable",
+    "writable",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="A directory the program may write files in (repeatable); elsewhere EACCES.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print no report, only the program's output.")
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON on stderr.")
+@click.option("--csv", "as_csv", is_flag=True, help="The report as CSV on stderr.")
+@click.argument("program")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def run(
+    memory: str,
+    swap: str,
+    policy: str,
+    overcommit: str,
+    seed: int,
+    writable: tuple[str, ...],
+    quiet: bool,
+    as_json: bool,
+    as_csv: bool,
+    program: str,
+    args: tuple[str, ...],
+) -> int:
+    """Run PROGRAM ARGS... (an x86-64 Linux ELF) on vmsim: vmsim run [options] -- PROGRAM ARGS.
+
+    Every page the program touches is faulted in by vmsim's kernel through its page
+    tables; brk, mmap, fork and friends are vmsim's. TLB figures are the fills
+    Unicorn's software TLB asks for (each one a walk of vmsim's page tables), not a
+    model of a hardware TLB. Threads and AVX instructions are not supported.
+    """
+    from vmsim.machine import Machine
+
+    path = _find_program(program)
+    m = Machine(memory=memory, swap=swap, policy=policy, overcommit=overcommit, seed=seed)
+    p = m.spawn(program=path, argv=[program, *args], env=dict(os.environ), writable=writable)
+    m.run()
+    t = m.runtime.tasks[p.pid]
+    status = p.exit_status if p.exit_status is not None else 1
+    if t.error:
+        click.echo(f"vmsim: {program}: {t.error}", err=True)
+    if not quiet:
+        report = _report(m, p.pid)
+        if as_json:
+            click.echo(json.dumps(report), err=True)
+        elif as_csv:
+            out = io.StringIO()
+            w = csv.writer(out)
+            w.writerow(["counter", "value"])
+            for key, value in _flat(report):
+                w.writerow([key, value])
+            click.echo(out.getvalue(), err=True, nl=False)
+        else:
+            _print_report(report)
+    from vmsim.kernel.signal import shell_status
+
+    m.close()
+    return shell_status(status)
+
+
+def _find_program(program: str) -> str:
+    """The file to run: a path, or a name looked up on PATH; one-line errors otherwise."""
+    path = program if "/" in program else shutil.which(program) or program
+    if not os.path.exists(path):
+        raise VmsimError(f"run: {program}: no such file")
+    if os.path.isdir(path):
+        raise VmsimError(f"run: {program}: is a directory")
+    with open(path, "rb") as f:
+        if f.read(4) != b"\x7fELF":
+            raise VmsimError(f"run: {program}: not an ELF executable")
+    return path
+
+
+def _report(m: Any, pid: int) -> dict[str, Any]:
+    """What /usr/bin/time -v reports (for the whole run, children included) and vmsim's counters."""
+    procs = [q for q in m.processes]
+    s = m.stats
+    rt = m.runtime
+    fills = rt.fills + sum(t.cpu.fills for t in rt.tasks.values() if t.proc.alive)
+    return {
+        "exit_status": m.process(pid).exit_status,
+        "minor_faults": sum(q.stats.min_flt for q in procs),
+        "major_faults": sum(q.stats.maj_flt for q in procs),
+        "max_rss_kib": max((t.max_rss for t in rt.tasks.values()), default=0)
+        * m.config.page_size
+        // 1024,
+        "swaps_out": s.pswpout,
+        "swaps_in": s.pswpin,
+        "context_switches": s.context_switches,
+        "processes": len(procs),
+        "vmsim": {
+            "pgfault": s.pgfault,
+            "tlb_fills": fills,
+            "walks": s.walks,
+            "cow_copy": s.cow_copy,
+            "oom_kill": s.oom_kill,
+            "syscalls": dict(sorted(rt.syscalls.items(), key=lambda kv: (-kv[1], kv[0]))),
+        },
+    }
+
+
+def _flat(report: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """(dotted key, value) pairs of a nested report."""
+    out: list[tuple[str, Any]] = []
+    for key, value in report.items():
+        if isinstance(value, dict):
+            out += _flat(value, f"{prefix}{key}.")
+        else:
+            out.append((f"{prefix}{key}", value))
+    return out
+
+
+def _print_report(r: dict[str, Any]) -> None:
+    """The report as /usr/bin/time -v style lines on stderr."""
+    v = r["vmsim"]
+    lines = [
+        f"\tMinor (reclaiming a frame) page faults: {r['minor_faults']}",
+        f"\tMajor (requiring I/O) page faults: {r['major_faults']}",
+        f"\tMaximum resident set size (kbytes): {r['max_rss_kib']}",
+        f"\tSwaps: {r['swaps_out']} out, {r['swaps_in']} in",
+        f"\tContext switches: {r['context_switches']}",
+        f"\tvmsim: TLB fills {v['tlb_fills']}, walks {v['walks']}, COW copies {v['cow_copy']}, "
+        f"OOM kills {v['oom_kill']}",
+        "\tvmsim syscalls: " + ", ".join(f"{k} {n}" for k, n in v["syscalls"].items()),
+    ]
+    sys.stderr.write("vmsim run:\n" + "\n".join(lines) + "\n")
+
+
+COMMANDS = [run]
