@@ -68,7 +68,9 @@ def vmsim_run(capfd: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, 
     return status, cap.out, cap.err
 
 
-def test_static_hello_matches_native(bins: dict[str, Path], capfd: pytest.CaptureFixture[str]) -> None:
+def test_static_hello_matches_native(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
     argv = [str(bins["static"]), "hello", "x"]
     want, code, _ = native(argv)
     out, m, p = on_vmsim(capfd, argv)
@@ -94,7 +96,9 @@ def test_touching_16_mib_faults_every_page_like_native(
     m.check()
 
 
-def test_cxx_new_delete_nothrow_bad_alloc(bins: dict[str, Path], capfd: pytest.CaptureFixture[str]) -> None:
+def test_cxx_new_delete_nothrow_bad_alloc(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
     argv = [str(bins["cxx"])]
     want, code, _ = native(argv)
     out, m, p = on_vmsim(capfd, argv)
@@ -104,7 +108,9 @@ def test_cxx_new_delete_nothrow_bad_alloc(bins: dict[str, Path], capfd: pytest.C
     assert m.runtime.syscalls["mmap"] > 0
 
 
-def test_fork_waitpid_copy_on_write(bins: dict[str, Path], capfd: pytest.CaptureFixture[str]) -> None:
+def test_fork_waitpid_copy_on_write(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
     argv = [str(bins["static"]), "fork"]
     want, _, _ = native(argv)
     out, m, p = on_vmsim(capfd, argv)
@@ -117,7 +123,9 @@ def test_fork_waitpid_copy_on_write(bins: dict[str, Path], capfd: pytest.Capture
     m.check()
 
 
-def test_dynamic_binary_reads_a_file(bins: dict[str, Path], capfd: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_dynamic_binary_reads_a_file(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     text = tmp_path / "lines.txt"
     text.write_text("one\ntwo\nthree\n")
     argv = [str(bins["dynamic"]), "cat", str(text)]
@@ -164,8 +172,12 @@ def test_oom_killer_and_swap(bins: dict[str, Path], capfd: pytest.CaptureFixture
     assert report["max_rss_kib"] <= 4096
 
 
-def test_overcommit_never_makes_malloc_fail(bins: dict[str, Path], capfd: pytest.CaptureFixture[str]) -> None:
-    got, out, _ = vmsim_run(capfd, "-q", "--memory", "4MiB", "--overcommit", "never", str(bins["static"]), "touch", "16")
+def test_overcommit_never_makes_malloc_fail(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    got, out, _ = vmsim_run(
+        capfd, "-q", "--memory", "4MiB", "--overcommit", "never", str(bins["static"]), "touch", "16"
+    )
     assert (got, out) == (1, "malloc failed\n")
 
 
@@ -181,7 +193,9 @@ def test_report_and_exit_status(bins: dict[str, Path], capfd: pytest.CaptureFixt
     assert "Minor (reclaiming a frame) page faults" in err
 
 
-def test_clear_errors(bins: dict[str, Path], capfd: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_clear_errors(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     got, _, err = vmsim_run(capfd, str(tmp_path / "nothing"))
     assert got == 1 and err.strip() == f"vmsim: error: run: {tmp_path / 'nothing'}: no such file"
     (tmp_path / "script.sh").write_text("#!/bin/sh\n")
@@ -199,15 +213,21 @@ def test_avx_is_a_clear_sigill(capfd: pytest.CaptureFixture[str], tmp_path: Path
     assert "invalid instruction at 0x" in err
 
 
-def test_unknown_syscall_is_enosys_logged_once(bins: dict[str, Path], capfd: pytest.CaptureFixture[str]) -> None:
+def test_unknown_syscall_is_enosys_logged_once(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
     got, out, err = vmsim_run(capfd, "-q", str(bins["static"]), "enosys")
     assert (got, out) == (0, "sysinfo -1 -1\n")
     assert err.count("syscall 99 (sysinfo) is not implemented: ENOSYS") == 1
 
 
-def test_writes_only_under_writable(bins: dict[str, Path], capfd: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_writes_only_under_writable(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     target = tmp_path / "out.txt"
-    got, out, err = vmsim_run(capfd, "-q", str(bins["static"]), "write", str(target))
+    got, _, err = vmsim_run(capfd, "-q", str(bins["static"]), "write", str(target))
     assert got == 2 and "Permission denied" in err and not target.exists()
-    got, out, _ = vmsim_run(capfd, "-q", "--writable", str(tmp_path), str(bins["static"]), "write", str(target))
-    assert got == 0 and target.read_text() == "written\n"
+    got, out, _ = vmsim_run(
+        capfd, "-q", "--writable", str(tmp_path), str(bins["static"]), "write", str(target)
+    )
+    assert got == 0 and out == f"wrote {target}\n" and target.read_text() == "written\n"

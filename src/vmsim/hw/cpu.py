@@ -23,6 +23,7 @@ import ctypes
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from unicorn import (
     UC_ARCH_X86,
@@ -53,12 +54,31 @@ TrapHandler = Callable[[int, int, str], bool]
 """trap(va, access, reason) -> True if the fault was resolved and the access may be retried."""
 
 MAX_FAULT_RETRIES = 8
+_ACCESS = {UC_MEM_FETCH: EXEC, UC_MEM_WRITE: WRITE_ACCESS}
 
 REGS = {
     name: getattr(x86, f"UC_X86_REG_{name.upper()}")
-    for name in (
-        "rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 rip rflags fs_base"
-    ).split()
+    for name in [
+        "rax",
+        "rbx",
+        "rcx",
+        "rdx",
+        "rsi",
+        "rdi",
+        "rbp",
+        "rsp",
+        "r8",
+        "r9",
+        "r10",
+        "r11",
+        "r12",
+        "r13",
+        "r14",
+        "r15",
+        "rip",
+        "rflags",
+        "fs_base",
+    ]
 }
 SYSCALL_ARGS = (REGS["rdi"], REGS["rsi"], REGS["rdx"], REGS["r10"], REGS["r8"], REGS["r9"])
 
@@ -92,8 +112,9 @@ class CPU:
         self.trap = trap
         self._buf = buf
         self._view = memoryview(buf)
-        self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
-        self.uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+        uc: Any = Uc(UC_ARCH_X86, UC_MODE_64)
+        uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+        self.uc = uc
         ptr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
         self.uc.mem_map_ptr(0, mem.size, UC_PROT_ALL, ptr)
         self.uc.hook_add(UC_HOOK_TLB_FILL, self._fill)

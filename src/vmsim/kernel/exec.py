@@ -123,9 +123,12 @@ def _phdr_and_interp(elf: Any, base: int) -> tuple[int, str]:
             phdr = base + seg["p_vaddr"]
         elif seg["p_type"] == "PT_INTERP":
             interp = seg.get_interp_name()
-        elif seg["p_type"] == "PT_LOAD" and not phdr:
-            if seg["p_offset"] <= phoff < seg["p_offset"] + seg["p_filesz"]:
-                phdr = base + seg["p_vaddr"] + phoff - seg["p_offset"]
+        elif (
+            seg["p_type"] == "PT_LOAD"
+            and not phdr
+            and seg["p_offset"] <= phoff < seg["p_offset"] + seg["p_filesz"]
+        ):
+            phdr = base + seg["p_vaddr"] + phoff - seg["p_offset"]
     return phdr, interp
 
 

@@ -13,7 +13,9 @@ import errno
 import os
 import stat
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from vmsim.errors import SyscallError
 
@@ -26,6 +28,7 @@ _OPEN_FLAGS = {
     O_DIRECTORY: os.O_DIRECTORY, O_NOFOLLOW: os.O_NOFOLLOW, O_NONBLOCK: os.O_NONBLOCK,
     0o200: os.O_EXCL,
 }  # fmt: skip
+T = TypeVar("T")
 STAT = struct.Struct("<QQQIIIIQqqqqqqqqq24x")
 """struct stat of x86-64 Linux (144 bytes)."""
 
@@ -157,10 +160,10 @@ class FileTable:
         return self.get(fd).path
 
 
-def _host(op: object) -> int | bytes:  # type: ignore[return]
+def _host(op: Callable[[], T]) -> T:
     """Run a host file operation, turning OSError into SyscallError."""
     try:
-        return op()  # type: ignore[operator,no-any-return]
+        return op()
     except OSError as exc:
         raise SyscallError(exc.errno or errno.EIO, str(exc)) from None
 

@@ -12,6 +12,7 @@ module installs on the CPU. An unknown system call returns ENOSYS and is logged 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import random
@@ -29,8 +30,8 @@ from vmsim.hw.mmu import PageFault
 from vmsim.hw.pte import pg_round_up
 from vmsim.kernel import signal as sig
 from vmsim.kernel.exec import ElfImage, exec_program
-from vmsim.kernel.files import AT_FDCWD, FileTable, stat_bytes
 from vmsim.kernel.filemap import ShmObject, open_file, release_object
+from vmsim.kernel.files import AT_FDCWD, FileTable, stat_bytes
 from vmsim.kernel.mm import PROT_WRITE, do_brk, do_mmap, do_mprotect, do_munmap
 from vmsim.kernel.proc import Proc, do_fork, do_wait
 from vmsim.kernel.sched import Wait
@@ -503,10 +504,8 @@ def sys_mprotect(rt: Runtime, t: UserTask, addr: int, length: int, prot: int, *_
 def sys_brk(rt: Runtime, t: UserTask, addr: int, *_: int) -> int:
     mm = t.proc.mm
     if addr:
-        try:
+        with contextlib.suppress(SyscallError):  # a failed brk returns the unchanged break
             do_brk(rt.k, mm, addr)
-        except SyscallError:
-            pass  # Linux's brk returns the unchanged break on failure
     return mm.brk
 
 
@@ -776,7 +775,26 @@ def sys_umask(rt: Runtime, t: UserTask, *_: int) -> int:
 def sys_getrusage(rt: Runtime, t: UserTask, who: int, buf: int, *_: int) -> int:
     s = t.proc.stats
     t.max_rss = max(t.max_rss, s.rss)
-    longs = [0, 0, 0, 0, t.max_rss * rt.k.fmt.page_size // 1024, 0, 0, 0, s.min_flt, s.maj_flt, 0, 0, 0, 0, 0, 0, 0, 0]
+    longs = [
+        0,
+        0,
+        0,
+        0,
+        t.max_rss * rt.k.fmt.page_size // 1024,
+        0,
+        0,
+        0,
+        s.min_flt,
+        s.maj_flt,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ]
     write_user(rt, t, buf, struct.pack("<18q", *longs))
     return 0
 
@@ -795,7 +813,8 @@ SYSCALLS: dict[int, tuple[str, Handler]] = {
     56: ("clone", sys_clone), 57: ("fork", sys_fork), 58: ("vfork", sys_fork),
     60: ("exit", sys_exit_group), 61: ("wait4", sys_wait4), 62: ("kill", sys_kill),
     63: ("uname", sys_uname), 72: ("fcntl", sys_fcntl), 79: ("getcwd", sys_getcwd),
-    89: ("readlink", sys_readlink), 95: ("umask", sys_umask), 96: ("gettimeofday", sys_gettimeofday),
+    89: ("readlink", sys_readlink), 95: ("umask", sys_umask),
+    96: ("gettimeofday", sys_gettimeofday),
     97: ("getrlimit", sys_getrlimit), 98: ("getrusage", sys_getrusage),
     102: ("getuid", sys_getuid), 104: ("getgid", sys_getgid), 107: ("geteuid", sys_geteuid),
     108: ("getegid", sys_getegid), 110: ("getppid", sys_getppid),
