@@ -10,7 +10,26 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <setjmp.h>
+
 static void *thread_main(void *arg) { return arg; }
+
+static volatile sig_atomic_t caught;
+static char *page;
+static int seen_code, seen_addr_ok;
+static sigjmp_buf env;
+
+static void on_segv(int signo, siginfo_t *si, void *uc) {
+  (void)uc;
+  caught++;
+  seen_code = si->si_code;
+  seen_addr_ok = si->si_addr == page && signo == SIGSEGV;
+  mprotect(page, 4096, PROT_READ | PROT_WRITE); /* the store is retried and succeeds */
+}
+
+static void on_usr1(int signo) { caught += 10 * (signo == SIGUSR1); }
+
+static void on_segv_jump(int signo) { (void)signo; siglongjmp(env, 1); }
 
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "hello";
@@ -71,6 +90,36 @@ int main(int argc, char **argv) {
     char line[256];
     while (f && fgets(line, sizeof line, f)) fputs(line, stdout);
     return f ? 0 : 1;
+  }
+  if (!strcmp(mode, "catch")) { /* a SIGSEGV handler fixes the protection; SIGUSR1 */
+    page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &sa, NULL);
+    signal(SIGUSR1, on_usr1);
+    volatile double d = 1.5;
+    page[0] = 42;
+    raise(SIGUSR1);
+    for (int i = 0; i < 10; i++) d *= 2;
+    printf("caught %d, page %d, si_code %d, si_addr ok %d, d %.1f\n", caught, page[0], seen_code,
+           seen_addr_ok, d);
+    return 0;
+  }
+  if (!strcmp(mode, "jump")) { /* siglongjmp out of a SIGSEGV handler, twice */
+    signal(SIGSEGV, on_segv_jump);
+    int recovered = 0;
+    for (int i = 0; i < 2; i++) {
+      if (sigsetjmp(env, 1) == 0) {
+        volatile int *p = (int *)16;
+        recovered -= *p;
+      } else {
+        recovered++;
+      }
+    }
+    printf("recovered %d\n", recovered);
+    return 0;
   }
   if (!strcmp(mode, "thread")) {
     pthread_t t;

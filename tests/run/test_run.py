@@ -231,3 +231,15 @@ def test_writes_only_under_writable(
         capfd, "-q", "--writable", str(tmp_path), str(bins["static"]), "write", str(target)
     )
     assert got == 0 and out == f"wrote {target}\n" and target.read_text() == "written\n"
+
+
+@pytest.mark.parametrize("mode", ["catch", "jump"])
+def test_signal_handlers_run(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], mode: str
+) -> None:
+    argv = [str(bins["static"]), mode]
+    want, code, _ = native(argv)
+    out, m, p = on_vmsim(capfd, argv)
+    assert out.encode() == want and code == 0
+    assert p.exit_status == 0
+    assert m.runtime.syscalls["rt_sigreturn"] == (2 if mode == "catch" else 0)

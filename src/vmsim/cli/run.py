@@ -111,7 +111,7 @@ def _report(m: Any, pid: int) -> dict[str, Any]:
     procs = [q for q in m.processes]
     s = m.stats
     rt = m.runtime
-    fills = rt.fills + sum(t.cpu.fills for t in rt.tasks.values() if t.proc.alive)
+    fills = rt.fills
     return {
         "exit_status": m.process(pid).exit_status,
         "minor_faults": sum(q.stats.min_flt for q in procs),

@@ -4,14 +4,19 @@ A process killed by a signal has exit_status -signo (as subprocess reports it); 
 shell's status is 128 + signo (SIGSEGV 139, SIGBUS 135, SIGABRT 134, SIGKILL 137).
 sigaction records handlers; a signal whose action is the default (SIG_DFL) terminates
 the process, is ignored (SIGCHLD, SIGWINCH, SIGURG, SIGCONT) or ignored because the
-program asked (SIG_IGN).
+program asked (SIG_IGN). A handler runs on the program's stack in Linux's rt_sigframe
+(sigcontext, sigmask, siginfo) and returns through its restorer and rt_sigreturn.
 """
 
 from __future__ import annotations
 
 import signal as _host_signal
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+from vmsim.hw.cpu import CPU
 
 SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE = 1, 2, 3, 4, 5, 6, 7, 8
 SIGKILL, SIGUSR1, SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM = 9, 10, 11, 12, 13, 14, 15
@@ -66,6 +71,8 @@ class SignalState:
 
     actions: dict[int, SigAction] = field(default_factory=dict)
     blocked: int = 0
+    saved: list[tuple[int, Any]] = field(default_factory=list)
+    """(frame address, CPU context) of each handler running, innermost last."""
 
     def action(self, signo: int) -> SigAction:
         """The action for signo (default if never set)."""
@@ -83,3 +90,76 @@ class SignalState:
     def fork(self) -> SignalState:
         """The child's copy (handlers and mask are inherited)."""
         return SignalState(dict(self.actions), self.blocked)
+
+
+# --- handlers: the signal frame on the user stack, and rt_sigreturn ----------------------
+
+SA_NODEFER, SA_RESETHAND, SA_RESTORER, SA_SIGINFO = 0x40000000, 0x80000000, 0x04000000, 4
+SEGV_MAPERR, SEGV_ACCERR, SI_USER, SI_TKILL = 1, 2, 0, -6
+RED_ZONE = 128
+_UC_MCONTEXT = 8 + 40
+"""Offset of uc_mcontext in the frame: pretcode, then uc_flags, uc_link, uc_stack."""
+_SIGCONTEXT_REGS = (
+    ["r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", "rsi", "rbp", "rbx", "rdx", "rax", "rcx", "rsp", "rip", "rflags"]
+)
+_SIGCONTEXT = struct.Struct("<18Q")
+_FRAME_SIZE = 8 + 40 + 256 + 8 + 128
+"""pretcode, ucontext (flags, link, stack, sigcontext, sigmask), siginfo."""
+
+
+def handles(state: SignalState, signo: int) -> bool:
+    """Whether the program installed a handler that runs for signo."""
+    return signo not in (SIGKILL, SIGSTOP) and state.action(signo).handler > SIG_IGN
+
+
+def setup_rt_frame(
+    cpu: CPU,
+    state: SignalState,
+    signo: int,
+    code: int,
+    addr: int,
+    copy_out: Callable[[int, bytes], None],
+) -> None:
+    """Enter the handler of signo: Linux's rt_sigframe below the red zone, registers set.
+
+    The interrupted register state is in the frame's sigcontext (a handler may change
+    it, as Linux allows); the CPU's full state (FPU, SSE) is kept by the kernel until
+    rt_sigreturn, which restores it and then the sigcontext registers over it.
+    """
+    act = state.action(signo)
+    regs = [cpu.reg(r) for r in _SIGCONTEXT_REGS]
+    frame = ((cpu.reg("rsp") - RED_ZONE - _FRAME_SIZE) & ~15) - 8
+    info = struct.pack("<iii4xQ", signo, 0, code, addr).ljust(128, b"\0")
+    uc = struct.pack("<QQQi4xQ", 0, 0, 0, 2, 0)  # uc_flags, uc_link, uc_stack (SS_DISABLE)
+    sigcontext = _SIGCONTEXT.pack(*regs) + struct.pack("<Q", 0x33) + bytes(256 - 152)
+    data = struct.pack("<Q", act.restorer) + uc + sigcontext + struct.pack("<Q", state.blocked)
+    copy_out(frame, data + info)
+    state.saved.append((frame, cpu.uc.context_save()))
+    if not act.flags & SA_NODEFER:
+        state.blocked |= 1 << (signo - 1)
+    state.blocked |= act.mask
+    if act.flags & SA_RESETHAND:
+        state.actions.pop(signo, None)
+    cpu.set_reg("rsp", frame)
+    cpu.set_reg("rip", act.handler)
+    cpu.set_reg("rdi", signo)
+    cpu.set_reg("rsi", frame + _FRAME_SIZE - 128)
+    cpu.set_reg("rdx", frame + 8)
+    cpu.set_reg("rax", 0)
+
+
+def rt_sigreturn(cpu: CPU, state: SignalState, copy_in: Callable[[int, int], bytes]) -> bool:
+    """Return from a handler (rsp is just past pretcode); False if there is no frame."""
+    frame = cpu.reg("rsp") - 8
+    while state.saved and state.saved[-1][0] < frame:
+        state.saved.pop()  # frames a handler left with siglongjmp
+    if not state.saved or state.saved[-1][0] != frame:
+        return False
+    _, ctx = state.saved.pop()
+    raw = copy_in(frame + _UC_MCONTEXT, _SIGCONTEXT.size)
+    mask = copy_in(frame + _UC_MCONTEXT + 256, 8)
+    cpu.uc.context_restore(ctx)
+    for name, value in zip(_SIGCONTEXT_REGS, _SIGCONTEXT.unpack(raw), strict=True):
+        cpu.set_reg(name, value)
+    (state.blocked,) = struct.unpack("<Q", mask)
+    return True

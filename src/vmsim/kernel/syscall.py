@@ -21,6 +21,7 @@ import struct
 from collections import Counter
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from vmsim.errors import OutOfMemory, ProcessKilled, SimulatedSignal, SyscallError, VmsimError
@@ -30,6 +31,7 @@ from vmsim.hw.mmu import PageFault
 from vmsim.hw.pte import pg_round_up
 from vmsim.kernel import signal as sig
 from vmsim.kernel.exec import ElfImage, exec_program
+from vmsim.kernel.fault import find_fault_vma, vma_permits
 from vmsim.kernel.filemap import ShmObject, open_file, release_object
 from vmsim.kernel.files import AT_FDCWD, FileTable, stat_bytes
 from vmsim.kernel.mm import PROT_WRITE, do_brk, do_mmap, do_mprotect, do_munmap
@@ -69,6 +71,8 @@ class UserTask:
     signals: sig.SignalState = field(default_factory=sig.SignalState)
     exe: str = ""
     image: ElfImage | None = None
+    pending: tuple[int, int, int] | None = None
+    """A signal to deliver to a handler before the program runs on: (signo, code, addr)."""
     max_rss: int = 0
     """The most pages the process had resident (getrusage's ru_maxrss, in pages)."""
     error: str = ""
@@ -98,7 +102,6 @@ class Runtime:
         self.log = log or (lambda _msg: None)
         self.tasks: dict[int, UserTask] = {}
         self.syscalls: Counter[str] = Counter()
-        self.fills = 0
         self._unknown: set[int] = set()
         self._rand = random.Random(k.config.seed)
         self.ticks = 0
@@ -115,6 +118,13 @@ class Runtime:
         k, proc = self.k, t.proc
 
         def trap(va: int, access: int, reason: str) -> bool:
+            if sig.handles(t.signals, sig.SIGSEGV):
+                code = segv_code(k, proc, va, access)
+                if code:
+                    k.stats.pgfault += 1
+                    k.stats.segv += 1
+                    t.pending = (sig.SIGSEGV, code, va)
+                    return False
             try:
                 k.trap(proc, PageFault(va, access, reason))
             except (SimulatedSignal, ProcessKilled, OutOfMemory):
@@ -127,9 +137,12 @@ class Runtime:
     def exit(self, t: UserTask, status: int, reason: str) -> None:
         """The task's process exits (or is killed: status -signo)."""
         t.files.close_all()
-        self.fills += t.cpu.fills
-        t.cpu.fills = 0
         self.k.do_exit(t.proc, status, reason)
+
+    @property
+    def fills(self) -> int:
+        """TLB fills the CPUs of every task asked for."""
+        return sum(t.cpu.fills for t in self.tasks.values())
 
     def kill(self, t: UserTask, signo: int, why: str = "") -> None:
         """Terminate the task by a signal (its default action)."""
@@ -179,12 +192,25 @@ def run_task(rt: Runtime, t: UserTask) -> Generator[Any, Any, int | None]:
             if isinstance(blocked, Blocked):
                 got = yield blocked.wait
                 cpu.set_reg("rax", blocked.finish(got))
-        else:
+        elif t.pending is None:
             cpu_exception(rt, t, stop)
+        if t.pending is not None and proc.alive:
+            signo, code, addr = t.pending
+            t.pending = None
+            sig.setup_rt_frame(cpu, t.signals, signo, code, addr, partial(write_user, rt, t))
         yield None  # a preemption point
     if k.tlb.on_flush is cpu.flush_tlb:
         k.tlb.on_flush = None
+    t.files.close_all()
     return proc.exit_status
+
+
+def segv_code(k: Kernel, proc: Proc, va: int, access: int) -> int:
+    """SEGV_MAPERR or SEGV_ACCERR if the fault path would refuse this access, else 0."""
+    vma = find_fault_vma(k, proc.mm, va)
+    if vma is None:
+        return sig.SEGV_MAPERR
+    return 0 if vma_permits(vma, access) else sig.SEGV_ACCERR
 
 
 def cpu_exception(rt: Runtime, t: UserTask, stop: Stop) -> None:
@@ -618,11 +644,22 @@ def sys_tkill(rt: Runtime, t: UserTask, tid: int, signo: int, *_: int) -> int:
 
 
 def deliver(rt: Runtime, t: UserTask, signo: int) -> None:
-    """Send signo to t: the default action (terminate or ignore); handlers are not run yet."""
-    if not 0 < signo < sig.NSIG:
+    """Send signo to t: its handler runs next, or the default action (terminate, ignore)."""
+    if not 0 <= signo < sig.NSIG:
         raise SyscallError(errno.EINVAL, f"bad signal {signo}")
-    if t.signals.kills(signo) or t.signals.action(signo).handler > sig.SIG_IGN:
+    if signo == 0:
+        return
+    if sig.handles(t.signals, signo):
+        t.pending = (signo, sig.SI_TKILL, 0)
+    elif t.signals.kills(signo):
         rt.kill(t, signo)
+
+
+def sys_rt_sigreturn(rt: Runtime, t: UserTask, *_: int) -> int:
+    if not sig.rt_sigreturn(t.cpu, t.signals, partial(read_user, rt, t)):
+        rt.kill(t, sig.SIGSEGV, "rt_sigreturn without a signal frame")
+        return 0
+    return t.cpu.reg("rax")
 
 
 def sys_rt_sigaction(rt: Runtime, t: UserTask, signo: int, act: int, oact: int, *_: int) -> int:
@@ -805,6 +842,7 @@ SYSCALLS: dict[int, tuple[str, Handler]] = {
     6: ("lstat", sys_lstat), 8: ("lseek", sys_lseek), 9: ("mmap", sys_mmap),
     10: ("mprotect", sys_mprotect), 11: ("munmap", sys_munmap), 12: ("brk", sys_brk),
     13: ("rt_sigaction", sys_rt_sigaction), 14: ("rt_sigprocmask", sys_rt_sigprocmask),
+    15: ("rt_sigreturn", sys_rt_sigreturn),
     16: ("ioctl", sys_ioctl), 17: ("pread64", sys_pread64), 18: ("pwrite64", sys_pwrite64),
     19: ("readv", sys_readv), 20: ("writev", sys_writev), 21: ("access", sys_access),
     22: ("pipe", sys_pipe2), 24: ("sched_yield", sys_zero), 25: ("mremap", sys_mremap),
