@@ -100,7 +100,8 @@ RED_ZONE = 128
 _UC_MCONTEXT = 8 + 40
 """Offset of uc_mcontext in the frame: pretcode, then uc_flags, uc_link, uc_stack."""
 _SIGCONTEXT_REGS = (
-    ["r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", "rsi", "rbp", "rbx", "rdx", "rax", "rcx", "rsp", "rip", "rflags"]
+    *("r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", "rsi", "rbp", "rbx"),
+    *("rdx", "rax", "rcx", "rsp", "rip", "rflags"),
 )
 _SIGCONTEXT = struct.Struct("<18Q")
 _FRAME_SIZE = 8 + 40 + 256 + 8 + 128
