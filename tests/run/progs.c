@@ -121,6 +121,21 @@ int main(int argc, char **argv) {
     printf("recovered %d\n", recovered);
     return 0;
   }
+  if (!strcmp(mode, "exec")) { /* fork, the child execs this program's hello */
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+      char *args[] = {argv[0], "hello", "again", NULL};
+      execv(argv[0], args);
+      perror("execv");
+      _exit(99);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("child exited %d\n", WEXITSTATUS(st));
+    if (execl("/nonexistent/program", "x", (char *)NULL) < 0) perror("execl");
+    return 0;
+  }
   if (!strcmp(mode, "thread")) {
     pthread_t t;
     pthread_create(&t, NULL, thread_main, NULL);

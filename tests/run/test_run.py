@@ -243,3 +243,14 @@ def test_signal_handlers_run(
     assert out.encode() == want and code == 0
     assert p.exit_status == 0
     assert m.runtime.syscalls["rt_sigreturn"] == (2 if mode == "catch" else 0)
+
+
+def test_fork_and_execve(bins: dict[str, Path], capfd: pytest.CaptureFixture[str]) -> None:
+    argv = [str(bins["static"]), "exec"]
+    want, _, _ = native(argv)
+    out, m, p = on_vmsim(capfd, argv)
+    assert out.encode() == want
+    assert out.endswith("child exited 3\n") and "hello from" in out
+    assert m.runtime.syscalls["execve"] == 2  # one replaced the child, one failed (ENOENT)
+    assert p.exit_status == 0
+    m.check()

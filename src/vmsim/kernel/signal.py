@@ -87,6 +87,11 @@ class SignalState:
             return False
         return act.handler == SIG_DFL and signo not in IGNORED_BY_DEFAULT
 
+    def reset_on_exec(self) -> None:
+        """execve: handlers go back to the default; ignored signals stay ignored."""
+        self.actions = {n: a for n, a in self.actions.items() if a.handler == SIG_IGN}
+        self.saved.clear()
+
     def fork(self) -> SignalState:
         """The child's copy (handlers and mask are inherited)."""
         return SignalState(dict(self.actions), self.blocked)

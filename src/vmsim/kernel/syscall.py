@@ -30,11 +30,11 @@ from vmsim.hw.cpu import CPU, Stop, TrapHandler
 from vmsim.hw.mmu import PageFault
 from vmsim.hw.pte import pg_round_up
 from vmsim.kernel import signal as sig
-from vmsim.kernel.exec import ElfImage, exec_program
+from vmsim.kernel.exec import ElfImage, exec_program, read_elf
 from vmsim.kernel.fault import find_fault_vma, vma_permits
 from vmsim.kernel.filemap import ShmObject, open_file, release_object
 from vmsim.kernel.files import AT_FDCWD, FileTable, stat_bytes
-from vmsim.kernel.mm import PROT_WRITE, do_brk, do_mmap, do_mprotect, do_munmap
+from vmsim.kernel.mm import PROT_WRITE, close_vma, do_brk, do_mmap, do_mprotect, do_munmap
 from vmsim.kernel.proc import Proc, do_fork, do_wait
 from vmsim.kernel.sched import Wait
 from vmsim.kernel.vm import copy_in, copy_out, unmap_pages
@@ -176,8 +176,9 @@ def start_program(
 
 def run_task(rt: Runtime, t: UserTask) -> Generator[Any, Any, int | None]:
     """The program of a task for the scheduler: run, take syscalls, until the process ends."""
-    k, proc, cpu = rt.k, t.proc, t.cpu
+    k, proc = rt.k, t.proc
     while proc.alive:
+        cpu = t.cpu  # execve gives the task a new one
         k.switch_to(proc)
         k.tlb.on_flush = cpu.flush_tlb
         cpu.flush_tlb()  # Unicorn's TLB has no ASIDs: another mm may have run
@@ -191,15 +192,15 @@ def run_task(rt: Runtime, t: UserTask) -> Generator[Any, Any, int | None]:
             blocked = dispatch(rt, t)
             if isinstance(blocked, Blocked):
                 got = yield blocked.wait
-                cpu.set_reg("rax", blocked.finish(got))
+                t.cpu.set_reg("rax", blocked.finish(got))
         elif t.pending is None:
             cpu_exception(rt, t, stop)
         if t.pending is not None and proc.alive:
             signo, code, addr = t.pending
             t.pending = None
-            sig.setup_rt_frame(cpu, t.signals, signo, code, addr, partial(write_user, rt, t))
+            sig.setup_rt_frame(t.cpu, t.signals, signo, code, addr, partial(write_user, rt, t))
         yield None  # a preemption point
-    if k.tlb.on_flush is cpu.flush_tlb:
+    if k.tlb.on_flush is t.cpu.flush_tlb:
         k.tlb.on_flush = None
     t.files.close_all()
     return proc.exit_status
@@ -655,6 +656,39 @@ def deliver(rt: Runtime, t: UserTask, signo: int) -> None:
         rt.kill(t, signo)
 
 
+def _read_strv(rt: Runtime, t: UserTask, va: int) -> list[str]:
+    """A NULL-terminated array of string pointers (argv, envp)."""
+    out: list[str] = []
+    while va and len(out) < 4096:
+        (ptr,) = struct.unpack("<Q", read_user(rt, t, va + 8 * len(out), 8))
+        if not ptr:
+            return out
+        out.append(read_str(rt, t, ptr))
+    return out
+
+
+def sys_execve(rt: Runtime, t: UserTask, path: int, argv: int, envp: int, *_: int) -> int:
+    k, proc = rt.k, t.proc
+    name = read_str(rt, t, path)
+    args, env = _read_strv(rt, t, argv), _read_strv(rt, t, envp)
+    read_elf(name, k.fmt.user_top, k.fmt.page_size)  # ENOENT, ENOEXEC: the old image stays
+    for vma in list(proc.mm.vmas):  # the point of no return
+        close_vma(k, proc.mm, vma)
+    start = exec_program(k, proc, name, args, env)
+    old = t.cpu
+    t.cpu = CPU(k.mem, k.mmu, rt.trap_handler(t))
+    t.cpu.fills = old.fills
+    old.close()
+    t.cpu.set_reg("rip", start.pc)
+    t.cpu.set_reg("rsp", start.sp)
+    for fd in [fd for fd, f in t.files.fds.items() if f.cloexec]:
+        t.files.close(fd)
+    t.signals.reset_on_exec()
+    t.exe, t.image = start.image.path, start.image
+    proc.name = os.path.basename(name)
+    return 0
+
+
 def sys_rt_sigreturn(rt: Runtime, t: UserTask, *_: int) -> int:
     if not sig.rt_sigreturn(t.cpu, t.signals, partial(read_user, rt, t)):
         rt.kill(t, sig.SIGSEGV, "rt_sigreturn without a signal frame")
@@ -849,6 +883,7 @@ SYSCALLS: dict[int, tuple[str, Handler]] = {
     26: ("msync", sys_msync), 28: ("madvise", sys_madvise), 32: ("dup", sys_dup),
     33: ("dup2", sys_dup2), 35: ("nanosleep", sys_nanosleep), 39: ("getpid", sys_getpid),
     56: ("clone", sys_clone), 57: ("fork", sys_fork), 58: ("vfork", sys_fork),
+    59: ("execve", sys_execve),
     60: ("exit", sys_exit_group), 61: ("wait4", sys_wait4), 62: ("kill", sys_kill),
     63: ("uname", sys_uname), 72: ("fcntl", sys_fcntl), 79: ("getcwd", sys_getcwd),
     89: ("readlink", sys_readlink), 95: ("umask", sys_umask),
