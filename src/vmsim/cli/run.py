@@ -31,6 +31,12 @@ from vmsim.errors import VmsimError
     show_default=True,
     help="Overcommit mode (vm.overcommit_memory).",
 )
+@click.option(
+    "--fault-around",
+    default="64KiB",
+    show_default=True,
+    help="fault_around_bytes: file read faults map this window's cached pages (4KiB: off).",
+)
 @click.option("--seed", default=0, show_default=True, help="Seed (AT_RANDOM, getrandom).")
 @click.option(
     "--writable",
@@ -49,6 +55,7 @@ def run(
     swap: str,
     policy: str,
     overcommit: str,
+    fault_around: str,
     seed: int,
     writable: tuple[str, ...],
     quiet: bool,
@@ -67,7 +74,14 @@ def run(
     from vmsim.machine import Machine
 
     path = _find_program(program)
-    m = Machine(memory=memory, swap=swap, policy=policy, overcommit=overcommit, seed=seed)
+    m = Machine(
+        memory=memory,
+        swap=swap,
+        policy=policy,
+        overcommit=overcommit,
+        fault_around_bytes=fault_around,
+        seed=seed,
+    )
     p = m.spawn(program=path, argv=[program, *args], env=dict(os.environ), writable=writable)
     m.run()
     t = m.runtime.tasks[p.pid]

@@ -166,6 +166,9 @@ class CPU:
             try:
                 self.uc.emu_start(rip, 0)  # until=0: a real `until` makes a spurious fill
             except UcError as exc:
+                hooked = self.uc._hook_exception
+                if hooked is not None:  # a hook raised (a kernel bug, Ctrl-C): not the program's
+                    raise hooked from None
                 if self._flush_code:
                     self._flush_code = False
                     self.uc.ctl_flush_tb()

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from vmsim.errors import ConfigError, KernelPanic, SyscallError
+from vmsim.kernel.faultaround import fault_around, read_around
 from vmsim.kernel.vm import map_page, set_pte, vma_pte_flags
 
 if TYPE_CHECKING:
@@ -155,6 +156,8 @@ def do_file_page(k: Kernel, vmf: VmFault) -> None:
             owner, vmf.va, vmf.access, f"page {pgoff} is beyond the end of {obj.path}"
         )
     ppn, major = find_get_page(k, obj, pgoff, mm, vmf.va)
+    if major and isinstance(obj, FileObject):
+        read_around(k, vmf, obj, pgoff, ppn)
     if vma.shared or not vmf.write:
         k.frames.get_page(ppn)
         flags = vma_pte_flags(vma, writable=vma.shared)
@@ -173,6 +176,8 @@ def do_file_page(k: Kernel, vmf: VmFault) -> None:
         k.mem.copy_frame(ppn, new)
         map_page(k, mm, vmf.va, new, vma_pte_flags(vma, writable=True), "private-copy", vmf.pte_pa)
         k.reclaimer.page_added(new, mm)
+    if isinstance(obj, FileObject):
+        fault_around(k, vmf, obj)
     if owner is not None:
         if major:
             owner.stats.maj_flt += 1
