@@ -254,3 +254,21 @@ def test_fork_and_execve(bins: dict[str, Path], capfd: pytest.CaptureFixture[str
     assert m.runtime.syscalls["execve"] == 2  # one replaced the child, one failed (ENOENT)
     assert p.exit_status == 0
     m.check()
+
+
+def test_narrate_and_events(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    log = tmp_path / "events.jsonl"
+    got, out, err = vmsim_run(
+        capfd, "-q", "--narrate", "3", "--events", str(log), str(bins["static"]), "touch", "1"
+    )
+    assert got == 0 and out == "touched 1 MiB, sum 32640\n"
+    steps = [line for line in err.splitlines() if line and not line.startswith(" ")]
+    assert len(steps) == 3 and steps[1].startswith("page fault: exec at ")
+    assert any(line.startswith("    map ") for line in err.splitlines())
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    names = {r["event"] for r in records}
+    assert {"PageFault", "MapPage", "Syscall", "Walk", "ProcessExit"} <= names
+    brks = [r for r in records if r["event"] == "Syscall" and r["name"] == "brk"]
+    assert brks  # malloc asked the kernel for heap

@@ -45,6 +45,26 @@ from vmsim.errors import VmsimError
     type=click.Path(file_okay=False),
     help="A directory the program may write files in (repeatable); elsewhere EACCES.",
 )
+@click.option(
+    "--narrate",
+    "narrate_steps",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Tell the first N steps (system calls and page faults) from the event log.",
+)
+@click.option(
+    "--from",
+    "from_step",
+    type=click.IntRange(min=0),
+    default=0,
+    help="With --narrate: start at this step.",
+)
+@click.option(
+    "--events",
+    "events_file",
+    type=click.Path(dir_okay=False),
+    help="Write the event log here (JSON lines).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print no report, only the program's output.")
 @click.option("--json", "as_json", is_flag=True, help="The report as JSON on stderr.")
 @click.option("--csv", "as_csv", is_flag=True, help="The report as CSV on stderr.")
@@ -58,6 +78,9 @@ def run(
     fault_around: str,
     seed: int,
     writable: tuple[str, ...],
+    narrate_steps: int | None,
+    from_step: int,
+    events_file: str | None,
     quiet: bool,
     as_json: bool,
     as_csv: bool,
@@ -81,6 +104,7 @@ def run(
         overcommit=overcommit,
         fault_around_bytes=fault_around,
         seed=seed,
+        record_events=narrate_steps is not None or events_file is not None,
     )
     p = m.spawn(program=path, argv=[program, *args], env=dict(os.environ), writable=writable)
     m.run()
@@ -88,6 +112,10 @@ def run(
     status = p.exit_status if p.exit_status is not None else 1
     if t.error:
         click.echo(f"vmsim: {program}: {t.error}", err=True)
+    if events_file is not None:
+        _write_events(m.events, events_file)
+    if narrate_steps is not None:
+        _narrate(m.events, from_step, narrate_steps)
     if not quiet:
         report = _report(m, p.pid)
         if as_json:
@@ -118,6 +146,39 @@ def _find_program(program: str) -> str:
         if f.read(4) != b"\x7fELF":
             raise VmsimError(f"run: {program}: not an ELF executable")
     return path
+
+
+def _write_events(events: list[Any], path: str) -> None:
+    """The event log as JSON lines: {"event": class name, fields...}."""
+    from dataclasses import asdict
+
+    from vmsim.output import atomic_text_output
+
+    with atomic_text_output(path) as f:
+        for e in events:
+            f.write(json.dumps({"event": type(e).__name__, **asdict(e)}) + "\n")
+
+
+def _narrate(events: list[Any], start: int, count: int) -> None:
+    """Steps start .. start + count of the run told in causal order, on stderr.
+
+    A step is a system call or a page fault (what a real program does that the kernel
+    sees); the walks, frame allocations, mappings and swaps it caused follow, indented.
+    """
+    from vmsim import events as ev
+    from vmsim.report.narrative import describe
+
+    top = (ev.Syscall, ev.PageFault, ev.ProcessExit, ev.ContextSwitch)
+    step = -1
+    lines = []
+    for e in events:
+        if isinstance(e, top):
+            step += 1
+        if step >= start + count:
+            break
+        if step >= start:
+            lines.append(("" if isinstance(e, top) else "    ") + describe(e))
+    sys.stderr.write("\n".join(lines) + ("\n" if lines else ""))
 
 
 def _report(m: Any, pid: int) -> dict[str, Any]:
