@@ -136,6 +136,30 @@ int main(int argc, char **argv) {
     if (execl("/nonexistent/program", "x", (char *)NULL) < 0) perror("execl");
     return 0;
   }
+  if (!strcmp(mode, "pipe")) { /* the child writes 200 KiB into a pipe (64 KiB buffer) */
+    int fds[2];
+    pipe(fds);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(fds[0]);
+      static char chunk[1000];
+      memset(chunk, 'z', sizeof chunk);
+      for (int i = 0; i < 200; i++) write(fds[1], chunk, sizeof chunk);
+      _exit(0);
+    }
+    close(fds[1]);
+    char buf[4096];
+    long total = 0, zs = 0, k;
+    while ((k = read(fds[0], buf, sizeof buf)) > 0) {
+      total += k;
+      for (long i = 0; i < k; i++) zs += buf[i] == 'z';
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("read %ld bytes, %ld z, child %d\n", total, zs, WEXITSTATUS(st));
+    return 0;
+  }
   if (!strcmp(mode, "thread")) {
     pthread_t t;
     pthread_create(&t, NULL, thread_main, NULL);

@@ -272,3 +272,12 @@ def test_narrate_and_events(
     assert {"PageFault", "MapPage", "Syscall", "Walk", "ProcessExit"} <= names
     brks = [r for r in records if r["event"] == "Syscall" and r["name"] == "brk"]
     assert brks  # malloc asked the kernel for heap
+
+
+def test_pipe_between_processes(bins: dict[str, Path], capfd: pytest.CaptureFixture[str]) -> None:
+    argv = [str(bins["static"]), "pipe"]
+    want, _, _ = native(argv)
+    out, m, p = on_vmsim(capfd, argv)
+    assert out.encode() == want == b"read 200000 bytes, 200000 z, child 0\n"
+    assert p.exit_status == 0
+    assert m.stats.context_switches >= 3  # the full pipe handed the CPU back and forth

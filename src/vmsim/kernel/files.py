@@ -151,8 +151,14 @@ class FileTable:
         return _host(lambda: os.lseek(f.host_fd, offset, whence))
 
     def pipe(self) -> tuple[int, int]:
-        """A host pipe: (read end, write end)."""
+        """A host pipe, non-blocking on the host: (read end, write end).
+
+        A read of an empty pipe or a write to a full one raises WouldBlock: the kernel
+        lets other processes run and retries (the host never blocks on a guest's pipe).
+        """
         r, w = os.pipe()
+        os.set_blocking(r, False)
+        os.set_blocking(w, False)
         return self.install(OpenFile(r, "<pipe>", False)), self.install(OpenFile(w, "<pipe>", True))
 
     def path_of(self, fd: int) -> str:
@@ -160,10 +166,16 @@ class FileTable:
         return self.get(fd).path
 
 
+class WouldBlock(Exception):
+    """A pipe is empty (read) or full (write): the caller should wait and retry."""
+
+
 def _host(op: Callable[[], T]) -> T:
-    """Run a host file operation, turning OSError into SyscallError."""
+    """Run a host file operation, turning OSError into SyscallError (WouldBlock: EAGAIN)."""
     try:
         return op()
+    except BlockingIOError:
+        raise WouldBlock from None
     except OSError as exc:
         raise SyscallError(exc.errno or errno.EIO, str(exc)) from None
 

@@ -33,10 +33,10 @@ from vmsim.kernel import signal as sig
 from vmsim.kernel.exec import ElfImage, exec_program, read_elf
 from vmsim.kernel.fault import find_fault_vma, vma_permits
 from vmsim.kernel.filemap import ShmObject, open_file, release_object
-from vmsim.kernel.files import AT_FDCWD, FileTable, stat_bytes
+from vmsim.kernel.files import AT_FDCWD, FileTable, WouldBlock, stat_bytes
 from vmsim.kernel.mm import PROT_WRITE, close_vma, do_brk, do_mmap, do_mprotect, do_munmap
 from vmsim.kernel.proc import Proc, do_fork, do_wait
-from vmsim.kernel.sched import Wait
+from vmsim.kernel.sched import Deadlock, Wait, Yield
 from vmsim.kernel.vm import copy_in, copy_out, unmap_pages
 
 if TYPE_CHECKING:
@@ -73,6 +73,8 @@ class UserTask:
     image: ElfImage | None = None
     pending: tuple[int, int, int] | None = None
     """A signal to deliver to a handler before the program runs on: (signo, code, addr)."""
+    pipe_waits: int = 0
+    """Consecutive retries of a syscall waiting on a pipe."""
     max_rss: int = 0
     """The most pages the process had resident (getrusage's ru_maxrss, in pages)."""
     error: str = ""
@@ -190,7 +192,10 @@ def run_task(rt: Runtime, t: UserTask) -> Generator[Any, Any, int | None]:
         if stop.kind == "syscall":
             cpu.set_reg("rip", stop.rip)
             blocked = dispatch(rt, t)
-            if isinstance(blocked, Blocked):
+            if blocked is PIPE_WAIT:  # a pipe is empty or full: others run, then retry
+                cpu.set_reg("rip", stop.rip - 2)
+                yield from _wait_for_pipe(rt, t)
+            elif isinstance(blocked, Blocked):
                 got = yield blocked.wait
                 t.cpu.set_reg("rax", blocked.finish(got))
         elif t.pending is None:
@@ -212,6 +217,19 @@ def segv_code(k: Kernel, proc: Proc, va: int, access: int) -> int:
     if vma is None:
         return sig.SEGV_MAPERR
     return 0 if vma_permits(vma, access) else sig.SEGV_ACCERR
+
+
+PIPE_WAIT = Blocked(Wait(), lambda _got: 0)
+"""What dispatch returns for a syscall that must wait on a pipe (the syscall is retried)."""
+MAX_PIPE_WAITS = 100_000
+
+
+def _wait_for_pipe(rt: Runtime, t: UserTask) -> Generator[Any, Any, None]:
+    """Give up the CPU while a pipe is empty or full; Deadlock if it can never change."""
+    t.pipe_waits += 1
+    if t.pipe_waits > MAX_PIPE_WAITS:
+        raise Deadlock(f"pid {t.proc.pid} waits on a pipe that no process will ever change")
+    yield Yield()
 
 
 def cpu_exception(rt: Runtime, t: UserTask, stop: Stop) -> None:
@@ -245,8 +263,12 @@ def dispatch(rt: Runtime, t: UserTask) -> Blocked | None:
     else:
         try:
             ret = entry[1](rt, t, *args)
+            t.pipe_waits = 0
         except SyscallError as exc:
             ret = -(exc.errno or errno.EINVAL)
+        except WouldBlock:
+            rt.syscalls[name] -= 1  # it is retried: counted once
+            return PIPE_WAIT
     if rt.k.events is not None:
         shown = ret if isinstance(ret, int) else 0
         rt.k.emit(Syscall(t.proc.pid, name, ", ".join(f"{a:#x}" for a in args[:3]), shown))
