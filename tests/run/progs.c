@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <setjmp.h>
+#include <sys/auxv.h>
 
 static void *thread_main(void *arg) { return arg; }
 
@@ -158,6 +159,14 @@ int main(int argc, char **argv) {
     int st;
     waitpid(pid, &st, 0);
     printf("read %ld bytes, %ld z, child %d\n", total, zs, WEXITSTATUS(st));
+    return 0;
+  }
+  if (!strcmp(mode, "env")) { /* the environment and the auxiliary vector */
+    const char *v = getenv("GREETING");
+    printf("GREETING=%s argv[2]=%s\n", v ? v : "(unset)", argc > 2 ? argv[2] : "-");
+    printf("pagesz %lu phnum %lu phent %lu uid ok %d entry set %d random set %d\n",
+           getauxval(AT_PAGESZ), getauxval(AT_PHNUM), getauxval(AT_PHENT),
+           getauxval(AT_UID) == getuid(), getauxval(AT_ENTRY) != 0, getauxval(AT_RANDOM) != 0);
     return 0;
   }
   if (!strcmp(mode, "thread")) {

@@ -281,3 +281,16 @@ def test_pipe_between_processes(bins: dict[str, Path], capfd: pytest.CaptureFixt
     assert out.encode() == want == b"read 200000 bytes, 200000 z, child 0\n"
     assert p.exit_status == 0
     assert m.stats.context_switches >= 3  # the full pipe handed the CPU back and forth
+
+
+def test_argv_env_and_auxv_as_linux_sets_them(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    argv = [str(bins["dynamic"]), "env", "two words"]
+    want = subprocess.run(argv, env={"GREETING": "hi"}, capture_output=True, check=True).stdout
+    m = vmsim.Machine(memory="64MiB")
+    m.spawn(program=argv[0], argv=argv, env={"GREETING": "hi"})
+    m.run()
+    out = capfd.readouterr().out
+    assert out.encode() == want
+    assert out.startswith("GREETING=hi argv[2]=two words\npagesz 4096 ")

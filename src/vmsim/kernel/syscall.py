@@ -105,13 +105,14 @@ class Runtime:
         self.tasks: dict[int, UserTask] = {}
         self.syscalls: Counter[str] = Counter()
         self._unknown: set[int] = set()
-        self._rand = random.Random(k.config.seed)
+        self.rand = random.Random(k.config.seed)
+        """getrandom's bytes: from the machine's seed, so runs repeat."""
         self.ticks = 0
 
     def new_task(self, proc: Proc, files: FileTable, exe: str) -> UserTask:
         """A task for proc with a fresh CPU whose faults trap into this kernel."""
-        t = UserTask(proc, None, files, exe=exe)  # type: ignore[arg-type]
-        t.cpu = CPU(self.k.mem, self.k.mmu, self.trap_handler(t))
+        t = UserTask(proc, CPU(self.k.mem, self.k.mmu, refuse_faults), files, exe=exe)
+        t.cpu.trap = self.trap_handler(t)
         self.tasks[proc.pid] = t
         return t
 
@@ -163,6 +164,11 @@ class Runtime:
         return (self.k.clock + self.ticks) * NS_PER_TICK
 
 
+def refuse_faults(va: int, access: int, reason: str) -> bool:
+    """A trap handler for a CPU not yet given to a process: no fault is resolved."""
+    return False
+
+
 def start_program(
     rt: Runtime, proc: Proc, path: str, argv: list[str], env: dict[str, str],
     writable: tuple[str, ...] = (),
@@ -179,35 +185,37 @@ def start_program(
 def run_task(rt: Runtime, t: UserTask) -> Generator[Any, Any, int | None]:
     """The program of a task for the scheduler: run, take syscalls, until the process ends."""
     k, proc = rt.k, t.proc
-    while proc.alive:
-        cpu = t.cpu  # execve gives the task a new one
-        k.switch_to(proc)
-        k.tlb.on_flush = cpu.flush_tlb
-        cpu.flush_tlb()  # Unicorn's TLB has no ASIDs: another mm may have run
-        stop = cpu.run()
-        if not proc.alive:
-            if stop.kind == "fault":
-                t.error = f"{proc.exit_reason} (instruction at {stop.rip:#x})"
-            break
-        if stop.kind == "syscall":
-            cpu.set_reg("rip", stop.rip)
-            blocked = dispatch(rt, t)
-            if blocked is PIPE_WAIT:  # a pipe is empty or full: others run, then retry
-                cpu.set_reg("rip", stop.rip - 2)
-                yield from _wait_for_pipe(rt, t)
-            elif isinstance(blocked, Blocked):
-                got = yield blocked.wait
-                t.cpu.set_reg("rax", blocked.finish(got))
-        elif t.pending is None:
-            cpu_exception(rt, t, stop)
-        if t.pending is not None and proc.alive:
-            signo, code, addr = t.pending
-            t.pending = None
-            sig.setup_rt_frame(t.cpu, t.signals, signo, code, addr, partial(write_user, rt, t))
-        yield None  # a preemption point
-    if k.tlb.on_flush is t.cpu.flush_tlb:
-        k.tlb.on_flush = None
-    t.files.close_all()
+    try:
+        while proc.alive:
+            cpu = t.cpu  # execve gives the task a new one
+            k.switch_to(proc)
+            k.tlb.on_flush = cpu.flush_tlb
+            cpu.flush_tlb()  # Unicorn's TLB has no ASIDs: another mm may have run
+            stop = cpu.run()
+            if not proc.alive:
+                if stop.kind == "fault":
+                    t.error = f"{proc.exit_reason} (instruction at {stop.rip:#x})"
+                break
+            if stop.kind == "syscall":
+                cpu.set_reg("rip", stop.rip)
+                blocked = dispatch(rt, t)
+                if blocked is PIPE_WAIT:  # a pipe is empty or full: others run, then retry
+                    cpu.set_reg("rip", stop.rip - 2)
+                    yield from _wait_for_pipe(rt, t)
+                elif isinstance(blocked, Blocked):
+                    got = yield blocked.wait
+                    t.cpu.set_reg("rax", blocked.finish(got))
+            elif t.pending is None:
+                cpu_exception(rt, t, stop)
+            if t.pending is not None and proc.alive:
+                signo, code, addr = t.pending
+                t.pending = None
+                sig.setup_rt_frame(t.cpu, t.signals, signo, code, addr, partial(write_user, rt, t))
+            yield None  # a preemption point
+    finally:  # also when the scheduler closes a program another process's OOM kill ended
+        if k.tlb.on_flush is t.cpu.flush_tlb:
+            k.tlb.on_flush = None
+        t.files.close_all()
     return proc.exit_status
 
 
@@ -812,7 +820,7 @@ def sys_getrlimit(rt: Runtime, t: UserTask, resource: int, old: int, *_: int) ->
 
 def sys_getrandom(rt: Runtime, t: UserTask, buf: int, n: int, *_: int) -> int:
     n = min(n, 1 << 16)
-    write_user(rt, t, buf, rt._rand.randbytes(n))
+    write_user(rt, t, buf, rt.rand.randbytes(n))
     return n
 
 
