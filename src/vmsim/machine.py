@@ -747,6 +747,7 @@ class Machine:
                 self.scheduler.add(t.proc, run_task(rt, t))
 
             rt = self._runtime = Runtime(self.kernel, start, self.log)
+            rt.others_ready = lambda: bool(self.scheduler.ready)
         return self._runtime
 
     def run(self, quantum: int = 1000, max_quanta: int | None = None) -> RunResult:

@@ -169,6 +169,16 @@ int main(int argc, char **argv) {
            getauxval(AT_UID) == getuid(), getauxval(AT_ENTRY) != 0, getauxval(AT_RANDOM) != 0);
     return 0;
   }
+  if (!strcmp(mode, "spin")) { /* two processes compute without a system call */
+    fflush(stdout);
+    pid_t pid = fork();
+    volatile unsigned long x = 0;
+    for (long i = 0; i < 2000000; i++) x += i;
+    if (pid == 0) { printf("child %lu\n", x); exit(0); }
+    waitpid(pid, NULL, 0);
+    printf("parent %lu\n", x);
+    return 0;
+  }
   if (!strcmp(mode, "thread")) {
     pthread_t t;
     pthread_create(&t, NULL, thread_main, NULL);

@@ -294,3 +294,14 @@ def test_argv_env_and_auxv_as_linux_sets_them(
     out = capfd.readouterr().out
     assert out.encode() == want
     assert out.startswith("GREETING=hi argv[2]=two words\npagesz 4096 ")
+
+
+def test_compute_bound_processes_are_preempted(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    out, m, p = on_vmsim(capfd, [str(bins["static"]), "spin"])
+    assert out == "child 1999999000000\nparent 1999999000000\n"
+    # each loop is some 8 million instructions, quanta are 1 million: they take turns
+    assert m.runtime.preemptions >= 8
+    assert m.stats.context_switches >= m.runtime.preemptions
+    assert p.exit_status == 0

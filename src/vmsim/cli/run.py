@@ -197,6 +197,7 @@ def _report(m: Any, pid: int) -> dict[str, Any]:
         "swaps_out": s.pswpout,
         "swaps_in": s.pswpin,
         "context_switches": s.context_switches,
+        "involuntary_context_switches": rt.preemptions,
         "processes": len(procs),
         "vmsim": {
             "pgfault": s.pgfault,
@@ -223,12 +224,14 @@ def _flat(report: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 def _print_report(r: dict[str, Any]) -> None:
     """The report as /usr/bin/time -v style lines on stderr."""
     v = r["vmsim"]
+    involuntary = r["involuntary_context_switches"]
     lines = [
         f"\tMinor (reclaiming a frame) page faults: {r['minor_faults']}",
         f"\tMajor (requiring I/O) page faults: {r['major_faults']}",
         f"\tMaximum resident set size (kbytes): {r['max_rss_kib']}",
         f"\tSwaps: {r['swaps_out']} out, {r['swaps_in']} in",
-        f"\tContext switches: {r['context_switches']}",
+        f"\tVoluntary context switches: {r['context_switches'] - involuntary}",
+        f"\tInvoluntary context switches: {involuntary}",
         f"\tvmsim: TLB fills {v['tlb_fills']}, walks {v['walks']}, COW copies {v['cow_copy']}, "
         f"OOM kills {v['oom_kill']}",
         "\tvmsim syscalls: " + ", ".join(f"{k} {n}" for k, n in v["syscalls"].items()),

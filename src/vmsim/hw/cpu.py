@@ -88,8 +88,9 @@ class Stop:
     """Why the CPU stopped running the program.
 
     kind: "syscall" (rip is past the instruction), "fault" (the trap handler refused the
-    access at va), "invalid" (an instruction Unicorn cannot run, at rip), "interrupt"
-    (a trap such as int3, number in `number`), "error" (any other emulator error).
+    access at va), "quantum" (the instructions asked for ran), "invalid" (an
+    instruction Unicorn cannot run, at rip), "interrupt" (a trap such as int3, number
+    in `number`), "error" (any other emulator error).
     """
 
     kind: str
@@ -158,13 +159,18 @@ class CPU:
         self._filled.clear()
         self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
 
-    def run(self) -> Stop:
-        """Run from rip until a syscall, a refused fault, or an error; say why it stopped."""
+    def run(self, count: int = 0) -> Stop:
+        """Run from rip until a syscall, a refused fault or an error; say why it stopped.
+
+        count > 0 stops after that many instructions (a "quantum" Stop): Unicorn counts
+        them with a hook on every instruction, several times slower, so the kernel asks
+        only when another process is waiting for the CPU.
+        """
         while True:
             self._stop = None
             rip = self.reg("rip")
             try:
-                self.uc.emu_start(rip, 0)  # until=0: a real `until` makes a spurious fill
+                self.uc.emu_start(rip, 0, 0, count)  # until=0: a real `until` fills spuriously
             except UcError as exc:
                 hooked = self.uc._hook_exception
                 if hooked is not None:  # a hook raised (a kernel bug, Ctrl-C): not the program's
@@ -181,6 +187,8 @@ class CPU:
                 return Stop("error", rip, message=str(exc))
             if self._stop is not None:
                 return self._stop
+            if count:
+                return Stop("quantum", self.reg("rip"))
             return Stop("error", self.reg("rip"), message="the program stopped by itself")
 
     def _syscall(self, uc: Uc, _data: object) -> None:

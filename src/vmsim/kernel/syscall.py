@@ -5,7 +5,9 @@ table and signal state. `run_task` is the task's program for the scheduler (a
 generator, as every program on the machine): it loads the process's context on the CPU,
 runs it until the program makes a system call (dispatched through `SYSCALLS`, Linux
 x86-64 numbers -> `sys_*`, each a thin shell over the `do_*` the Python API calls),
-waits for a child (it yields `Wait`, the scheduler sleeps it), or dies. Page faults
+waits for a child (it yields `Wait`, the scheduler sleeps it), waits on a pipe or
+uses up its quantum of instructions while another process waits (it yields `Yield`),
+or dies. Page faults
 reach the kernel's one fault path, `handle_page_fault`, through the trap handler this
 module installs on the CPU. An unknown system call returns ENOSYS and is logged once.
 """
@@ -55,6 +57,7 @@ BOOT_EPOCH = 1_767_225_600
 """The machine's wall clock starts at 2026-01-01 00:00 UTC; it moves with virtual time."""
 NS_PER_TICK = 1000
 RLIM_INFINITY = MASK64
+QUANTUM_INSTRUCTIONS = 1_000_000
 
 
 class Unsupported(VmsimError):
@@ -108,6 +111,12 @@ class Runtime:
         self.rand = random.Random(k.config.seed)
         """getrandom's bytes: from the machine's seed, so runs repeat."""
         self.ticks = 0
+        self.quantum = QUANTUM_INSTRUCTIONS
+        """Instructions a program runs before another waiting process gets the CPU."""
+        self.others_ready: Callable[[], bool] = lambda: False
+        """Whether another process waits for the CPU (the scheduler's ready queue)."""
+        self.preemptions = 0
+        """Involuntary context switches: quanta that ran out."""
 
     def new_task(self, proc: Proc, files: FileTable, exe: str) -> UserTask:
         """A task for proc with a fresh CPU whose faults trap into this kernel."""
@@ -191,7 +200,7 @@ def run_task(rt: Runtime, t: UserTask) -> Generator[Any, Any, int | None]:
             k.switch_to(proc)
             k.tlb.on_flush = cpu.flush_tlb
             cpu.flush_tlb()  # Unicorn's TLB has no ASIDs: another mm may have run
-            stop = cpu.run()
+            stop = cpu.run(rt.quantum if rt.others_ready() else 0)
             if not proc.alive:
                 if stop.kind == "fault":
                     t.error = f"{proc.exit_reason} (instruction at {stop.rip:#x})"
@@ -205,6 +214,9 @@ def run_task(rt: Runtime, t: UserTask) -> Generator[Any, Any, int | None]:
                 elif isinstance(blocked, Blocked):
                     got = yield blocked.wait
                     t.cpu.set_reg("rax", blocked.finish(got))
+            elif stop.kind == "quantum":  # preempted: another process gets the CPU
+                rt.preemptions += 1
+                yield Yield()
             elif t.pending is None:
                 cpu_exception(rt, t, stop)
             if t.pending is not None and proc.alive:
