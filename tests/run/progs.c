@@ -179,6 +179,13 @@ int main(int argc, char **argv) {
     printf("parent %lu\n", x);
     return 0;
   }
+  if (!strcmp(mode, "pipeout")) { /* write lines until the reader goes away */
+    for (long i = 0; i < 10000000; i++) {
+      printf("line %ld\n", i);
+      fflush(stdout);
+    }
+    return 0;
+  }
   if (!strcmp(mode, "thread")) {
     pthread_t t;
     pthread_create(&t, NULL, thread_main, NULL);

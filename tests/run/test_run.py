@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -305,3 +306,14 @@ def test_compute_bound_processes_are_preempted(
     assert m.runtime.preemptions >= 8
     assert m.stats.context_switches >= m.runtime.preemptions
     assert p.exit_status == 0
+
+
+def test_sigpipe_when_the_reader_is_gone(bins: dict[str, Path], tmp_path: Path) -> None:
+    """`vmsim run prog | head -1`: the program dies of SIGPIPE (141) as it would natively."""
+    script = f"{sys.executable} -m vmsim.cli.main run -q {bins['static']} pipeout | head -1"
+    native_script = f"{bins['static']} pipeout | head -1"
+    env = {**os.environ, "PYTHONPATH": str(Path(vmsim.__file__).parents[1])}
+    got = subprocess.run(["bash", "-o", "pipefail", "-c", script], env=env, capture_output=True)
+    want = subprocess.run(["bash", "-o", "pipefail", "-c", native_script], capture_output=True)
+    assert (got.returncode, got.stdout) == (want.returncode, want.stdout) == (141, b"line 0\n")
+    assert b"Traceback" not in got.stderr

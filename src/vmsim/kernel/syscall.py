@@ -362,12 +362,22 @@ def sys_pread64(rt: Runtime, t: UserTask, fd: int, buf: int, n: int, off: int, *
     return len(data)
 
 
+def _write(rt: Runtime, t: UserTask, fd: int, data: bytes, offset: int | None = None) -> int:
+    """Write to fd; a pipe nobody reads any more is EPIPE and SIGPIPE, as Linux sends."""
+    try:
+        return int(t.files.write(fd, data, offset))
+    except SyscallError as exc:
+        if exc.errno == errno.EPIPE:
+            deliver(rt, t, sig.SIGPIPE)
+        raise
+
+
 def sys_write(rt: Runtime, t: UserTask, fd: int, buf: int, n: int, *_: int) -> int:
-    return int(t.files.write(fd, read_user(rt, t, buf, n)))
+    return _write(rt, t, fd, read_user(rt, t, buf, n))
 
 
 def sys_pwrite64(rt: Runtime, t: UserTask, fd: int, buf: int, n: int, off: int, *_: int) -> int:
-    return int(t.files.write(fd, read_user(rt, t, buf, n), off))
+    return _write(rt, t, fd, read_user(rt, t, buf, n), off)
 
 
 def _iovecs(rt: Runtime, t: UserTask, iov: int, cnt: int) -> list[tuple[int, int]]:
@@ -377,7 +387,7 @@ def _iovecs(rt: Runtime, t: UserTask, iov: int, cnt: int) -> list[tuple[int, int
 
 def sys_writev(rt: Runtime, t: UserTask, fd: int, iov: int, cnt: int, *_: int) -> int:
     data = b"".join(read_user(rt, t, base, n) for base, n in _iovecs(rt, t, iov, cnt))
-    return int(t.files.write(fd, data))
+    return _write(rt, t, fd, data)
 
 
 def sys_readv(rt: Runtime, t: UserTask, fd: int, iov: int, cnt: int, *_: int) -> int:
