@@ -317,3 +317,18 @@ def test_sigpipe_when_the_reader_is_gone(bins: dict[str, Path], tmp_path: Path) 
     want = subprocess.run(["bash", "-o", "pipefail", "-c", native_script], capture_output=True)
     assert (got.returncode, got.stdout) == (want.returncode, want.stdout) == (141, b"line 0\n")
     assert b"Traceback" not in got.stderr
+
+
+def test_host_ls_lists_a_directory_as_natively(
+    capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for name in ("b", "a", "c.txt"):
+        (tmp_path / name).write_text(name)
+    (tmp_path / "sub").mkdir()
+    ls = shutil.which("ls")
+    assert ls is not None
+    argv = [ls, "-la", "--time-style=+%s", str(tmp_path)]
+    want, code, _ = native(argv)
+    out, m, p = on_vmsim(capfd, argv)
+    assert out.encode() == want and p.exit_status == code == 0
+    assert m.runtime.syscalls["getdents64"] >= 2  # entries, then the end of the directory

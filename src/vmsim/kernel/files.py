@@ -41,6 +41,8 @@ class OpenFile:
     path: str
     writable: bool
     cloexec: bool = False
+    dir_pos: int = 0
+    """Entries of a directory getdents64 has returned so far."""
 
 
 @dataclass
@@ -161,6 +163,29 @@ class FileTable:
         os.set_blocking(w, False)
         return self.install(OpenFile(r, "<pipe>", False)), self.install(OpenFile(w, "<pipe>", True))
 
+    def getdents64(self, fd: int, size: int) -> bytes:
+        """As many struct linux_dirent64 records of directory fd as fit in size bytes."""
+        f = self.get(fd)
+        try:
+            entries = [(".", os.stat(f.path)), ("..", os.stat(os.path.join(f.path, "..")))]
+            with os.scandir(f.path) as it:
+                entries += [(e.name, e.stat(follow_symlinks=False)) for e in it]
+        except OSError as exc:
+            raise SyscallError(exc.errno or errno.ENOTDIR, f"getdents64: {f.path}") from None
+        out = bytearray()
+        for i in range(f.dir_pos, len(entries)):
+            name, st = entries[i]
+            raw = os.fsencode(name) + b"\0"
+            reclen = (19 + len(raw) + 7) & ~7
+            if len(out) + reclen > size:
+                if not out:
+                    raise SyscallError(errno.EINVAL, "getdents64: buffer too small")
+                break
+            rec = DIRENT64.pack(st.st_ino, i + 1, reclen, _dtype(st.st_mode)) + raw
+            out += rec.ljust(reclen, b"\0")
+            f.dir_pos = i + 1
+        return bytes(out)
+
     def path_of(self, fd: int) -> str:
         """The path fd was opened with (for file mappings)."""
         return self.get(fd).path
@@ -178,6 +203,19 @@ def _host(op: Callable[[], T]) -> T:
         raise WouldBlock from None
     except OSError as exc:
         raise SyscallError(exc.errno or errno.EIO, str(exc)) from None
+
+
+DIRENT64 = struct.Struct("<QqHB")
+"""The fixed part of struct linux_dirent64: d_ino, d_off, d_reclen, d_type."""
+
+
+def _dtype(mode: int) -> int:
+    """DT_* of a file mode."""
+    for test, dt in ((stat.S_ISDIR, 4), (stat.S_ISREG, 8), (stat.S_ISLNK, 10), (stat.S_ISCHR, 2),
+                     (stat.S_ISBLK, 6), (stat.S_ISFIFO, 1), (stat.S_ISSOCK, 12)):  # fmt: skip
+        if test(mode):
+            return dt
+    return 0
 
 
 def stat_bytes(st: os.stat_result) -> bytes:

@@ -490,6 +490,38 @@ def _readlink(rt: Runtime, t: UserTask, name: str, buf: int, size: int) -> int:
     return len(data)
 
 
+def sys_getdents64(rt: Runtime, t: UserTask, fd: int, buf: int, size: int, *_: int) -> int:
+    data = t.files.getdents64(fd, size)
+    write_user(rt, t, buf, data)
+    return len(data)
+
+
+def _getxattr(
+    rt: Runtime, t: UserTask, path: str, name: int, buf: int, size: int, follow: bool
+) -> int:
+    try:
+        value = os.getxattr(path, read_str(rt, t, name), follow_symlinks=follow)
+    except OSError as exc:
+        raise SyscallError(exc.errno or errno.ENODATA, f"getxattr: {path}") from None
+    if size:
+        if len(value) > size:
+            raise SyscallError(errno.ERANGE, "getxattr: buffer too small")
+        write_user(rt, t, buf, value)
+    return len(value)
+
+
+def sys_getxattr(
+    rt: Runtime, t: UserTask, path: int, name: int, buf: int, size: int, *_: int
+) -> int:
+    return _getxattr(rt, t, read_str(rt, t, path), name, buf, size, True)
+
+
+def sys_lgetxattr(
+    rt: Runtime, t: UserTask, path: int, name: int, buf: int, size: int, *_: int
+) -> int:
+    return _getxattr(rt, t, read_str(rt, t, path), name, buf, size, False)
+
+
 def sys_getcwd(rt: Runtime, t: UserTask, buf: int, size: int, *_: int) -> int:
     data = os.fsencode(os.getcwd()) + b"\0"
     if len(data) > size:
@@ -944,7 +976,8 @@ SYSCALLS: dict[int, tuple[str, Handler]] = {
     102: ("getuid", sys_getuid), 104: ("getgid", sys_getgid), 107: ("geteuid", sys_geteuid),
     108: ("getegid", sys_getegid), 110: ("getppid", sys_getppid),
     158: ("arch_prctl", sys_arch_prctl), 186: ("gettid", sys_getpid), 200: ("tkill", sys_tkill),
-    201: ("time", sys_time), 202: ("futex", sys_futex),
+    191: ("getxattr", sys_getxattr), 192: ("lgetxattr", sys_lgetxattr),
+    201: ("time", sys_time), 202: ("futex", sys_futex), 217: ("getdents64", sys_getdents64),
     204: ("sched_getaffinity", sys_sched_getaffinity),
     218: ("set_tid_address", sys_set_tid_address), 228: ("clock_gettime", sys_clock_gettime),
     230: ("clock_nanosleep", sys_clock_nanosleep), 231: ("exit_group", sys_exit_group),
