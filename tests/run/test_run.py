@@ -202,6 +202,9 @@ def test_clear_errors(
     (tmp_path / "script.sh").write_text("#!/bin/sh\n")
     got, _, err = vmsim_run(capfd, str(tmp_path / "script.sh"))
     assert got == 1 and "not an ELF executable" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "elf32").write_bytes(b"\x7fELF\x01\x01\x01" + bytes(9) + b"\x02\x00\x03\x00")
+    got, _, err = vmsim_run(capfd, str(tmp_path / "elf32"))
+    assert got == 1 and "not an x86-64 (64-bit) ELF executable" in err
     got, _, err = vmsim_run(capfd, "-q", str(bins["static"]), "thread")
     assert got == 1 and "CLONE_VM (threads) is not supported" in err
     assert "Traceback" not in err

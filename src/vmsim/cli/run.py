@@ -143,8 +143,11 @@ def _find_program(program: str) -> str:
     if os.path.isdir(path):
         raise VmsimError(f"run: {program}: is a directory")
     with open(path, "rb") as f:
-        if f.read(4) != b"\x7fELF":
-            raise VmsimError(f"run: {program}: not an ELF executable")
+        head = f.read(20)
+    if head[:4] != b"\x7fELF":
+        raise VmsimError(f"run: {program}: not an ELF executable")
+    if head[4] != 2 or head[18:20] != b"\x3e\x00":  # ELFCLASS64, EM_X86_64
+        raise VmsimError(f"run: {program}: not an x86-64 (64-bit) ELF executable")
     return path
 
 
