@@ -119,6 +119,9 @@ class MachineConfig:
     """Processes (zombies included) beyond which fork fails with EAGAIN, as Linux's
     kernel.threads-max; None: Linux's default for the memory size, RAM / 128 KiB
     (8 thread stacks of 16 KiB), at least 20."""
+    fault_around_bytes: int = 0
+    """File read faults also map the cached pages of this aligned window, and a major one
+    reads around it (Linux: 64 KiB, `vmsim run`'s default); 0 or one page: neither."""
     policy_options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     """Extra keyword arguments passed to the replacement policy (e.g. tau for wsclock)."""
 
@@ -126,6 +129,7 @@ class MachineConfig:
         set_ = object.__setattr__
         set_(self, "memory", parse_size(self.memory, "memory"))
         set_(self, "page_size", parse_size(self.page_size, "page_size"))
+        set_(self, "fault_around_bytes", parse_size(self.fault_around_bytes, "fault_around_bytes"))
         set_(self, "stack_limit", parse_size(self.stack_limit, "stack_limit"))
         set_(self, "swap", parse_size(self.swap, "swap"))
         if self.address_space is not None:
@@ -167,6 +171,9 @@ class MachineConfig:
         if self.tick_interval < 1:
             raise ConfigError("tick_interval", self.tick_interval, "at least 1 access")
         self._validate_policy()
+        fab = self.fault_around_bytes
+        if fab and (not _is_pow2(fab) or not self.page_size <= fab <= 512 * self.page_size):
+            raise ConfigError("fault_around_bytes", fab, "0, or a power of two of 1..512 pages")
         if self.stack_limit < self.page_size:
             raise ConfigError("stack_limit", self.stack_limit, "at least one page")
         self._validate_processes()

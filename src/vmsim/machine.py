@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
@@ -44,6 +45,9 @@ from vmsim.libc import DEFAULT_ALLOCATOR, Allocator, Libc, MallInfo, check_alloc
 from vmsim.libc.cxx import Init
 from vmsim.libc.stack import Frame
 from vmsim.stats import ProcStat, VmStat
+
+if TYPE_CHECKING:
+    from vmsim.kernel.syscall import Runtime, UserTask
 
 
 @dataclass(frozen=True)
@@ -613,6 +617,9 @@ class Machine:
         """The page's recording (report/view) when record= is set: True, or steps per snapshot."""
         if record:
             self.record(every=None if record is True else int(record))
+        self._runtime: Runtime | None = None
+        self.log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr)
+        """Where the kernel's messages about real programs go (an unknown syscall)."""
 
     def __repr__(self) -> str:
         c = self.config
@@ -628,6 +635,9 @@ class Machine:
         allocator: str = DEFAULT_ALLOCATOR,
         program: ProgramFn | str | os.PathLike[str] | None = None,
         trace: TraceArg | None = None,
+        argv: Sequence[str] | None = None,
+        env: dict[str, str] | None = None,
+        writable: Sequence[str] = (),
         **allocator_options: Any,
     ) -> Process:
         """Create a new process with its own address space.
@@ -640,11 +650,17 @@ class Machine:
         program: a generator function gen(process) for m.run() to run, or the path of
         an ELF executable to load (as m.exec). trace: a reference stream for m.run() to
         replay: (addresses, kinds) arrays, or a trace file any reader of vmsim.open_trace
-        understands.
+        understands. An executable given as program runs on the x86-64 CPU (hw.cpu) when
+        m.run() runs: argv (default [program]) and env (default empty) are its arguments
+        and environment, and it may write files only under the `writable` directories.
         """
         check_allocator(allocator, allocator_options)
         if isinstance(program, str | os.PathLike):
-            return self.exec(program, name=name, memory_limit=memory_limit, allocator=allocator)
+            path = os.fspath(program)
+            p = self.spawn(name or os.path.basename(path), memory_limit=memory_limit,
+                           oom_score_adj=oom_score_adj, allocator=allocator)  # fmt: skip
+            self._start_program(p, path, argv, env, writable)
+            return p
         if program is not None and trace is not None:
             raise ConfigError("program", "and trace", "one of program and trace")
         limit = None
@@ -701,6 +717,41 @@ class Machine:
             raise
         p._syscall("execve", os.fspath(path), 0)
         return p
+
+    def _start_program(
+        self, p: Process, path: str, argv: Sequence[str] | None, env: dict[str, str] | None,
+        writable: Sequence[str],
+    ) -> None:  # fmt: skip
+        """Make an exec'd process run its program on a CPU under the scheduler."""
+        from vmsim.kernel.syscall import run_task, start_program
+
+        rt = self.runtime
+        proc = p._proc
+        for vma in list(proc.mm.vmas):  # the fresh default layout holds nothing yet
+            close_vma(self.kernel, proc.mm, vma)
+        args = list(argv) if argv is not None else [path]
+        try:
+            t = start_program(rt, proc, path, args, dict(env or {}), tuple(writable))
+        except BaseException:
+            self.kernel.do_exit(proc, -1, "exec failed")
+            raise
+        p.image = t.image
+        self.scheduler.add(proc, run_task(rt, t))
+
+    @property
+    def runtime(self) -> Runtime:
+        """The kernel's state for real programs (their tasks, syscall counts)."""
+        from vmsim.kernel.syscall import Runtime, run_task
+
+        if self._runtime is None:
+
+            def start(t: UserTask) -> None:
+                self._adopt(t.proc, DEFAULT_ALLOCATOR, {})
+                self.scheduler.add(t.proc, run_task(rt, t))
+
+            rt = self._runtime = Runtime(self.kernel, start, self.log)
+            rt.others_ready = lambda: bool(self.scheduler.ready)
+        return self._runtime
 
     def run(self, quantum: int = 1000, max_quanta: int | None = None) -> RunResult:
         """Run every process that has a program (or trace), round-robin, until all exit.

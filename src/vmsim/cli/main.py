@@ -16,7 +16,7 @@ import traceback
 import click
 
 from vmsim import __version__
-from vmsim.cli import engine, machine, ostep, replay, sweep
+from vmsim.cli import engine, machine, ostep, replay, run, sweep
 from vmsim.errors import VmsimError
 
 EXIT_ERROR = 1
@@ -29,7 +29,7 @@ def cli() -> None:
     """vmsim: a virtual-memory system you can run, look inside and measure."""
 
 
-for _module in (machine, engine, replay, ostep, sweep):
+for _module in (machine, engine, replay, ostep, run, sweep):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

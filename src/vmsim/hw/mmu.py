@@ -100,6 +100,15 @@ class MMU:
 
     def _walk(self, va: int, vpn: int, access: int) -> int:
         """The hardware walk: check, set A/D in the PTE bytes, fill the TLB."""
+        ppn, _flags = self.walk_fill(va, access)
+        return (ppn << self._shift) | (va & self._mask)
+
+    def walk_fill(self, va: int, access: int) -> tuple[int, int]:
+        """The hardware walk for va: (ppn, effective flags) after setting A/D; PageFault.
+
+        The TLB is filled too; a CPU with a TLB of its own (hw.cpu) calls this on its misses.
+        """
+        vpn = va >> self._shift
         self.stats.walks += 1
         steps = walk(self.mem, self.fmt, self.root_ppn, va)
         leaf = steps[-1]
@@ -122,7 +131,7 @@ class MMU:
             self.events.append(TlbFill(self.pid, va, ppn))
         if self.on_access is not None:
             self.on_access(ppn, access == WRITE_ACCESS)
-        return (ppn << self._shift) | (va & self._mask)
+        return ppn, flags
 
     def _effective_flags(self, steps: list[WalkStep]) -> int:
         """Leaf flags combined with upper levels (x86: W and U ANDed, NX ORed)."""

@@ -7,6 +7,7 @@ then reads as zeros again (this is how freed frames are zeroed).
 
 from __future__ import annotations
 
+import mmap
 import struct
 
 from vmsim.errors import KernelPanic
@@ -26,14 +27,33 @@ class PhysicalMemory:
         self.page_shift = page_size.bit_length() - 1
         self.size = nframes * page_size
         self._offset_mask = page_size - 1
-        self._frames: dict[int, bytearray] = {}
+        self._frames: dict[int, bytearray] | _HostFrames = {}
         self._zeros = bytes(page_size)
         self.reads = 0
         self.writes = 0
+        self.host_buffer: mmap.mmap | None = None
+        """The one anonymous host mapping holding every frame, once map_host_buffer ran."""
+
+    def map_host_buffer(self) -> mmap.mmap:
+        """Move every frame into one anonymous host mapping (a CPU maps it as guest RAM).
+
+        The host backs the mapping lazily, so untouched frames still cost nothing; a
+        released frame is zeroed in place. Idempotent; returns the mapping.
+        """
+        if self.host_buffer is None:
+            buf = mmap.mmap(-1, self.size)
+            frames = _HostFrames(buf, self.page_size)
+            if isinstance(self._frames, dict):
+                for ppn, data in self._frames.items():
+                    frames.get(ppn)[:] = data
+            self._frames, self.host_buffer = frames, buf
+        return self.host_buffer
 
     @property
     def host_frames(self) -> int:
-        """Frames that currently hold host memory (were written since last release)."""
+        """Frames that currently hold host memory (were written since last release).
+
+        In a host buffer: the frames the kernel touched since their last release."""
         return len(self._frames)
 
     def _check(self, pa: int, n: int) -> None:
@@ -43,7 +63,7 @@ class PhysicalMemory:
         if (pa & (self.page_size - 1)) + n > self.page_size:
             raise KernelPanic(f"physmem: access at {pa:#x}+{n} crosses a frame")
 
-    def frame(self, ppn: int) -> bytearray:
+    def frame(self, ppn: int) -> bytearray | memoryview:
         """The bytes of frame ppn (allocated on the host on first use), for in-place work."""
         f = self._frames.get(ppn)
         if f is None:
@@ -120,3 +140,31 @@ class PhysicalMemory:
         """Whether frame ppn holds only zeros."""
         f = self._frames.get(ppn)
         return f is None or f == self._zeros
+
+
+class _HostFrames:
+    """Frames as views of one host mapping: every frame exists (reads its bytes), pop zeroes."""
+
+    def __init__(self, buf: mmap.mmap, page_size: int) -> None:
+        self._view = memoryview(buf)
+        self._ps = page_size
+        self._touched: set[int] = set()
+
+    def get(self, ppn: int, default: object = None) -> memoryview:
+        """The bytes of frame ppn, in place (every frame exists: `default` is never used)."""
+        self._touched.add(ppn)
+        return self._view[ppn * self._ps : (ppn + 1) * self._ps]
+
+    def pop(self, ppn: int, default: None = None) -> None:
+        """Zero frame ppn."""
+        self._view[ppn * self._ps : (ppn + 1) * self._ps] = bytes(self._ps)
+        self._touched.discard(ppn)
+
+    def __setitem__(self, ppn: int, data: bytearray) -> None:
+        self.get(ppn)[:] = data
+
+    def __getitem__(self, ppn: int) -> memoryview:
+        return self.get(ppn)
+
+    def __len__(self) -> int:
+        return len(self._touched)

@@ -8,6 +8,7 @@ switch must flush_all. An entry caches the frame number and the effective generi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _ASID_SHIFT = 52
@@ -32,6 +33,9 @@ class TLB:
         self.ways = ways if ways else entries
         self.nsets = entries // self.ways if entries else 0
         self._sets: list[dict[int, tuple[int, int]]] = [{} for _ in range(self.nsets)]
+        self.on_flush: Callable[[int | None], None] | None = None
+        """Called on every flush with the vpn (None: all): a CPU with a TLB of its own
+        (hw.cpu) flushes that one too."""
 
     def lookup(self, vpn: int, asid: int) -> tuple[int, int] | None:
         """(ppn, flags) for vpn in asid, or None; a hit becomes the set's most recent."""
@@ -57,18 +61,24 @@ class TLB:
 
     def flush_page(self, vpn: int, asid: int) -> bool:
         """Invalidate one translation; True if it was cached."""
+        if self.on_flush is not None:
+            self.on_flush(vpn)
         if not self.nsets:
             return False
         return self._sets[vpn % self.nsets].pop((asid << _ASID_SHIFT) | vpn, None) is not None
 
     def flush_asid(self, asid: int) -> None:
         """Invalidate every translation tagged asid."""
+        if self.on_flush is not None:
+            self.on_flush(None)
         for s in self._sets:
             for key in [k for k in s if k >> _ASID_SHIFT == asid]:
                 del s[key]
 
     def flush_all(self) -> None:
         """Invalidate everything."""
+        if self.on_flush is not None:
+            self.on_flush(None)
         for s in self._sets:
             s.clear()
 

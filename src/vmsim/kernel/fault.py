@@ -29,6 +29,7 @@ from vmsim.events import CowCopy
 from vmsim.events import PageFault as PageFaultEvent
 from vmsim.hw.mmu import ACCESS_NAMES, EXEC, READ, WRITE_ACCESS
 from vmsim.hw.pte import PRESENT, USER, WRITE
+from vmsim.kernel.faultaround import fault_around, read_around
 from vmsim.kernel.filemap import FileObject, PageCacheObject, find_get_page, page_offset
 from vmsim.kernel.memory import zap_pte
 from vmsim.kernel.mm import (
@@ -185,6 +186,8 @@ def do_fault(k: Kernel, vmf: VmFault) -> VmFaultFlag:
         ppn, major = shmem_get_page(k, obj, pgoff, mm, vmf.va)
     else:
         ppn, major = find_get_page(k, obj, pgoff, mm)
+        if major and isinstance(obj, FileObject):
+            read_around(k, vmf, obj, pgoff, ppn)
     if vma.shared or not vmf.write:
         k.frames.get_page(ppn)
         how = f"{obj.kind}-{'shared' if vma.shared else 'private'}"
@@ -195,6 +198,8 @@ def do_fault(k: Kernel, vmf: VmFault) -> VmFaultFlag:
         k.mem.copy_frame(ppn, new)
         map_page(k, mm, vmf.va, new, vma_pte_flags(vma, writable=True), "private-copy", vmf.pte_pa)
         k.reclaimer.page_added(new, mm)
+    if isinstance(obj, FileObject):
+        fault_around(k, vmf, obj)
     return VM_FAULT_MAJOR if major else VM_FAULT_DONE
 
 

@@ -5,9 +5,10 @@ calls through its process; each `yield` is a point where it may be preempted. Th
 scheduler sends each resumed program the accesses left in its quantum (a trace replay
 uses it to stop exactly at the end of its quantum; other programs may ignore it).
 A program that yields `Wait()` sleeps until a child exits, and gets (pid, status)
-back. When the program returns, its process exits with the returned status (0 if
-None). The quantum is counted in memory accesses; switching to another process is a
-context switch (kernel.switch_to: without ASIDs it flushes the TLB).
+back; one that yields `Yield()` gives up the rest of its quantum. When the program
+returns, its process exits with the returned status (0 if None). The quantum is
+counted in memory accesses; switching to another process is a context switch
+(kernel.switch_to: without ASIDs it flushes the TLB).
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ class Wait:
     """What a program yields to wait for a child (any, or pid) to exit."""
 
     pid: int = -1
+
+
+@dataclass(frozen=True)
+class Yield:
+    """What a program yields to give up the rest of its quantum (it runs again later)."""
 
 
 class Deadlock(VmsimError):
@@ -118,6 +124,8 @@ class Scheduler:
             if not proc.alive:
                 task.program.close()
                 return False
+            if isinstance(value, Yield):
+                return True
             if isinstance(value, Wait):
                 got = do_wait(self._k, proc, value.pid)
                 if got is None:

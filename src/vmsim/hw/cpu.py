@@ -1,0 +1,247 @@
+"""CPU: an x86-64 core that runs real programs (Unicorn in virtual-TLB mode).
+
+The machine's physical memory is mapped once as the guest's physical memory (one host
+buffer, `PhysicalMemory.map_host_buffer`). Unicorn's TLB-fill hook is the MMU: each
+miss of its software TLB is a hardware walk of vmsim's page tables (`MMU.walk_fill`,
+which sets A, and D on a write). A clean page is filled without write permission and
+a page without execute permission for a fetch, so the first write comes back (the
+dirty bit, copy-on-write) and every fetched frame is seen. A walk that finds no valid,
+permitted PTE is a trap delivered to the handler the kernel installed (as an IDT entry
+would): it returns whether the access may be retried. hw/ never imports kernel/.
+
+Unicorn exposes only a full TLB flush, so any flush of the machine's TLB flushes the
+running CPU's; translated code of a frame whose bytes changed since it was last
+fetched (the kernel reused or refilled it) is dropped before it can run.
+
+Unicorn's CPUID reports no AVX: glibc takes its SSE paths; an AVX instruction is an
+invalid instruction (a `Stop` of kind "invalid" with its address).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from unicorn import (
+    UC_ARCH_X86,
+    UC_CTL_IO_WRITE,
+    UC_CTL_TLB_FLUSH,
+    UC_ERR_INSN_INVALID,
+    UC_HOOK_INSN,
+    UC_HOOK_INTR,
+    UC_HOOK_TLB_FILL,
+    UC_MEM_FETCH,
+    UC_MEM_WRITE,
+    UC_MODE_64,
+    UC_PROT_ALL,
+    UC_PROT_EXEC,
+    UC_PROT_READ,
+    UC_PROT_WRITE,
+    UC_TLB_VIRTUAL,
+    Uc,
+    UcError,
+)
+from unicorn import x86_const as x86
+
+from vmsim.hw.mmu import EXEC, MMU, READ, WRITE_ACCESS, PageFault
+from vmsim.hw.physmem import PhysicalMemory
+from vmsim.hw.pte import DIRTY, NX, WRITE
+
+TrapHandler = Callable[[int, int, str], bool]
+"""trap(va, access, reason) -> True if the fault was resolved and the access may be retried."""
+
+MAX_FAULT_RETRIES = 8
+_ACCESS = {UC_MEM_FETCH: EXEC, UC_MEM_WRITE: WRITE_ACCESS}
+
+REGS = {
+    name: getattr(x86, f"UC_X86_REG_{name.upper()}")
+    for name in [
+        "rax",
+        "rbx",
+        "rcx",
+        "rdx",
+        "rsi",
+        "rdi",
+        "rbp",
+        "rsp",
+        "r8",
+        "r9",
+        "r10",
+        "r11",
+        "r12",
+        "r13",
+        "r14",
+        "r15",
+        "rip",
+        "rflags",
+        "fs_base",
+    ]
+}
+SYSCALL_ARGS = (REGS["rdi"], REGS["rsi"], REGS["rdx"], REGS["r10"], REGS["r8"], REGS["r9"])
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Why the CPU stopped running the program.
+
+    kind: "syscall" (rip is past the instruction), "fault" (the trap handler refused the
+    access at va), "quantum" (the instructions asked for ran), "invalid" (an
+    instruction Unicorn cannot run, at rip), "interrupt" (a trap such as int3, number
+    in `number`), "error" (any other emulator error).
+    """
+
+    kind: str
+    rip: int
+    va: int = 0
+    access: int = READ
+    number: int = 0
+    message: str = ""
+
+
+class CPU:
+    """One x86-64 core context (registers, its own soft TLB and code cache) over `mem`."""
+
+    def __init__(self, mem: PhysicalMemory, mmu: MMU, trap: TrapHandler) -> None:
+        if mem.page_size != 4096:
+            raise ValueError("the x86-64 CPU needs 4 KiB pages")
+        buf = mem.map_host_buffer()
+        self.mem = mem
+        self.mmu = mmu
+        self.trap = trap
+        self._buf = buf
+        self._view = memoryview(buf)
+        uc: Any = Uc(UC_ARCH_X86, UC_MODE_64)
+        uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+        self.uc = uc
+        ptr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+        self.uc.mem_map_ptr(0, mem.size, UC_PROT_ALL, ptr)
+        self.uc.hook_add(UC_HOOK_TLB_FILL, self._fill)
+        self.uc.hook_add(UC_HOOK_INSN, self._syscall, None, 1, 0, x86.UC_X86_INS_SYSCALL)
+        self.uc.hook_add(UC_HOOK_INTR, self._interrupt)
+        self.fills = 0
+        """TLB fills this CPU asked for (each one a walk)."""
+        self._code_crc: dict[int, int] = {}
+        self._filled: set[int] = set()
+        self._stop: Stop | None = None
+        self._flush_code = False
+
+    # --- registers --------------------------------------------------------------------
+
+    def reg(self, name: str) -> int:
+        """The value of a register (rax .. r15, rip, rflags, fs_base)."""
+        return int(self.uc.reg_read(REGS[name]))
+
+    def set_reg(self, name: str, value: int) -> None:
+        """Set a register."""
+        self.uc.reg_write(REGS[name], value & 0xFFFF_FFFF_FFFF_FFFF)
+
+    def syscall_args(self) -> tuple[int, ...]:
+        """The six syscall arguments (rdi, rsi, rdx, r10, r8, r9)."""
+        return tuple(int(self.uc.reg_read(r)) for r in SYSCALL_ARGS)
+
+    def copy_registers_from(self, other: CPU) -> None:
+        """Take other's whole register state (fork: the child continues where the parent is)."""
+        self.uc.context_restore(other.uc.context_save())
+
+    # --- running ----------------------------------------------------------------------
+
+    def flush_tlb(self, vpn: int | None = None) -> None:
+        """Drop cached translations: all of them, or (vpn given) all if vpn may be cached.
+
+        Unicorn flushes only the whole TLB; a vpn this CPU never filled since the last
+        flush (a new mapping replacing a not-present PTE) costs nothing.
+        """
+        if vpn is not None and vpn not in self._filled:
+            return
+        self._filled.clear()
+        self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+
+    def run(self, count: int = 0) -> Stop:
+        """Run from rip until a syscall, a refused fault or an error; say why it stopped.
+
+        count > 0 stops after that many instructions (a "quantum" Stop): Unicorn counts
+        them with a hook on every instruction, several times slower, so the kernel asks
+        only when another process is waiting for the CPU.
+        """
+        while True:
+            self._stop = None
+            rip = self.reg("rip")
+            try:
+                self.uc.emu_start(rip, 0, 0, count)  # until=0: a real `until` fills spuriously
+            except UcError as exc:
+                hooked = self.uc._hook_exception
+                if hooked is not None:  # a hook raised (a kernel bug, Ctrl-C): not the program's
+                    raise hooked from None
+                if self._flush_code:
+                    self._flush_code = False
+                    self.uc.ctl_flush_tb()
+                    continue
+                if self._stop is not None:
+                    return self._stop
+                rip = self.reg("rip")
+                if exc.errno == UC_ERR_INSN_INVALID:
+                    return Stop("invalid", rip, message=str(exc))
+                return Stop("error", rip, message=str(exc))
+            if self._stop is not None:
+                return self._stop
+            if count:
+                return Stop("quantum", self.reg("rip"))
+            return Stop("error", self.reg("rip"), message="the program stopped by itself")
+
+    def _syscall(self, uc: Uc, _data: object) -> None:
+        """The syscall instruction: stop; the kernel handles it outside the emulator."""
+        self._stop = Stop("syscall", self.reg("rip") + 2)
+        uc.emu_stop()
+
+    def _interrupt(self, uc: Uc, number: int, _data: object) -> None:
+        """A CPU exception or int n: stop and report it."""
+        self._stop = Stop("interrupt", self.reg("rip"), number=number)
+        uc.emu_stop()
+
+    def _fill(self, uc: Uc, va: int, uc_access: int, entry: object, _data: object) -> bool:
+        """A miss of Unicorn's TLB: the hardware walk, trapping to the kernel on a fault."""
+        access = (
+            EXEC
+            if uc_access == UC_MEM_FETCH
+            else WRITE_ACCESS
+            if uc_access == UC_MEM_WRITE
+            else READ
+        )
+        self.fills += 1
+        for _ in range(MAX_FAULT_RETRIES):
+            try:
+                ppn, flags = self.mmu.walk_fill(va, access)
+                break
+            except PageFault as fault:
+                if not self.trap(fault.va, fault.access, fault.reason):
+                    self._stop = Stop("fault", self.reg("rip"), va, access)
+                    return False
+        else:
+            self._stop = Stop("error", self.reg("rip"), va, access, message="fault loop")
+            return False
+        perms = UC_PROT_READ
+        if flags & WRITE and flags & DIRTY:
+            perms |= UC_PROT_WRITE
+        if access == EXEC and not flags & NX:
+            perms |= UC_PROT_EXEC
+            if self._code_changed(ppn):
+                self._flush_code = True
+                return False
+        self._filled.add(va >> 12)
+        entry.paddr = ppn << 12  # type: ignore[attr-defined]
+        entry.perms = perms  # type: ignore[attr-defined]
+        return True
+
+    def _code_changed(self, ppn: int) -> bool:
+        """Whether frame ppn's bytes changed since it was last fetched (stale code cached)."""
+        crc = zlib.crc32(self._view[ppn << 12 : (ppn + 1) << 12])
+        old = self._code_crc.get(ppn)
+        self._code_crc[ppn] = crc
+        return old is not None and old != crc
+
+    def close(self) -> None:
+        """Release the emulator."""
+        self._view.release()

@@ -1,0 +1,196 @@
+/* Small programs for `vmsim run` tests; argv[1] picks one. */
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <sys/auxv.h>
+
+static void *thread_main(void *arg) { return arg; }
+
+static volatile sig_atomic_t caught;
+static char *page;
+static int seen_code, seen_addr_ok;
+static sigjmp_buf env;
+
+static void on_segv(int signo, siginfo_t *si, void *uc) {
+  (void)uc;
+  caught++;
+  seen_code = si->si_code;
+  seen_addr_ok = si->si_addr == page && signo == SIGSEGV;
+  mprotect(page, 4096, PROT_READ | PROT_WRITE); /* the store is retried and succeeds */
+}
+
+static void on_usr1(int signo) { caught += 10 * (signo == SIGUSR1); }
+
+static void on_segv_jump(int signo) { (void)signo; siglongjmp(env, 1); }
+
+int main(int argc, char **argv) {
+  const char *mode = argc > 1 ? argv[1] : "hello";
+  if (!strcmp(mode, "hello")) {
+    printf("hello from %s with %d args\n", argv[0], argc);
+    return 3;
+  }
+  if (!strcmp(mode, "touch")) { /* touch N MiB, one byte per page, then read it back */
+    size_t n = (size_t)atoi(argv[2]) << 20;
+    unsigned char *p = malloc(n);
+    if (!p) { printf("malloc failed\n"); return 1; }
+    for (size_t i = 0; i < n; i += 4096) p[i] = (unsigned char)(i >> 12);
+    unsigned long sum = 0;
+    for (size_t i = 0; i < n; i += 4096) sum += p[i];
+    printf("touched %s MiB, sum %lu\n", argv[2], sum);
+    return 0;
+  }
+  if (!strcmp(mode, "fork")) { /* the child writes half of a 1 MiB buffer: copy-on-write */
+    size_t n = 1 << 20;
+    char *buf = malloc(n);
+    for (size_t i = 0; i < n; i += 4096) buf[i] = 1;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+      for (size_t i = 0; i < n / 2; i += 4096) buf[i] = 2;
+      printf("child sees %d\n", buf[0]);
+      exit(7);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("parent sees %d, child %d exited %d\n", buf[0], pid == getpid() + 1, WEXITSTATUS(st));
+    return 0;
+  }
+  if (!strcmp(mode, "segv")) { volatile int *p = (int *)16; return *p; }
+  if (!strcmp(mode, "abort")) { abort(); }
+  if (!strcmp(mode, "bus")) { /* a mapping of a 1-byte file touched on its second page */
+    int fd = open(argv[2], O_RDONLY);
+    char *p = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, fd, 0);
+    printf("first byte %c\n", p[0]);
+    fflush(stdout);
+    return p[4096];
+  }
+  if (!strcmp(mode, "enosys")) {
+    long a = syscall(SYS_sysinfo, 0), b = syscall(SYS_sysinfo, 0);
+    printf("sysinfo %ld %ld\n", a, b);
+    return 0;
+  }
+  if (!strcmp(mode, "write")) { /* create argv[2]; report errno */
+    int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) { perror("open"); return 2; }
+    write(fd, "written\n", 8);
+    close(fd);
+    printf("wrote %s\n", argv[2]);
+    return 0;
+  }
+  if (!strcmp(mode, "cat")) { /* read a file through stdio */
+    FILE *f = fopen(argv[2], "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) fputs(line, stdout);
+    return f ? 0 : 1;
+  }
+  if (!strcmp(mode, "catch")) { /* a SIGSEGV handler fixes the protection; SIGUSR1 */
+    page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &sa, NULL);
+    signal(SIGUSR1, on_usr1);
+    volatile double d = 1.5;
+    page[0] = 42;
+    raise(SIGUSR1);
+    for (int i = 0; i < 10; i++) d *= 2;
+    printf("caught %d, page %d, si_code %d, si_addr ok %d, d %.1f\n", caught, page[0], seen_code,
+           seen_addr_ok, d);
+    return 0;
+  }
+  if (!strcmp(mode, "jump")) { /* siglongjmp out of a SIGSEGV handler, twice */
+    signal(SIGSEGV, on_segv_jump);
+    int recovered = 0;
+    for (int i = 0; i < 2; i++) {
+      if (sigsetjmp(env, 1) == 0) {
+        volatile int *p = (int *)16;
+        recovered -= *p;
+      } else {
+        recovered++;
+      }
+    }
+    printf("recovered %d\n", recovered);
+    return 0;
+  }
+  if (!strcmp(mode, "exec")) { /* fork, the child execs this program's hello */
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+      char *args[] = {argv[0], "hello", "again", NULL};
+      execv(argv[0], args);
+      perror("execv");
+      _exit(99);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("child exited %d\n", WEXITSTATUS(st));
+    if (execl("/nonexistent/program", "x", (char *)NULL) < 0) perror("execl");
+    return 0;
+  }
+  if (!strcmp(mode, "pipe")) { /* the child writes 200 KiB into a pipe (64 KiB buffer) */
+    int fds[2];
+    pipe(fds);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(fds[0]);
+      static char chunk[1000];
+      memset(chunk, 'z', sizeof chunk);
+      for (int i = 0; i < 200; i++) write(fds[1], chunk, sizeof chunk);
+      _exit(0);
+    }
+    close(fds[1]);
+    char buf[4096];
+    long total = 0, zs = 0, k;
+    while ((k = read(fds[0], buf, sizeof buf)) > 0) {
+      total += k;
+      for (long i = 0; i < k; i++) zs += buf[i] == 'z';
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("read %ld bytes, %ld z, child %d\n", total, zs, WEXITSTATUS(st));
+    return 0;
+  }
+  if (!strcmp(mode, "env")) { /* the environment and the auxiliary vector */
+    const char *v = getenv("GREETING");
+    printf("GREETING=%s argv[2]=%s\n", v ? v : "(unset)", argc > 2 ? argv[2] : "-");
+    printf("pagesz %lu phnum %lu phent %lu uid ok %d entry set %d random set %d\n",
+           getauxval(AT_PAGESZ), getauxval(AT_PHNUM), getauxval(AT_PHENT),
+           getauxval(AT_UID) == getuid(), getauxval(AT_ENTRY) != 0, getauxval(AT_RANDOM) != 0);
+    return 0;
+  }
+  if (!strcmp(mode, "spin")) { /* two processes compute without a system call */
+    fflush(stdout);
+    pid_t pid = fork();
+    volatile unsigned long x = 0;
+    for (long i = 0; i < 2000000; i++) x += i;
+    if (pid == 0) { printf("child %lu\n", x); exit(0); }
+    waitpid(pid, NULL, 0);
+    printf("parent %lu\n", x);
+    return 0;
+  }
+  if (!strcmp(mode, "pipeout")) { /* write lines until the reader goes away */
+    for (long i = 0; i < 10000000; i++) {
+      printf("line %ld\n", i);
+      fflush(stdout);
+    }
+    return 0;
+  }
+  if (!strcmp(mode, "thread")) {
+    pthread_t t;
+    pthread_create(&t, NULL, thread_main, NULL);
+    pthread_join(t, NULL);
+    return 0;
+  }
+  return 64;
+}

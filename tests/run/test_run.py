@@ -1,0 +1,337 @@
+"""vmsim run: real x86-64 programs, compiled here at test time, run on the machine.
+
+Outputs and exit statuses are compared with the same binary run natively on the host;
+page-fault counts with the native run's getrusage (tolerance stated where used).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import vmsim
+from vmsim.cli.main import main
+
+HERE = Path(__file__).parent
+PAGE = 4096
+
+
+def _compile(out: Path, src: str, *flags: str) -> Path:
+    """Compile a source file of this directory with gcc/g++."""
+    cc = "g++" if src.endswith(".cpp") else "gcc"
+    if shutil.which(cc) is None:
+        pytest.fail(f"{cc} is needed (.ci/run installs it)")
+    subprocess.run([cc, "-O1", "-o", str(out), str(HERE / src), *flags], check=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def bins(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("bins")
+    return {
+        "static": _compile(d / "progs", "progs.c", "-static", "-pthread"),
+        "dynamic": _compile(d / "progs_dyn", "progs.c", "-pthread"),
+        "cxx": _compile(d / "newdel", "newdel.cpp"),
+    }
+
+
+def native(argv: list[str]) -> tuple[bytes, int, int]:
+    """(stdout, exit status as a shell reports it, minor + major faults) of a native run."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
+    return out, code, usage.ru_minflt + usage.ru_majflt
+
+
+def on_vmsim(
+    capfd: pytest.CaptureFixture[str], argv: list[str], **machine: object
+) -> tuple[str, vmsim.Machine, vmsim.Process]:
+    """Run argv on a machine; (its stdout, the machine, the process)."""
+    m = vmsim.Machine(**{"memory": "128MiB", **machine})
+    p = m.spawn(program=argv[0], argv=argv)
+    m.run()
+    return capfd.readouterr().out, m, p
+
+
+def vmsim_run(capfd: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """`vmsim run ARGS`: (exit status, stdout, stderr)."""
+    status = main(["run", *args])
+    cap = capfd.readouterr()
+    return status, cap.out, cap.err
+
+
+def test_static_hello_matches_native(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    argv = [str(bins["static"]), "hello", "x"]
+    want, code, _ = native(argv)
+    out, m, p = on_vmsim(capfd, argv)
+    assert out.encode() == want and code == 3
+    assert p.exit_status == 3
+    assert m.stats.pgfault > 0 and m.runtime.syscalls["write"] == 1
+    assert m.runtime.syscalls["exit_group"] == 1
+    m.check()
+
+
+def test_touching_16_mib_faults_every_page_like_native(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    argv = [str(bins["static"]), "touch", "16"]
+    want, _, native_faults = native(argv)
+    out, m, p = on_vmsim(capfd, argv)
+    assert out.encode() == want
+    assert p.exit_status == 0
+    pages = 16 << 20 >> 12
+    faults = p.stats.min_flt + p.stats.maj_flt
+    assert faults >= pages  # every touched page was faulted in by vmsim's kernel
+    assert abs(faults - native_faults) <= 0.10 * native_faults  # within 10% of native
+    m.check()
+
+
+def test_cxx_new_delete_nothrow_bad_alloc(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    argv = [str(bins["cxx"])]
+    want, code, _ = native(argv)
+    out, m, p = on_vmsim(capfd, argv)
+    assert out.encode() == want and "caught bad_alloc" in out
+    assert p.exit_status == code == 0
+    assert m.runtime.syscalls["openat"] >= 3  # ld.so opened libstdc++, libm, libc, libgcc_s...
+    assert m.runtime.syscalls["mmap"] > 0
+
+
+def test_fork_waitpid_copy_on_write(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    argv = [str(bins["static"]), "fork"]
+    want, _, _ = native(argv)
+    out, m, p = on_vmsim(capfd, argv)
+    assert sorted(out.splitlines()) == sorted(want.decode().splitlines())
+    assert "parent sees 1, child 1 exited 7" in out
+    assert p.exit_status == 0
+    # the child wrote 128 of the 256 shared heap pages: each is one copy-on-write copy
+    assert m.stats.cow_copy >= 128
+    assert m.runtime.syscalls["clone"] == 1 and m.runtime.syscalls["wait4"] == 1
+    m.check()
+
+
+def test_dynamic_binary_reads_a_file(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    text = tmp_path / "lines.txt"
+    text.write_text("one\ntwo\nthree\n")
+    argv = [str(bins["dynamic"]), "cat", str(text)]
+    want, code, _ = native(argv)
+    out, m, p = on_vmsim(capfd, argv)
+    assert out.encode() == want == b"one\ntwo\nthree\n"
+    assert p.exit_status == code == 0
+    assert m.runtime.syscalls["pread64"] + m.runtime.syscalls["read"] > 0
+
+
+@pytest.mark.parametrize(("mode", "status"), [("segv", 139), ("abort", 134)])
+def test_signals_exit_like_linux(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], mode: str, status: int
+) -> None:
+    argv = [str(bins["static"]), mode]
+    _, code, _ = native(argv)
+    assert code == status
+    got, _, err = vmsim_run(capfd, "-q", *argv)
+    assert got == status
+    assert "Traceback" not in err
+
+
+def test_sigbus_beyond_the_end_of_a_mapped_file(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    one = tmp_path / "one"
+    one.write_text("A")
+    argv = [str(bins["static"]), "bus", str(one)]
+    want, code, _ = native(argv)
+    assert code == 135
+    got, out, _ = vmsim_run(capfd, "-q", *argv)
+    assert (got, out.encode()) == (135, want)
+
+
+def test_oom_killer_and_swap(bins: dict[str, Path], capfd: pytest.CaptureFixture[str]) -> None:
+    argv = [str(bins["static"]), "touch", "16"]
+    want, _, _ = native(argv)
+    got, _, err = vmsim_run(capfd, "-q", "--memory", "4MiB", "--overcommit", "always", *argv)
+    assert got == 137  # SIGKILL from the OOM killer
+    got, out, err = vmsim_run(capfd, "--json", "--memory", "4MiB", "--swap", "32MiB", *argv)
+    assert (got, out.encode()) == (0, want)
+    report = json.loads(err.strip().splitlines()[-1])
+    assert report["major_faults"] > 0 and report["swaps_out"] > 0 and report["swaps_in"] > 0
+    assert report["max_rss_kib"] <= 4096
+
+
+def test_overcommit_never_makes_malloc_fail(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    got, out, _ = vmsim_run(
+        capfd, "-q", "--memory", "4MiB", "--overcommit", "never", str(bins["static"]), "touch", "16"
+    )
+    assert (got, out) == (1, "malloc failed\n")
+
+
+def test_report_and_exit_status(bins: dict[str, Path], capfd: pytest.CaptureFixture[str]) -> None:
+    got, out, err = vmsim_run(capfd, "--json", str(bins["static"]), "hello")
+    assert got == 3 and out.startswith("hello from")
+    report = json.loads(err.strip().splitlines()[-1])
+    assert report["exit_status"] == 3
+    assert report["minor_faults"] + report["major_faults"] > 0
+    assert report["vmsim"]["syscalls"]["write"] == 1
+    assert report["vmsim"]["tlb_fills"] > 0
+    got, _, err = vmsim_run(capfd, str(bins["static"]), "hello")
+    assert "Minor (reclaiming a frame) page faults" in err
+
+
+def test_clear_errors(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    got, _, err = vmsim_run(capfd, str(tmp_path / "nothing"))
+    assert got == 1 and err.strip() == f"vmsim: error: run: {tmp_path / 'nothing'}: no such file"
+    (tmp_path / "script.sh").write_text("#!/bin/sh\n")
+    got, _, err = vmsim_run(capfd, str(tmp_path / "script.sh"))
+    assert got == 1 and "not an ELF executable" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "elf32").write_bytes(b"\x7fELF\x01\x01\x01" + bytes(9) + b"\x02\x00\x03\x00")
+    got, _, err = vmsim_run(capfd, str(tmp_path / "elf32"))
+    assert got == 1 and "not an x86-64 (64-bit) ELF executable" in err
+    got, _, err = vmsim_run(capfd, "-q", str(bins["static"]), "thread")
+    assert got == 1 and "CLONE_VM (threads) is not supported" in err
+    assert "Traceback" not in err
+
+
+def test_avx_is_a_clear_sigill(capfd: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    exe = _compile(tmp_path / "avx", "avx.c", "-static", "-mavx", "-O0")
+    got, _, err = vmsim_run(capfd, "-q", str(exe))
+    assert got == 132  # SIGILL, as a CPU without AVX would deliver
+    assert "invalid instruction at 0x" in err
+
+
+def test_unknown_syscall_is_enosys_logged_once(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    got, out, err = vmsim_run(capfd, "-q", str(bins["static"]), "enosys")
+    assert (got, out) == (0, "sysinfo -1 -1\n")
+    assert err.count("syscall 99 (sysinfo) is not implemented: ENOSYS") == 1
+
+
+def test_writes_only_under_writable(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "out.txt"
+    got, _, err = vmsim_run(capfd, "-q", str(bins["static"]), "write", str(target))
+    assert got == 2 and "Permission denied" in err and not target.exists()
+    got, out, _ = vmsim_run(
+        capfd, "-q", "--writable", str(tmp_path), str(bins["static"]), "write", str(target)
+    )
+    assert got == 0 and out == f"wrote {target}\n" and target.read_text() == "written\n"
+
+
+@pytest.mark.parametrize("mode", ["catch", "jump"])
+def test_signal_handlers_run(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], mode: str
+) -> None:
+    argv = [str(bins["static"]), mode]
+    want, code, _ = native(argv)
+    out, m, p = on_vmsim(capfd, argv)
+    assert out.encode() == want and code == 0
+    assert p.exit_status == 0
+    assert m.runtime.syscalls["rt_sigreturn"] == (2 if mode == "catch" else 0)
+
+
+def test_fork_and_execve(bins: dict[str, Path], capfd: pytest.CaptureFixture[str]) -> None:
+    argv = [str(bins["static"]), "exec"]
+    want, _, _ = native(argv)
+    out, m, p = on_vmsim(capfd, argv)
+    assert out.encode() == want
+    assert out.endswith("child exited 3\n") and "hello from" in out
+    assert m.runtime.syscalls["execve"] == 2  # one replaced the child, one failed (ENOENT)
+    assert p.exit_status == 0
+    m.check()
+
+
+def test_narrate_and_events(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    log = tmp_path / "events.jsonl"
+    got, out, err = vmsim_run(
+        capfd, "-q", "--narrate", "3", "--events", str(log), str(bins["static"]), "touch", "1"
+    )
+    assert got == 0 and out == "touched 1 MiB, sum 32640\n"
+    steps = [line for line in err.splitlines() if line and not line.startswith(" ")]
+    assert len(steps) == 3 and steps[1].startswith("page fault: exec at ")
+    assert any(line.startswith("    map ") for line in err.splitlines())
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    names = {r["event"] for r in records}
+    assert {"PageFault", "MapPage", "Syscall", "Walk", "ProcessExit"} <= names
+    brks = [r for r in records if r["event"] == "Syscall" and r["name"] == "brk"]
+    assert brks  # malloc asked the kernel for heap
+
+
+def test_pipe_between_processes(bins: dict[str, Path], capfd: pytest.CaptureFixture[str]) -> None:
+    argv = [str(bins["static"]), "pipe"]
+    want, _, _ = native(argv)
+    out, m, p = on_vmsim(capfd, argv)
+    assert out.encode() == want == b"read 200000 bytes, 200000 z, child 0\n"
+    assert p.exit_status == 0
+    assert m.stats.context_switches >= 3  # the full pipe handed the CPU back and forth
+
+
+def test_argv_env_and_auxv_as_linux_sets_them(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    argv = [str(bins["dynamic"]), "env", "two words"]
+    want = subprocess.run(argv, env={"GREETING": "hi"}, capture_output=True, check=True).stdout
+    m = vmsim.Machine(memory="64MiB")
+    m.spawn(program=argv[0], argv=argv, env={"GREETING": "hi"})
+    m.run()
+    out = capfd.readouterr().out
+    assert out.encode() == want
+    assert out.startswith("GREETING=hi argv[2]=two words\npagesz 4096 ")
+
+
+def test_compute_bound_processes_are_preempted(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    out, m, p = on_vmsim(capfd, [str(bins["static"]), "spin"])
+    assert out == "child 1999999000000\nparent 1999999000000\n"
+    # each loop is some 8 million instructions, quanta are 1 million: they take turns
+    assert m.runtime.preemptions >= 8
+    assert m.stats.context_switches >= m.runtime.preemptions
+    assert p.exit_status == 0
+
+
+def test_sigpipe_when_the_reader_is_gone(bins: dict[str, Path], tmp_path: Path) -> None:
+    """`vmsim run prog | head -1`: the program dies of SIGPIPE (141) as it would natively."""
+    script = f"{sys.executable} -m vmsim.cli.main run -q {bins['static']} pipeout | head -1"
+    native_script = f"{bins['static']} pipeout | head -1"
+    env = {**os.environ, "PYTHONPATH": str(Path(vmsim.__file__).parents[1])}
+    got = subprocess.run(["bash", "-o", "pipefail", "-c", script], env=env, capture_output=True)
+    want = subprocess.run(["bash", "-o", "pipefail", "-c", native_script], capture_output=True)
+    assert (got.returncode, got.stdout) == (want.returncode, want.stdout) == (141, b"line 0\n")
+    assert b"Traceback" not in got.stderr
+
+
+def test_host_ls_lists_a_directory_as_natively(
+    capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for name in ("b", "a", "c.txt"):
+        (tmp_path / name).write_text(name)
+    (tmp_path / "sub").mkdir()
+    ls = shutil.which("ls")
+    assert ls is not None
+    argv = [ls, "-la", "--time-style=+%s", str(tmp_path)]
+    want, code, _ = native(argv)
+    out, m, p = on_vmsim(capfd, argv)
+    assert out.encode() == want and p.exit_status == code == 0
+    assert m.runtime.syscalls["getdents64"] >= 2  # entries, then the end of the directory
