@@ -23,6 +23,7 @@ def _blocks(lang: str) -> list[str]:
 def readme_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A scratch directory that looks like the repository's root (tests/data is there)."""
     (tmp_path / "tests").symlink_to(README.parent / "tests")
+    (tmp_path / "examples").symlink_to(README.parent / "examples")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -56,7 +57,7 @@ def _shell_lines() -> list[str]:
 
 def test_shell_examples_run(readme_dir: Path) -> None:
     lines = _shell_lines()
-    assert len(lines) >= 12 and all(ln.startswith("vmsim ") for ln in lines)
+    assert len(lines) >= 12 and all(ln.startswith(("vmsim ", "g++ ")) for ln in lines)
     bin_dir = readme_dir / "bin"  # `vmsim` is this Python's vmsim, with these sources
     bin_dir.mkdir()
     (bin_dir / "vmsim").write_text(f'#!/bin/sh\nexec {sys.executable} -m vmsim.cli.main "$@"\n')

@@ -226,6 +226,6 @@ def test_replay_tlb_misses_are_the_tlb_models_plus_the_faults(
     assert main(["replay", str(trace), "-f", "1024", "--json", *geometry]) == 0
     (run,) = json.loads(capsys.readouterr().out)
     assert main(["tlb", str(trace), "--entries", "16", "--ways", "4", "--json"]) == 0
-    model = json.loads(capsys.readouterr().out)
+    (model,) = json.loads(capsys.readouterr().out)  # one result per TLB geometry
     assert run["faults"] == 300  # one per distinct page: nothing is ever evicted
     assert run["tlb_misses"] == model["l1"]["misses"] + run["faults"]

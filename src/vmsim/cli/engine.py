@@ -92,7 +92,7 @@ POLICY_PARAMETERS = (
     ("--tick-interval", "tick_interval", Number(1),
      "AGING: references between clock ticks (default 1000)."),
     ("--tau", "tau", Number(1), "WSCLOCK: the working-set window in references (default 1000)."),
-    ("--clockbits", "clockbits", Number(1, 64), "OSTEP-CLOCK: use-counter maximum (default 2)."),
+    ("--clockbits", "clockbits", Number(0, 64), "OSTEP-CLOCK: use-counter maximum (default 2)."),
 )  # fmt: skip
 """Options of the machine's policies, named as the policies (and MachineConfig) name them."""
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from vmsim.cli.common import Number
 from vmsim.errors import VmsimError
 
 
@@ -37,7 +38,10 @@ from vmsim.errors import VmsimError
     show_default=True,
     help="fault_around_bytes: file read faults map this window's cached pages (4KiB: off).",
 )
-@click.option("--seed", default=0, show_default=True, help="Seed (AT_RANDOM, getrandom).")
+@click.option(
+    "--seed", type=Number(0, (1 << 63) - 1), default=0, show_default=True,
+    help="Seed (AT_RANDOM, getrandom).",
+)  # fmt: skip
 @click.option(
     "--writable",
     "writable",
@@ -48,14 +52,14 @@ from vmsim.errors import VmsimError
 @click.option(
     "--narrate",
     "narrate_steps",
-    type=click.IntRange(min=0),
+    type=Number(0),
     default=None,
     help="Tell the first N steps (system calls and page faults) from the event log.",
 )
 @click.option(
     "--from",
     "from_step",
-    type=click.IntRange(min=0),
+    type=Number(0),
     default=0,
     help="With --narrate: start at this step.",
 )
