@@ -59,7 +59,9 @@ def build_harness(outdir: Path) -> Harness | None:
 
 def _run(cmd: list[str], stdin: str) -> str:
     env = dict(os.environ, LIBC_FATAL_STDERR_="1")
-    for var in ("MALLOC_CHECK_", "MALLOC_PERTURB_", "GLIBC_TUNABLES", "LD_PRELOAD"):
+    # glibc reads every MALLOC_*_ variable (a Dask nanny in this process sets
+    # MALLOC_TRIM_THRESHOLD_, which turns off the dynamic mmap threshold): clear them all
+    for var in [v for v in env if v.startswith("MALLOC_")] + ["GLIBC_TUNABLES", "LD_PRELOAD"]:
         env.pop(var, None)
     try:
         return subprocess.run(
