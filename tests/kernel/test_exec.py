@@ -6,6 +6,7 @@ import errno
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,14 +23,8 @@ int main(void) { scratch[0] = banner[0]; counter++; return counter & 1; }
 
 
 @pytest.fixture(scope="module")
-def program(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cc = shutil.which("gcc") or shutil.which("cc")
-    if cc is None:
-        pytest.skip("no C compiler")
-    d = tmp_path_factory.mktemp("elf")
-    (d / "prog.c").write_text(SOURCE)
-    subprocess.run([cc, "-O0", "-o", str(d / "prog"), str(d / "prog.c")], check=True)
-    return d / "prog"
+def program(tmp_path_factory: pytest.TempPathFactory, build_c: Any) -> Path:
+    return build_c(tmp_path_factory, SOURCE)
 
 
 def _load_segments(path: Path) -> list[tuple[int, int, int, int, str]]:

@@ -9,9 +9,8 @@ left behind, 20 KiB left a file frame with refcount 1, 24 KiB an internal EFAULT
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -39,15 +38,9 @@ int main(void) { scratch[0] = banner[0]; counter++; return counter & 1; }
 
 
 @pytest.fixture(scope="module")
-def program(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def program(tmp_path_factory: pytest.TempPathFactory, build_c: Any) -> Path:
     """A small PIE with a data segment whose bss tail exec must clear (a COW fault)."""
-    cc = shutil.which("gcc") or shutil.which("cc")
-    if cc is None:
-        pytest.skip("no C compiler")
-    d = tmp_path_factory.mktemp("elf")
-    (d / "prog.c").write_text(SOURCE)
-    subprocess.run([cc, "-O0", "-o", str(d / "prog"), str(d / "prog.c")], check=True)
-    return d / "prog"
+    return build_c(tmp_path_factory, SOURCE)
 
 
 @pytest.mark.parametrize("memory", ["8KiB", "12KiB", "16KiB", "20KiB", "24KiB"])
