@@ -113,18 +113,7 @@ def test_cycle_finder_finds_a_cycle() -> None:
     assert _cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) == []
 
 
-KNOWN_CYCLES = {
-    "libc": "registry.py imports malloc.py and textbook.py to register them (libc's owner)",
-    "trace": "base.py imports the readers to register them (trace/'s owner)",
-}
-"""Cycles found when this test was written, in files of other branches: each is xfail
-(strict, so it fails once fixed) until its owner breaks it."""
-PACKAGES = [
-    pytest.param(p, marks=pytest.mark.xfail(reason=KNOWN_CYCLES[p], strict=True))
-    if p in KNOWN_CYCLES
-    else p
-    for p in sorted(p.name for p in SRC.iterdir() if (p / "__init__.py").is_file())
-]
+PACKAGES = sorted(p.name for p in SRC.iterdir() if (p / "__init__.py").is_file())
 
 
 @pytest.mark.parametrize("package", PACKAGES)

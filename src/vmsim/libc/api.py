@@ -1,13 +1,16 @@
 """What every allocator offers (the `Allocator` protocol) and what inspection returns.
 
 `vmsim.Process` delegates `p.malloc(...)`, `p.heap`, `p.mallinfo()` etc. to an object
-of this protocol, picked by name from `vmsim.libc.ALLOCATORS`.
+of this protocol, picked by name from `vmsim.libc.ALLOCATORS`: the one registry of
+allocators, here below them (each registers itself with `@register_allocator`), read by
+`vmsim.libc.registry` above them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from vmsim.errors import format_addr
 from vmsim.events import LibcCall, LibcReturn
@@ -129,3 +132,26 @@ def returned(mem: UserMemory, event: LibcCall, result: int, raised: str = "") ->
     object.__setattr__(event, "result", result)
     mem.emit(LibcReturn(event.pid, event.func, result, raised))
     return result
+
+
+DEFAULT_ALLOCATOR = "glibc"
+
+ALLOCATORS: dict[str, type[Any]] = {}
+"""The one registry of allocators: name -> class (`vmsim.libc.registry` loads them all)."""
+DESCRIPTIONS: dict[str, str] = {}
+
+C = TypeVar("C", bound=type[Any])
+
+
+def register_allocator(name: str, description: str) -> Callable[[C], C]:
+    """Class decorator: make an allocator available under `name`."""
+
+    def deco(cls: C) -> C:
+        """Register cls."""
+        if name in ALLOCATORS and ALLOCATORS[name] is not cls:
+            raise ValueError(f"allocator {name!r} is already registered")
+        ALLOCATORS[name] = cls
+        DESCRIPTIONS[name] = description
+        return cls
+
+    return deco

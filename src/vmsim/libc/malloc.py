@@ -16,7 +16,7 @@ import errno as _errno
 
 from vmsim.errors import ConfigError
 from vmsim.events import LibcCall
-from vmsim.libc.api import Chunk, MallInfo, c_ptr, call_event, returned
+from vmsim.libc.api import Chunk, MallInfo, c_ptr, call_event, register_allocator, returned
 from vmsim.libc.ptmalloc import heapwalk
 from vmsim.libc.ptmalloc.core import Ptmalloc
 from vmsim.libc.ptmalloc.layout import (
@@ -32,7 +32,6 @@ from vmsim.libc.ptmalloc.layout import (
     MP_SBRK_BASE,
     powerof2,
 )
-from vmsim.libc.registry import register_allocator
 from vmsim.libc.usermem import UserMemory
 
 _PTR_SIZE = 8

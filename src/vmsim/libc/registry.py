@@ -1,39 +1,30 @@
 """The allocators a process can be spawned with: name -> class (`m.spawn(allocator=...)`).
 
 Each class is built as `cls(mem, **options)` over a `UserMemory` and follows the
-`vmsim.libc.api.Allocator` protocol. "glibc" (the default) registers itself here;
-other allocators (the textbook free list) register with `@register_allocator`.
+`vmsim.libc.api.Allocator` protocol. Every allocator ("glibc", the default, and the
+textbook free list) registers itself in `vmsim.libc.api.ALLOCATORS` with
+`@register_allocator`; this module, above them, loads them and looks them up.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from vmsim.errors import ConfigError
+from vmsim.libc.api import ALLOCATORS, DEFAULT_ALLOCATOR, DESCRIPTIONS, register_allocator
 from vmsim.libc.usermem import UserMemory
 
-DEFAULT_ALLOCATOR = "glibc"
-
-ALLOCATORS: dict[str, type[Any]] = {}
-DESCRIPTIONS: dict[str, str] = {}
-
-C = TypeVar("C", bound=type[Any])
-
-
-def register_allocator(name: str, description: str) -> Callable[[C], C]:
-    """Class decorator: make an allocator available under `name`."""
-
-    def deco(cls: C) -> C:
-        """Register cls."""
-        if name in ALLOCATORS and ALLOCATORS[name] is not cls:
-            raise ValueError(f"allocator {name!r} is already registered")
-        ALLOCATORS[name] = cls
-        DESCRIPTIONS[name] = description
-        return cls
-
-    return deco
+__all__ = [
+    "ALLOCATORS",
+    "DEFAULT_ALLOCATOR",
+    "DESCRIPTIONS",
+    "allocator_class",
+    "allocator_names",
+    "check_allocator",
+    "make_allocator",
+    "register_allocator",
+]
 
 
 def _load_all() -> None:

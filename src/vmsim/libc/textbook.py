@@ -20,9 +20,8 @@ import copy
 import errno as _errno
 
 from vmsim.errors import ConfigError, format_addr
-from vmsim.libc.api import Chunk, MallInfo, c_ptr, call_event, returned
+from vmsim.libc.api import Chunk, MallInfo, c_ptr, call_event, register_allocator, returned
 from vmsim.libc.freelist import FreeList, check_rules
-from vmsim.libc.registry import register_allocator
 from vmsim.libc.usermem import UserMemory
 
 HEADER = 16

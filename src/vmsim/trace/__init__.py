@@ -4,15 +4,8 @@ One registry of formats (`FORMATS`), content-based detection of compression and
 format, and chunked streaming of NumPy arrays. See ../shared/DESIGN.md.
 """
 
-from vmsim.trace.base import (
-    FORMATS,
-    TraceChunk,
-    TraceReader,
-    detect_format,
-    format_names,
-    open_reader,
-    register_format,
-)
+from vmsim.trace.base import FORMATS, TraceChunk, TraceReader, register_format
+from vmsim.trace.formats import detect_format, format_names, open_reader
 from vmsim.trace.trace import Trace
 
 __all__ = [

@@ -15,7 +15,8 @@ import numpy as np
 
 from vmsim.errors import ConfigError
 from vmsim.kinds import INSTR, LOAD
-from vmsim.trace.base import CHUNK_REFS, ReadStats, TraceChunk, open_reader
+from vmsim.trace.base import CHUNK_REFS, ReadStats, TraceChunk
+from vmsim.trace.formats import open_reader
 from vmsim.trace.pages import to_pages
 
 
