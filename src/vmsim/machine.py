@@ -30,7 +30,8 @@ from vmsim.errors import (
 )
 from vmsim.events import Access, Event, Syscall
 from vmsim.hw.mmu import EXEC, READ, WRITE_ACCESS, PageFault
-from vmsim.hw.pte import PteInfo, decode
+from vmsim.hw.pte import DIRTY, WRITE, PteInfo, decode
+from vmsim.hw.tlb import ASID_SHIFT
 from vmsim.kernel.exec import ElfImage, load_elf
 from vmsim.kernel.filemap import PageCacheObject, msync, open_file
 from vmsim.kernel.kernel import SIGNALS, Kernel
@@ -48,6 +49,8 @@ from vmsim.stats import ProcStat, VmStat
 
 if TYPE_CHECKING:
     from vmsim.kernel.syscall import Runtime, UserTask
+
+_WRITABLE_DIRTY = WRITE | DIRTY
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,15 @@ class Process:
         self._allocator_options = dict(allocator_options or {})
         self._translate = self._k.mmu.translate
         self._mem = self._k.mem
+        self._mmu = self._k.mmu
+        tlb = self._k.tlb
+        self._tlb_sets = tlb.sets if tlb.nsets else [{}]
+        """The TLB's sets, for the hit path (no TLB: one set that stays empty, so every
+        access misses)."""
+        self._tlb_nsets = tlb.nsets or 1
+        self._shift = self._k.fmt.page_shift
+        self._offset_mask = self._ps - 1
+        self._user_top = self._k.fmt.user_top
         self._libc: Libc | None = None
         self.image: ElfImage | None = None
         """The executable loaded by exec, if any."""
@@ -166,11 +178,52 @@ class Process:
 
     def load(self, va: int, n: int) -> bytes:
         """Read n bytes at va through the MMU."""
-        return self._access(va, n, READ, None)
+        pa = self._tlb_hit(va, n, False)
+        if pa < 0:
+            return self._access(va, n, READ, None)
+        return self._mem.read(pa, n)
 
     def store(self, va: int, data: bytes) -> None:
         """Write data at va through the MMU."""
-        self._access(va, len(data), WRITE_ACCESS, data if type(data) is bytes else bytes(data))
+        if type(data) is not bytes:
+            data = bytes(data)
+        pa = self._tlb_hit(va, len(data), True)
+        if pa < 0:
+            self._access(va, len(data), WRITE_ACCESS, data)
+        else:
+            self._mem.write(pa, data)
+
+    def _tlb_hit(self, va: int, n: int, write: bool) -> int:
+        """The hit path: pa of a TLB hit, counted as `_access` counts it; else -1, uncounted."""
+        # Only a one-page access with nothing else to do (no context switch, timer tick,
+        # event log or walk). The hit becomes its set's most recent, as TLB.lookup makes
+        # it; a write needs a writable entry whose D is set, as MMU.translate does. On -1
+        # the full path runs and counts exactly as it does without this one.
+        proc = self._proc
+        k = self._k
+        mmu = self._mmu
+        if (
+            0 < n <= self._ps - (va & self._offset_mask)
+            and 0 <= va <= self._user_top - n
+            and k.loaded_mm is proc.mm
+            and proc.state == RUNNING
+            and k.events is None  # the kernel's event log is the MMU's too
+            and not k.tick_interval
+        ):
+            vpn = va >> self._shift
+            tlb_set = self._tlb_sets[vpn % self._tlb_nsets]
+            key = mmu.asid << ASID_SHIFT | vpn
+            e = tlb_set.pop(key, None)
+            if e is not None:
+                tlb_set[key] = e
+                if not write or e[1] & _WRITABLE_DIRTY == _WRITABLE_DIRTY:
+                    proc.stats.cpu_accesses += 1
+                    k.clock += 1
+                    mmu.stats.tlb_hit += 1
+                    if mmu.on_access is not None:
+                        mmu.on_access(e[0], write)
+                    return e[0] << self._shift | va & self._offset_mask
+        return -1
 
     def fetch(self, va: int, n: int) -> bytes:
         """An instruction fetch of n bytes at va (needs execute permission)."""

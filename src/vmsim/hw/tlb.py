@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-_ASID_SHIFT = 52
+ASID_SHIFT = 52
 """Entries are keyed by asid << 52 | vpn (vpns are at most 36 bits wide)."""
+_ASID_SHIFT = ASID_SHIFT  # the name report/view/snapshot.py imports
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,10 @@ class TLB:
         self.entries = entries
         self.ways = ways if ways else entries
         self.nsets = entries // self.ways if entries else 0
-        self._sets: list[dict[int, tuple[int, int]]] = [{} for _ in range(self.nsets)]
+        self.sets: list[dict[int, tuple[int, int]]] = [{} for _ in range(self.nsets)]
+        """Set i maps asid << ASID_SHIFT | vpn (vpn % nsets == i) to (ppn, flags), least
+        recent first; the machine's TLB-hit path reads it inline, as `lookup` does."""
+        self._sets = self.sets  # the name report/view/snapshot.py reads
         self.on_flush: Callable[[int | None], None] | None = None
         """Called on every flush with the vpn (None: all): a CPU with a TLB of its own
         (hw.cpu) flushes that one too."""
@@ -41,8 +45,8 @@ class TLB:
         """(ppn, flags) for vpn in asid, or None; a hit becomes the set's most recent."""
         if not self.nsets:
             return None
-        s = self._sets[vpn % self.nsets]
-        key = (asid << _ASID_SHIFT) | vpn
+        s = self.sets[vpn % self.nsets]
+        key = (asid << ASID_SHIFT) | vpn
         e = s.pop(key, None)
         if e is not None:
             s[key] = e
@@ -52,8 +56,8 @@ class TLB:
         """Insert a translation, evicting the set's least recently used entry if full."""
         if not self.nsets:
             return
-        s = self._sets[vpn % self.nsets]
-        key = (asid << _ASID_SHIFT) | vpn
+        s = self.sets[vpn % self.nsets]
+        key = (asid << ASID_SHIFT) | vpn
         s.pop(key, None)
         if len(s) >= self.ways:
             del s[next(iter(s))]
@@ -65,31 +69,31 @@ class TLB:
             self.on_flush(vpn)
         if not self.nsets:
             return False
-        return self._sets[vpn % self.nsets].pop((asid << _ASID_SHIFT) | vpn, None) is not None
+        return self.sets[vpn % self.nsets].pop((asid << ASID_SHIFT) | vpn, None) is not None
 
     def flush_asid(self, asid: int) -> None:
         """Invalidate every translation tagged asid."""
         if self.on_flush is not None:
             self.on_flush(None)
-        for s in self._sets:
-            for key in [k for k in s if k >> _ASID_SHIFT == asid]:
+        for s in self.sets:
+            for key in [k for k in s if k >> ASID_SHIFT == asid]:
                 del s[key]
 
     def flush_all(self) -> None:
         """Invalidate everything."""
         if self.on_flush is not None:
             self.on_flush(None)
-        for s in self._sets:
+        for s in self.sets:
             s.clear()
 
     def contents(self) -> list[TlbEntry]:
         """Every cached translation, set by set, least recent first."""
-        mask = (1 << _ASID_SHIFT) - 1
+        mask = (1 << ASID_SHIFT) - 1
         return [
-            TlbEntry(key >> _ASID_SHIFT, key & mask, ppn, flags)
-            for s in self._sets
+            TlbEntry(key >> ASID_SHIFT, key & mask, ppn, flags)
+            for s in self.sets
             for key, (ppn, flags) in s.items()
         ]
 
     def __len__(self) -> int:
-        return sum(len(s) for s in self._sets)
+        return sum(len(s) for s in self.sets)
