@@ -195,7 +195,7 @@ class Process:
 
     def _tlb_hit(self, va: int, n: int, write: bool) -> int:
         """The hit path: pa of a TLB hit, counted as `_access` counts it; else -1, uncounted."""
-        # Only a one-page access with nothing else to do (no context switch, timer tick,
+        # Only a one-page access with nothing else to do (no context switch, timer tick due,
         # event log or walk). The hit becomes its set's most recent, as TLB.lookup makes
         # it; a write needs a writable entry whose D is set, as MMU.translate does. On -1
         # the full path runs and counts exactly as it does without this one.
@@ -208,7 +208,7 @@ class Process:
             and k.loaded_mm is proc.mm
             and proc.state == RUNNING
             and k.events is None  # the kernel's event log is the MMU's too
-            and not k.tick_interval
+            and (not k.tick_interval or k.clock % k.tick_interval)  # no tick due now
         ):
             vpn = va >> self._shift
             tlb_set = self._tlb_sets[vpn % self._tlb_nsets]
