@@ -81,7 +81,7 @@ class MMU:
             self.stats.tlb_miss += 1
             if self.events is not None:
                 self.events.append(TlbMiss(self.pid, va))
-            return self._walk(va, vpn, access)
+            return (self.walk_fill(va, access)[0] << self._shift) | (va & self._mask)
         ppn, flags = e
         self.stats.tlb_hit += 1
         if self.events is not None:
@@ -95,13 +95,9 @@ class MMU:
                 self.on_access(ppn, access == WRITE_ACCESS)
             return (ppn << self._shift) | (va & self._mask)
         if access == WRITE_ACCESS and flags & WRITE:
-            return self._walk(va, vpn, access)  # set D in the PTE's bytes
+            # set D in the PTE's bytes
+            return (self.walk_fill(va, access)[0] << self._shift) | (va & self._mask)
         raise PageFault(va, access, "write-protect" if access == WRITE_ACCESS else "nx")
-
-    def _walk(self, va: int, vpn: int, access: int) -> int:
-        """The hardware walk: check, set A/D in the PTE bytes, fill the TLB."""
-        ppn, _flags = self.walk_fill(va, access)
-        return (ppn << self._shift) | (va & self._mask)
 
     def walk_fill(self, va: int, access: int) -> tuple[int, int]:
         """The hardware walk for va: (ppn, effective flags) after setting A/D; PageFault.
