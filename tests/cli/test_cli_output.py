@@ -123,11 +123,46 @@ def _commands_with_json(cmd: click.Command, path: list[str]) -> list[tuple[str, 
 
 
 def test_csv_beside_every_json() -> None:
-    theirs = {"trace info", "demo"}  # the trace and demo branches' commands
-    found = [(n, c) for n, c in _commands_with_json(cli, []) if n not in theirs]
-    assert len(found) >= 6
+    found = _commands_with_json(cli, [])
+    assert {"simulate", "mrc", "tlb", "working-set", "replay", "policies", "trace info",
+            "demo"} <= {n for n, _ in found}  # fmt: skip
     missing = [n for n, c in found if "--csv" not in {o for p in c.params for o in p.opts}]
     assert missing == []
+
+
+def test_trace_info_csv_holds_the_json_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = vm(capsys, "trace", "info", LS, "--csv")
+    assert code == 0, err
+    (row,) = list(csv.DictReader(io.StringIO(out)))
+    data = json.loads(vm(capsys, "trace", "info", LS, "--json")[1])
+    assert row["format"] == data["format"] == "lackey"
+    for key in ("references", "distinct_pages", "code_pages", "data_pages", "footprint_bytes"):
+        assert int(row[key]) == data[key]
+    assert {k: int(row[f"by_kind_{k}"]) for k in "ILSM"} == data["by_kind"]
+    assert int(row["lowest_address"]) == data["lowest_address"]
+
+
+def test_demo_csv_holds_every_json_counter(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = vm(capsys, "demo", "--csv")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert list(rows[0]) == ["scope", "pid", "name", "counter", "value"]
+    data = json.loads(vm(capsys, "demo", "--json")[1])
+    machine = {r["counter"]: int(r["value"]) for r in rows if r["scope"] == "machine"}
+    assert machine == data["machine"]
+    procs: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if r["scope"] == "process":
+            procs.setdefault(r["pid"], {"name": r["name"]})[r["counter"]] = int(r["value"])
+    assert procs == data["processes"]
+
+
+@pytest.mark.parametrize("command", [["demo"], ["trace", "info", str(LS)]])
+def test_json_and_csv_together_is_refused_by_demo_and_trace_info(
+    capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    code, _, err = vm(capsys, *command, "--json", "--csv")
+    assert code == 2 and "give --json or --csv, not both" in err
 
 
 @pytest.mark.parametrize("command", COMMANDS[:5], ids=[c[0] for c in COMMANDS[:5]])

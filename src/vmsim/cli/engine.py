@@ -26,6 +26,7 @@ from vmsim.cli.common import (
     progress_bar,
     renamed_options,
     resolve_frames,
+    write_csv,
 )
 from vmsim.config import format_size, parse_size
 from vmsim.errors import ConfigError
@@ -722,11 +723,18 @@ def trace() -> None:
 )
 @click.option("--skip-bad", is_flag=True, help="Skip malformed lines (counted) instead of failing.")
 @click.option("--page-size", default="4KiB", show_default=True, help="Page size (power of two).")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def info(trace_path: str, fmt: str | None, skip_bad: bool, page_size: str, as_json: bool) -> None:
-    """References by kind, distinct pages (code, data), footprint."""
+@output_options
+def info(
+    trace_path: str, fmt: str | None, skip_bad: bool, page_size: str, as_json: bool, as_csv: bool
+) -> None:
+    """References by kind, distinct pages (code, data), footprint.
+
+    CSV: one row of the JSON figures (by_kind flattened to by_kind_I, by_kind_L, ...).
+    """
     from vmsim.engine.info import trace_info
 
+    if as_json and as_csv:
+        raise click.UsageError("give --json or --csv, not both")
     shift = _page_shift(page_size)
     tr = _open(trace_path, fmt, skip_bad)
     with progress_bar(f"reading {trace_path}") as advance:
@@ -734,6 +742,10 @@ def info(trace_path: str, fmt: str | None, skip_bad: bool, page_size: str, as_js
     _warn_bad(tr)
     if as_json:
         echo_json(i.to_dict())
+        return
+    if as_csv:
+        record = _flat(i.to_dict())
+        write_csv([Column(k, k) for k in record], [record])
         return
     rows = [["format", i.format], ["references", f"{i.references:,}"]]
     rows += [[f"  {k}", f"{v:,}"] for k, v in i.by_kind.items()]
@@ -814,6 +826,17 @@ def convert(
     click.echo(f"{dest}: {n:,} references ({out_fmt})", err=True)
     if lost:
         click.echo(f"vmsim: {dest}: lost {'; '.join(lost)} (--lossy)", err=True)
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested JSON object as one level, keys joined by _ ({"by_kind": {"I": 1}}: by_kind_I)."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out |= _flat(v, f"{prefix}{k}_")
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
 
 
 @trace.command()
