@@ -166,6 +166,33 @@ def test_memory_errors(capsys: pytest.CaptureFixture[str], small: Path) -> None:
     assert code == 2 and "give --frames or --memory, not both" in err
 
 
+def test_mrc_memory_is_sizes_times_the_page_size(capsys: pytest.CaptureFixture[str]) -> None:
+    for policy in ("lru", "fifo"):
+        by_sizes = vm(capsys, "mrc", LS, "-p", policy, "--sizes", "16,64", "--json")[1]
+        by_memory = vm(capsys, "mrc", LS, "-p", policy, "--memory", "64KiB,256KiB", "--json")[1]
+        assert json.loads(by_memory) == json.loads(by_sizes)
+    (lru,) = json.loads(vm(capsys, "mrc", LS, "--sizes", "16,64", "--json")[1])
+    assert [p["misses"] for p in lru["points"]] == [22_592, 1_672]  # tests/data/golden.json
+    code, out, err = vm(capsys, "mrc", LS, "--page-size", "8KiB", "--memory", "64KiB", "--csv")
+    assert code == 0, err
+    assert out.splitlines()[1].split(",")[2:4] == ["8", "64KiB"]  # frames, memory
+
+
+def test_mrc_memory_errors_are_simulates(capsys: pytest.CaptureFixture[str], small: Path) -> None:
+    code, _, err = vm(capsys, "mrc", small, "--memory", "6KiB")
+    assert code == 2 and "'--memory': 6KiB is not a whole number of 4KiB pages" in err
+    code, _, err = vm(capsys, "mrc", small, "--memory", "64KiB", "--sizes", "16")
+    assert code == 2 and "give --sizes or --memory, not both" in err
+    code, _, err = vm(capsys, "mrc", small, "--sizes", "1MiB")
+    assert code == 2 and "'1MiB' is a size; this option takes a count" in err
+    assert "(for a memory size use --memory 1MiB)" in err
+    code, _, err = vm(capsys, "mrc", small, "--memory", BIG)
+    assert code == 2 and "internal error" not in err and "is above the largest allowed" in err
+    sim = next(p for p in cli.commands["simulate"].params if p.name == "memory")
+    mine = next(p for p in cli.commands["mrc"].params if p.name == "memory")
+    assert mine.type is sim.type and mine.opts == sim.opts  # one option type, one spelling
+
+
 def test_replay_memory(capsys: pytest.CaptureFixture[str], small: Path) -> None:
     code, out, err = vm(capsys, "replay", small, "-p", "fifo", "--memory", "8KiB", "--json")
     assert code == 0, err

@@ -126,15 +126,24 @@ class Fraction(click.ParamType):
         return x
 
 
-def frame_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--frames N[,N...] and --memory SIZE[,SIZE...] (frames = memory / page size)."""
-    f = click.option(
+MEMORY = Number(1, MAX_COUNT, many=True, size=True)
+"""The type of every --memory option: sizes with units, comma-separated."""
+
+
+def memory_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--memory SIZE[,SIZE...] (frames = memory / page size), beside a frame-count option."""
+    return click.option(
         "--memory",
         "-m",
-        type=Number(1, 1 << 62, many=True, size=True),
+        type=MEMORY,
         default=None,
         help="Memory sizes instead of frame counts, e.g. 256KiB,1MiB (frames: memory / page size).",
     )(f)
+
+
+def frame_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--frames N[,N...] and --memory SIZE[,SIZE...] (frames = memory / page size)."""
+    f = memory_option(f)
     return click.option(
         "--frames",
         "-f",
@@ -146,10 +155,17 @@ def frame_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def resolve_frames(frames: list[int] | None, memory: list[int] | None, page_size: int) -> list[int]:
     """The frame counts of --frames or --memory (64 when neither is given)."""
+    return frames_or_memory(frames, memory, page_size) or [64]
+
+
+def frames_or_memory(
+    frames: list[int] | None, memory: list[int] | None, page_size: int, option: str = "--frames"
+) -> list[int] | None:
+    """The frame counts of `option` (a count option) or --memory; None when neither is given."""
     if frames is not None and memory is not None:
-        raise click.UsageError("give --frames or --memory, not both")
+        raise click.UsageError(f"give {option} or --memory, not both")
     if memory is None:
-        return frames or [64]
+        return frames
     out = []
     for m in memory:
         if m < page_size or m % page_size:

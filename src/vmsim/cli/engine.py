@@ -21,6 +21,8 @@ from vmsim.cli.common import (
     echo_json,
     emit,
     frame_options,
+    frames_or_memory,
+    memory_option,
     output_options,
     print_table,
     progress_bar,
@@ -309,10 +311,11 @@ MRC_COLUMNS = [
 )
 @click.option(
     "--sizes",
-    type=Number(1, MAX_COUNT, many=True, size_option=None),
+    type=Number(1, MAX_COUNT, many=True, size_option="--memory"),
     default=None,
     help="Frame counts (default: about 32 up to the footprint).",
 )
+@memory_option
 @click.option(
     "--method",
     type=click.Choice(["auto", "exact", "shards", "simulate"], case_sensitive=False),
@@ -338,6 +341,7 @@ def mrc(
     trace_path: str,
     policy: str,
     sizes: list[int] | None,
+    memory: list[int] | None,
     method: str,
     rate: float,
     fmt: str | None,
@@ -366,6 +370,7 @@ def mrc(
         )
     opts = _policy_options(policies, seed, clock_load_clear)
     shift = _page_shift(page_size)
+    sizes = frames_or_memory(sizes, memory, page_size, "--sizes")
     trace = _open(trace_path, fmt, skip_bad)
     if method == "shards" or (method == "auto" and policies == ["lru"]):
         curves = [
