@@ -28,6 +28,8 @@ from vmsim.cli.common import (
     progress_bar,
     renamed_options,
     resolve_frames,
+    spinner,
+    trace_progress,
     write_csv,
 )
 from vmsim.config import format_size, parse_size
@@ -195,7 +197,7 @@ def _prepare(trace: Any, shift: int, data_only: bool, split: bool) -> Any:
     """Read a trace into dense ids, with a progress bar."""
     from vmsim.engine.source import PageOptions, prepare
 
-    with progress_bar(f"reading {trace.path}") as advance:
+    with trace_progress(trace, f"reading {trace.path}") as advance:
         return prepare(trace, PageOptions(shift, data_only, split), advance)
 
 
@@ -418,7 +420,7 @@ def _shards(
     from vmsim.engine.mrc import lru_curve_auto, shards_curve
 
     curve_of = lru_curve_auto if exact_first else shards_curve
-    with progress_bar(f"reading {trace.path}") as advance:
+    with trace_progress(trace, f"reading {trace.path}") as advance:
         chunks = (p for p, _ in trace.page_chunks(shift, data_only=data_only, split=split))
         return curve_of(_advancing(chunks, advance), rate, sizes)
 
@@ -550,7 +552,7 @@ def tlb(
     with renamed_options(tlb_entries="--entries", tlb_ways="--ways"):
         configs = [TlbConfig(TlbLevel(e, ways), l2, tlb_page) for e in entries]
     trace = _open(trace_path, fmt, skip_bad)
-    with progress_bar(f"reading {trace_path}") as advance:
+    with trace_progress(trace, f"reading {trace_path}") as advance:
         vpns = (p for p, _ in trace.page_chunks(configs[0].page_shift, data_only=data_only))
         results = simulate_tlbs(vpns, configs, advance)
     _warn_bad(trace)
@@ -742,7 +744,7 @@ def info(
         raise click.UsageError("give --json or --csv, not both")
     shift = _page_shift(page_size)
     tr = _open(trace_path, fmt, skip_bad)
-    with progress_bar(f"reading {trace_path}") as advance:
+    with trace_progress(tr, f"reading {trace_path}") as advance:
         i = trace_info(tr, shift, advance)
     _warn_bad(tr)
     if as_json:
@@ -816,7 +818,7 @@ def convert(
     if out_fmt == "npy":  # two passes: the count goes first (a pipe is spooled)
         count = sum(len(c) for c in tr.chunks())
     lost: list[str] = []
-    with progress_bar(f"converting {src}") as advance:
+    with trace_progress(tr, f"converting {src}") as advance:
         n = write_trace(
             _advancing(tr.chunks(), advance),
             dest,
@@ -890,7 +892,7 @@ def record(output: str, level: int, trace_children: bool, command: tuple[str, ..
     check_level("zstd", level, output)
     find_valgrind()
     check_command(command)
-    with progress_bar(f"recording {command[0]}") as advance:
+    with spinner(f"recording {command[0]}") as advance:
         rec = run(
             list(command), output, progress=advance, level=level, trace_children=trace_children
         )
