@@ -7,8 +7,10 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -123,11 +125,46 @@ def _commands_with_json(cmd: click.Command, path: list[str]) -> list[tuple[str, 
 
 
 def test_csv_beside_every_json() -> None:
-    theirs = {"trace info", "demo"}  # the trace and demo branches' commands
-    found = [(n, c) for n, c in _commands_with_json(cli, []) if n not in theirs]
-    assert len(found) >= 6
+    found = _commands_with_json(cli, [])
+    assert {"simulate", "mrc", "tlb", "working-set", "replay", "policies", "trace info",
+            "demo"} <= {n for n, _ in found}  # fmt: skip
     missing = [n for n, c in found if "--csv" not in {o for p in c.params for o in p.opts}]
     assert missing == []
+
+
+def test_trace_info_csv_holds_the_json_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = vm(capsys, "trace", "info", LS, "--csv")
+    assert code == 0, err
+    (row,) = list(csv.DictReader(io.StringIO(out)))
+    data = json.loads(vm(capsys, "trace", "info", LS, "--json")[1])
+    assert row["format"] == data["format"] == "lackey"
+    for key in ("references", "distinct_pages", "code_pages", "data_pages", "footprint_bytes"):
+        assert int(row[key]) == data[key]
+    assert {k: int(row[f"by_kind_{k}"]) for k in "ILSM"} == data["by_kind"]
+    assert int(row["lowest_address"]) == data["lowest_address"]
+
+
+def test_demo_csv_holds_every_json_counter(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = vm(capsys, "demo", "--csv")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert list(rows[0]) == ["scope", "pid", "name", "counter", "value"]
+    data = json.loads(vm(capsys, "demo", "--json")[1])
+    machine = {r["counter"]: int(r["value"]) for r in rows if r["scope"] == "machine"}
+    assert machine == data["machine"]
+    procs: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if r["scope"] == "process":
+            procs.setdefault(r["pid"], {"name": r["name"]})[r["counter"]] = int(r["value"])
+    assert procs == data["processes"]
+
+
+@pytest.mark.parametrize("command", [["demo"], ["trace", "info", str(LS)]])
+def test_json_and_csv_together_is_refused_by_demo_and_trace_info(
+    capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    code, _, err = vm(capsys, *command, "--json", "--csv")
+    assert code == 2 and "give --json or --csv, not both" in err
 
 
 @pytest.mark.parametrize("command", COMMANDS[:5], ids=[c[0] for c in COMMANDS[:5]])
@@ -265,3 +302,83 @@ def test_progress_shows_a_total_and_an_eta_on_a_terminal(
 def test_no_progress_when_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = vm(capsys, "simulate", LS, "-p", "lru,fifo", "-f", "16,64", "--json")
     assert code == 0 and err == ""
+
+
+@pytest.fixture(scope="module")
+def vmt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/data/ls.lackey.xz as a .vmt (893,651 references, counted in its end block)."""
+    path = tmp_path_factory.mktemp("vmt") / "ls.vmt"
+    assert main(["trace", "convert", str(LS), str(path)]) == 0
+    return path
+
+
+STREAMED = [  # the commands that stream their trace, and mrc's streamed LRU curve
+    ["tlb", "{t}", "--json"],
+    ["working-set", "{t}", "--json"],
+    ["mrc", "{t}", "--json"],
+    ["mrc", "{t}", "--method", "shards", "--json"],
+    ["trace", "info", "{t}", "--json"],
+    ["replay", "{t}", "-f", "64", "--json"],
+]
+ETA = re.compile(r"ETA\s+(\d+:\d\d:\d\d|-:--:--)")
+"""The time remaining, after the terminal's colour codes are taken out."""
+
+
+def _plain(err: str) -> str:
+    """stderr without the terminal's control sequences."""
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", err)
+
+
+@pytest.mark.parametrize("command", STREAMED, ids=[" ".join(c[:-1]) for c in STREAMED])
+def test_a_vmt_shows_references_read_of_its_count_and_an_eta(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    vmt: Path,
+    command: list[str],
+) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setenv("COLUMNS", "250")  # room for the long temporary path
+    code, _, err = vm(capsys, *_args(command, vmt))
+    err = _plain(err)
+    assert code == 0, err
+    assert f"reading {vmt}" in err and "893651/893651" in err and ETA.search(err), err
+
+
+@pytest.mark.parametrize("command", STREAMED, ids=[" ".join(c[:-1]) for c in STREAMED])
+def test_another_file_shows_the_share_of_its_bytes_read_and_an_eta(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setenv("COLUMNS", "250")
+    code, _, err = vm(capsys, *_args(command, LS))
+    err = _plain(err)
+    assert code == 0, err
+    size = LS.stat().st_size  # 203,816 bytes of xz: 199.0KiB
+    assert f"of {size / 1024:.1f}KiB" in err and "100%" in err and ETA.search(err), err
+
+
+def test_a_pipe_shows_a_spinner_without_a_total(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(LS.read_bytes()))
+    writer.start()
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setenv("COLUMNS", "250")
+    code, out, err = vm(capsys, "tlb", fifo, "--json")
+    writer.join()
+    err = _plain(err)
+    assert code == 0, err
+    assert json.loads(out)[0]["references"] == 893_651
+    assert "references so far" in err and "ETA" not in err and "%" not in err, err
+
+
+@pytest.mark.parametrize("command", STREAMED, ids=[" ".join(c[:-1]) for c in STREAMED])
+def test_streamed_commands_are_quiet_when_not_on_a_terminal(
+    capsys: pytest.CaptureFixture[str], vmt: Path, command: list[str]
+) -> None:
+    for trace in (vmt, LS):
+        code, _, err = vm(capsys, *_args(command, trace))
+        others = [line for line in err.splitlines() if not line.startswith("note: ")]
+        assert code == 0 and others == [], err  # SHARDS's notes on its sample are results

@@ -108,4 +108,4 @@ def test_as_a_user_types_it(tmp_path: Path) -> None:
     )
     lines = r.stdout.splitlines()
     assert lines[0] == f"0 {errno.ENOMEM} 0 {errno.ENOMEM}"
-    assert lines[1].startswith("bad_alloc: pid 1: std::bad_alloc (operator new(")
+    assert lines[1] == f"bad_alloc: pid 1: std::bad_alloc (operator new({1 << 64}))"

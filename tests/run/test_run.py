@@ -184,7 +184,7 @@ def test_overcommit_never_makes_malloc_fail(
 
 def test_report_and_exit_status(bins: dict[str, Path], capfd: pytest.CaptureFixture[str]) -> None:
     got, out, err = vmsim_run(capfd, "--json", str(bins["static"]), "hello")
-    assert got == 3 and out.startswith("hello from")
+    assert got == 3 and out == f"hello from {bins['static']} with 2 args\n"
     report = json.loads(err.strip().splitlines()[-1])
     assert report["exit_status"] == 3
     assert report["minor_faults"] + report["major_faults"] > 0
@@ -254,7 +254,7 @@ def test_fork_and_execve(bins: dict[str, Path], capfd: pytest.CaptureFixture[str
     want, _, _ = native(argv)
     out, m, p = on_vmsim(capfd, argv)
     assert out.encode() == want
-    assert out.endswith("child exited 3\n") and "hello from" in out
+    assert out == f"hello from {argv[0]} with 3 args\nchild exited 3\n"  # the child, then us
     assert m.runtime.syscalls["execve"] == 2  # one replaced the child, one failed (ENOENT)
     assert p.exit_status == 0
     m.check()

@@ -126,15 +126,24 @@ class Fraction(click.ParamType):
         return x
 
 
-def frame_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--frames N[,N...] and --memory SIZE[,SIZE...] (frames = memory / page size)."""
-    f = click.option(
+MEMORY = Number(1, MAX_COUNT, many=True, size=True)
+"""The type of every --memory option: sizes with units, comma-separated."""
+
+
+def memory_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--memory SIZE[,SIZE...] (frames = memory / page size), beside a frame-count option."""
+    return click.option(
         "--memory",
         "-m",
-        type=Number(1, 1 << 62, many=True, size=True),
+        type=MEMORY,
         default=None,
         help="Memory sizes instead of frame counts, e.g. 256KiB,1MiB (frames: memory / page size).",
     )(f)
+
+
+def frame_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--frames N[,N...] and --memory SIZE[,SIZE...] (frames = memory / page size)."""
+    f = memory_option(f)
     return click.option(
         "--frames",
         "-f",
@@ -146,10 +155,17 @@ def frame_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def resolve_frames(frames: list[int] | None, memory: list[int] | None, page_size: int) -> list[int]:
     """The frame counts of --frames or --memory (64 when neither is given)."""
+    return frames_or_memory(frames, memory, page_size) or [64]
+
+
+def frames_or_memory(
+    frames: list[int] | None, memory: list[int] | None, page_size: int, option: str = "--frames"
+) -> list[int] | None:
+    """The frame counts of `option` (a count option) or --memory; None when neither is given."""
     if frames is not None and memory is not None:
-        raise click.UsageError("give --frames or --memory, not both")
+        raise click.UsageError(f"give {option} or --memory, not both")
     if memory is None:
-        return frames or [64]
+        return frames
     out = []
     for m in memory:
         if m < page_size or m % page_size:
@@ -300,6 +316,11 @@ class Advance:
         if self._bar is not None:
             self._bar.advance(self._task, n)
 
+    def to(self, completed: int) -> None:
+        """`completed` units done in all."""
+        if self._bar is not None:
+            self._bar.update(self._task, completed=completed)
+
     def set_total(self, total: int) -> None:
         """The total is known now (the bar shows it, the share done and the ETA)."""
         if self._bar is not None:
@@ -312,32 +333,83 @@ class Advance:
 
 
 @contextmanager
-def progress_bar(label: str, total: int | None = None) -> Iterator[Advance]:
+def progress_bar(label: str, total: int | None = None, unit: str = "") -> Iterator[Advance]:
     """A rich progress bar on stderr when it is a terminal (else nothing); yields Advance.
 
-    With a total it shows done/total, the elapsed time and the time remaining.
+    With a total it shows done/total (for unit "bytes": the share done of the size), the
+    elapsed time and the time remaining.
     """
     if not sys.stderr.isatty():
         yield Advance()
         return
-    from rich.console import Console
     from rich.progress import (
-        BarColumn,
         MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
+        TaskProgressColumn,
         TextColumn,
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
 
-    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]
-    with Progress(
-        *columns,
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
+    done: list[Any] = [MofNCompleteColumn()]
+    if unit == "bytes" and total is not None:
+        done = [TaskProgressColumn(), TextColumn(f"of {approximate_size(total)}")]
+    with _progress(
+        _bar_columns(), *done, TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()
     ) as bar:
         yield Advance(bar, bar.add_task(label, total=total))
+
+
+@contextmanager
+def spinner(label: str, unit: str = "references") -> Iterator[Advance]:
+    """A spinner with the units done so far and the time spent, for a length nobody knows."""
+    if not sys.stderr.isatty():
+        yield Advance()
+        return
+    from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with _progress(
+        [SpinnerColumn(), TextColumn("{task.description}")],
+        TextColumn(f"{{task.completed:,.0f}} {unit} so far"),
+        TimeElapsedColumn(),
+    ) as bar:
+        yield Advance(bar, bar.add_task(label, total=None))
+
+
+@contextmanager
+def trace_progress(trace: Any, label: str) -> Iterator[Callable[[int], None]]:
+    """Progress of one pass over a trace: a bar with a total and an ETA when its length
+    can be known (references of a .vmt or arrays, bytes of another file), else a spinner.
+
+    Yields the callback readers call with each chunk's length (pages, references).
+    """
+    extent = trace.extent()
+    if extent is None:
+        with spinner(label) as count:
+            yield count
+        return
+    total, unit = extent
+    with progress_bar(label, total, unit) as bar:
+        yield lambda _n: bar.to(trace.done(unit))
+
+
+def approximate_size(n: int) -> str:
+    """A byte count to one decimal in the largest binary unit below it (203816: 199.0KiB)."""
+    for shift, unit in ((40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.1f}{unit}"
+    return f"{n}B"
+
+
+def _bar_columns() -> list[Any]:
+    """The spinner, the label and the bar."""
+    from rich.progress import BarColumn, SpinnerColumn, TextColumn
+
+    return [SpinnerColumn(), TextColumn("{task.description}"), BarColumn()]
+
+
+def _progress(first: list[Any], *columns: Any) -> Any:
+    """A transient rich Progress on stderr."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    return Progress(*first, *columns, console=Console(stderr=True), transient=True)

@@ -21,11 +21,16 @@ from vmsim.cli.common import (
     echo_json,
     emit,
     frame_options,
+    frames_or_memory,
+    memory_option,
     output_options,
     print_table,
     progress_bar,
     renamed_options,
     resolve_frames,
+    spinner,
+    trace_progress,
+    write_csv,
 )
 from vmsim.config import format_size, parse_size
 from vmsim.errors import ConfigError
@@ -192,7 +197,7 @@ def _prepare(trace: Any, shift: int, data_only: bool, split: bool) -> Any:
     """Read a trace into dense ids, with a progress bar."""
     from vmsim.engine.source import PageOptions, prepare
 
-    with progress_bar(f"reading {trace.path}") as advance:
+    with trace_progress(trace, f"reading {trace.path}") as advance:
         return prepare(trace, PageOptions(shift, data_only, split), advance)
 
 
@@ -308,10 +313,11 @@ MRC_COLUMNS = [
 )
 @click.option(
     "--sizes",
-    type=Number(1, MAX_COUNT, many=True, size_option=None),
+    type=Number(1, MAX_COUNT, many=True, size_option="--memory"),
     default=None,
     help="Frame counts (default: about 32 up to the footprint).",
 )
+@memory_option
 @click.option(
     "--method",
     type=click.Choice(["auto", "exact", "shards", "simulate"], case_sensitive=False),
@@ -337,6 +343,7 @@ def mrc(
     trace_path: str,
     policy: str,
     sizes: list[int] | None,
+    memory: list[int] | None,
     method: str,
     rate: float,
     fmt: str | None,
@@ -365,6 +372,7 @@ def mrc(
         )
     opts = _policy_options(policies, seed, clock_load_clear)
     shift = _page_shift(page_size)
+    sizes = frames_or_memory(sizes, memory, page_size, "--sizes")
     trace = _open(trace_path, fmt, skip_bad)
     if method == "shards" or (method == "auto" and policies == ["lru"]):
         curves = [
@@ -412,7 +420,7 @@ def _shards(
     from vmsim.engine.mrc import lru_curve_auto, shards_curve
 
     curve_of = lru_curve_auto if exact_first else shards_curve
-    with progress_bar(f"reading {trace.path}") as advance:
+    with trace_progress(trace, f"reading {trace.path}") as advance:
         chunks = (p for p, _ in trace.page_chunks(shift, data_only=data_only, split=split))
         return curve_of(_advancing(chunks, advance), rate, sizes)
 
@@ -544,7 +552,7 @@ def tlb(
     with renamed_options(tlb_entries="--entries", tlb_ways="--ways"):
         configs = [TlbConfig(TlbLevel(e, ways), l2, tlb_page) for e in entries]
     trace = _open(trace_path, fmt, skip_bad)
-    with progress_bar(f"reading {trace_path}") as advance:
+    with trace_progress(trace, f"reading {trace_path}") as advance:
         vpns = (p for p, _ in trace.page_chunks(configs[0].page_shift, data_only=data_only))
         results = simulate_tlbs(vpns, configs, advance)
     _warn_bad(trace)
@@ -722,18 +730,29 @@ def trace() -> None:
 )
 @click.option("--skip-bad", is_flag=True, help="Skip malformed lines (counted) instead of failing.")
 @click.option("--page-size", default="4KiB", show_default=True, help="Page size (power of two).")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def info(trace_path: str, fmt: str | None, skip_bad: bool, page_size: str, as_json: bool) -> None:
-    """References by kind, distinct pages (code, data), footprint."""
+@output_options
+def info(
+    trace_path: str, fmt: str | None, skip_bad: bool, page_size: str, as_json: bool, as_csv: bool
+) -> None:
+    """References by kind, distinct pages (code, data), footprint.
+
+    CSV: one row of the JSON figures (by_kind flattened to by_kind_I, by_kind_L, ...).
+    """
     from vmsim.engine.info import trace_info
 
+    if as_json and as_csv:
+        raise click.UsageError("give --json or --csv, not both")
     shift = _page_shift(page_size)
     tr = _open(trace_path, fmt, skip_bad)
-    with progress_bar(f"reading {trace_path}") as advance:
+    with trace_progress(tr, f"reading {trace_path}") as advance:
         i = trace_info(tr, shift, advance)
     _warn_bad(tr)
     if as_json:
         echo_json(i.to_dict())
+        return
+    if as_csv:
+        record = _flat(i.to_dict())
+        write_csv([Column(k, k) for k in record], [record])
         return
     rows = [["format", i.format], ["references", f"{i.references:,}"]]
     rows += [[f"  {k}", f"{v:,}"] for k, v in i.by_kind.items()]
@@ -799,7 +818,7 @@ def convert(
     if out_fmt == "npy":  # two passes: the count goes first (a pipe is spooled)
         count = sum(len(c) for c in tr.chunks())
     lost: list[str] = []
-    with progress_bar(f"converting {src}") as advance:
+    with trace_progress(tr, f"converting {src}") as advance:
         n = write_trace(
             _advancing(tr.chunks(), advance),
             dest,
@@ -814,6 +833,17 @@ def convert(
     click.echo(f"{dest}: {n:,} references ({out_fmt})", err=True)
     if lost:
         click.echo(f"vmsim: {dest}: lost {'; '.join(lost)} (--lossy)", err=True)
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested JSON object as one level, keys joined by _ ({"by_kind": {"I": 1}}: by_kind_I)."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out |= _flat(v, f"{prefix}{k}_")
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
 
 
 @trace.command()
@@ -862,7 +892,7 @@ def record(output: str, level: int, trace_children: bool, command: tuple[str, ..
     check_level("zstd", level, output)
     find_valgrind()
     check_command(command)
-    with progress_bar(f"recording {command[0]}") as advance:
+    with spinner(f"recording {command[0]}") as advance:
         rec = run(
             list(command), output, progress=advance, level=level, trace_children=trace_children
         )

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from vmsim.cli.common import Number
+from vmsim.cli.common import Column, Number, write_csv
 from vmsim.config import format_size
 from vmsim.events import Event
 from vmsim.machine import Machine
@@ -25,17 +25,28 @@ from vmsim.report.view.cli import html_option, write_page
     "Default: the whole story of `new`, and the first 6 steps of the other parts.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the final counters as JSON.")
+@click.option(
+    "--csv",
+    "as_csv",
+    is_flag=True,
+    help="Print the final counters as CSV: one row per counter (scope, pid, name, counter, value).",
+)
 @html_option
-def demo(steps: int | None, as_json: bool, html: str | None) -> None:
+def demo(steps: int | None, as_json: bool, as_csv: bool, html: str | None) -> None:
     """Run the built-in scenario: processes allocate and touch memory; see what happened."""
     from vmsim.report.demo import run_demo
 
+    if as_json and as_csv:
+        raise click.UsageError("give --json or --csv, not both")
     m, parts = run_demo(record=html is not None)
     if html is not None:
         write_page(m, html, "vmsim demo")
     if as_json:
         procs = {p.pid: {"name": p.name, **p.stats.as_dict()} for p in m.processes}
         click.echo(json.dumps({"machine": m.stats.as_dict(), "processes": procs}, indent=2))
+        return
+    if as_csv:
+        write_csv(COUNTER_COLUMNS, _counter_records(m))
         return
     console = Console(highlight=False)
     for part in parts:
@@ -47,6 +58,23 @@ def demo(steps: int | None, as_json: bool, html: str | None) -> None:
     page = m.config.page_size
     _print_table(console, _counter_table(m))
     _print_table(console, _process_table(m, page))
+
+
+COUNTER_COLUMNS = [Column(k, k) for k in ("scope", "pid", "name", "counter", "value")]
+"""The demo's --csv: one tidy row per counter, the machine's (pid empty) then each process's."""
+
+
+def _counter_records(m: Machine) -> list[dict[str, object]]:
+    """Every counter of the JSON form as one row (machine-wide, then per process)."""
+    rows: list[dict[str, object]] = [
+        {"scope": "machine", "counter": k, "value": v} for k, v in m.stats.as_dict().items()
+    ]
+    for p in m.processes:
+        rows += [
+            {"scope": "process", "pid": p.pid, "name": p.name, "counter": k, "value": v}
+            for k, v in p.stats.as_dict().items()
+        ]
+    return rows
 
 
 def _print_rule(console: Console, title: str) -> None:

@@ -15,6 +15,7 @@ from vmsim.cli.common import (
     progress_bar,
     renamed_options,
     resolve_frames,
+    trace_progress,
 )
 from vmsim.cli.engine import PAGE_SIZE, _open, _warn_bad, policy_list, read_options
 from vmsim.config import format_size
@@ -136,8 +137,8 @@ def replay(
         for name in names:
             pg.config(1, 1, name, seed)  # every option checked before the trace is read
     trace = _open(trace_path, fmt, skip_bad)
-    with progress_bar(f"reading {trace_path}"):
-        addrs, kinds = trace.arrays(data_only=data_only)
+    with trace_progress(trace, f"reading {trace_path}") as advance:
+        addrs, kinds = trace.arrays(data_only=data_only, progress=advance)
     _warn_bad(trace)
     check_fits(addrs, pg, trace_path)
     runs = []

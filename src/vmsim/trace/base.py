@@ -90,6 +90,10 @@ class TraceReader:
         """Yield the trace as chunks of references."""
         raise NotImplementedError
 
+    def stored_count(self) -> int | None:
+        """The number of references the file says it holds, where it says so cheaply."""
+        return None
+
     def error(self, line: int, text: str | bytes, why: str = "malformed line") -> TraceFormatError:
         """A TraceFormatError for this file."""
         if isinstance(text, bytes):

@@ -63,13 +63,29 @@ class FileInput(Input):
 
     def __init__(self, path: str) -> None:
         self.name = path
+        self._last: BinaryIO | None = None
 
     def open(self) -> BinaryIO:
         """Open the file; a TraceFormatError naming it if it cannot be."""
         try:
-            return open(self.name, "rb")
+            self._last = open(self.name, "rb")  # noqa: SIM115 - the caller closes it
         except OSError as exc:
             raise TraceFormatError(self.name, 0, "", f"cannot open: {exc.strerror}") from None
+        return self._last
+
+    @property
+    def size(self) -> int:
+        """The file's size in bytes now."""
+        return os.stat(self.name).st_size
+
+    def position(self) -> int:
+        """Bytes of the file consumed by the stream opened last (compressed bytes, if it is)."""
+        if self._last is None:
+            return 0
+        try:
+            return self._last.tell()
+        except (OSError, ValueError):  # closed: it was read through
+            return self.size
 
 
 class PipeInput(Input):

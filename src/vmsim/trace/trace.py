@@ -7,7 +7,7 @@ one array (for the engine's whole-trace passes). Reading a file again re-reads i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from vmsim.errors import ConfigError
 from vmsim.kinds import INSTR, LOAD
 from vmsim.trace.base import CHUNK_REFS, ReadStats, TraceChunk
 from vmsim.trace.formats import open_reader
+from vmsim.trace.inputs import FileInput
 from vmsim.trace.pages import to_pages
 
 
@@ -39,6 +40,7 @@ class Trace:
         self.path = self._reader.path
         self.format = self._reader.name
         self._arrays: TraceChunk | None = None
+        self._read = 0
 
     @classmethod
     def from_arrays(
@@ -63,6 +65,7 @@ class Trace:
             )
         self._arrays = TraceChunk(addrs.astype(np.uint64, copy=False), k, s)
         self._reader = None  # type: ignore[assignment]
+        self._read = 0
         return self
 
     @property
@@ -84,6 +87,13 @@ class Trace:
 
     def chunks(self) -> Iterator[TraceChunk]:
         """Stream the references as chunks."""
+        self._read = 0
+        for ch in self._chunks():
+            self._read += len(ch)
+            yield ch
+
+    def _chunks(self) -> Iterator[TraceChunk]:
+        """The chunks of the arrays or of the reader."""
         if self._arrays is not None:
             a = self._arrays
             for lo in range(0, len(a), CHUNK_REFS):
@@ -94,6 +104,25 @@ class Trace:
             return
         self._reader.stats = ReadStats()
         yield from self._reader.chunks()
+
+    def extent(self) -> tuple[int, str] | None:
+        """What a pass can be measured against: (references, "references") when the trace
+        knows its length (arrays, a .vmt), (bytes, "bytes") for another file, None for a pipe."""
+        if self._arrays is not None:
+            return len(self._arrays), "references"
+        count = self._reader.stored_count()
+        if count is not None:
+            return count, "references"
+        if isinstance(self._reader.input, FileInput):
+            return self._reader.input.size, "bytes"
+        return None
+
+    def done(self, unit: str = "references") -> int:
+        """How far the current pass is: references yielded, or bytes of the file consumed."""
+        reader = self._reader
+        if unit == "bytes" and reader is not None and isinstance(reader.input, FileInput):
+            return reader.input.position()
+        return self._read
 
     def page_chunks(
         self, page_shift: int = 12, *, data_only: bool = False, split: bool = False
@@ -107,9 +136,17 @@ class Trace:
                 ch.addresses, ch.kinds, ch.sizes, page_shift, data_only=data_only, split=split
             )
 
-    def arrays(self, *, data_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """All (addresses int64, kinds uint8) in two arrays; fetches dropped if data_only."""
-        parts = list(self.chunks())
+    def arrays(
+        self, *, data_only: bool = False, progress: Callable[[int], None] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """All (addresses int64, kinds uint8) in two arrays; fetches dropped if data_only.
+
+        `progress(n)` is called after each chunk of n references."""
+        parts = []
+        for ch in self.chunks():
+            parts.append(ch)
+            if progress is not None:
+                progress(len(ch))
         if not parts:
             return np.empty(0, np.int64), np.empty(0, np.uint8)
         addrs = np.concatenate([c.addresses for c in parts]).astype(np.int64)

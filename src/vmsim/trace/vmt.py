@@ -27,6 +27,7 @@ shrinks by 30-100x. Decoding is a Numba kernel.
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -40,7 +41,7 @@ from vmsim.kinds import INSTR
 from vmsim.output import atomic_output
 from vmsim.trace.base import TraceChunk, TraceReader, register_format
 from vmsim.trace.compress import open_stream, read_fully
-from vmsim.trace.inputs import Input
+from vmsim.trace.inputs import FileInput, Input
 
 MAGIC = b"VMTRACE\x00"
 VERSION = 1
@@ -186,6 +187,21 @@ class VmtReader(TraceReader):
                 yield chunk
         finally:
             stream.close()
+
+    def stored_count(self) -> int | None:
+        """The end block's count of a plain (not compressed) .vmt file; None if unsure."""
+        if not isinstance(self.input, FileInput):
+            return None
+        try:
+            with open(self.input.name, "rb") as f:
+                head = f.read(len(MAGIC))
+                f.seek(-BLOCK_HEAD.size - 8, os.SEEK_END)
+                tail = f.read(BLOCK_HEAD.size + 8)
+        except OSError:
+            return None  # too short to hold an end block: reading says what is wrong
+        if head != MAGIC or tail[: BLOCK_HEAD.size] != bytes(BLOCK_HEAD.size):
+            return None
+        return int(struct.unpack("<Q", tail[BLOCK_HEAD.size :])[0])
 
     def _block(self, stream: BinaryIO, total: int, offset: int) -> tuple[int, bytes]:
         """The next block: (references, compressed payload); (0, b"") at the end block."""
