@@ -159,3 +159,39 @@ def test_kernel_files_import_only_files_below_them() -> None:
     }
     assert {n: up for n, up in upward.items() if up} == {}
     assert "filemap" not in _runtime_imports(SRC / "kernel" / "swap_state.py", "kernel")
+
+
+def _calls(node: ast.AST) -> set[str]:
+    """Names of the functions and methods a piece of code calls."""
+    out = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Call):
+            f = n.func
+            out.add(f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", ""))
+    return out
+
+
+def test_one_access_loop() -> None:
+    """Issue 11: Kernel.trap alone calls the fault handler, and every user access that
+    faults (Process accesses, trace replay) retries through Kernel.handle_user_fault."""
+    callers = sorted(
+        str(path.relative_to(SRC))
+        for path in SRC.rglob("*.py")
+        if "handle_page_fault" in _calls(ast.parse(path.read_text()))
+    )
+    assert callers == ["kernel/kernel.py"]
+    for name in ("machine.py", "kernel/replay.py"):
+        handlers = [
+            n
+            for n in ast.walk(ast.parse((SRC / name).read_text()))
+            if isinstance(n, ast.ExceptHandler) and ast.unparse(n.type or ast.Pass()) == "PageFault"
+        ]
+        assert handlers and all("handle_user_fault" in _calls(h) for h in handlers), name
+
+
+def test_dead_code_and_old_names_are_gone() -> None:
+    """Issue 11: map_pages (never called) is gone; rmap's entry point is Linux's try_to_unmap."""
+    from vmsim.kernel import rmap, vm
+
+    assert not hasattr(vm, "map_pages")
+    assert hasattr(rmap, "try_to_unmap") and not hasattr(rmap, "try_to_free")

@@ -50,7 +50,10 @@ from vmsim.stats import ProcStat, VmStat
 if TYPE_CHECKING:
     from vmsim.kernel.syscall import Runtime, UserTask
 
-_WRITABLE_DIRTY = WRITE | DIRTY
+_W_D = WRITE | DIRTY
+"""A store hits the TLB only on an entry with both: writable, and D already set."""
+_TRANSLATE, _FULL_PATH = -2, -1
+"""What Process._tlb_hit returns when it is not a hit (see there)."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,6 @@ class Process:
         access misses)."""
         self._tlb_nsets = tlb.nsets or 1
         self._shift = self._k.fmt.page_shift
-        self._offset_mask = self._ps - 1
         self._user_top = self._k.fmt.user_top
         self._libc: Libc | None = None
         self.image: ElfImage | None = None
@@ -178,52 +180,68 @@ class Process:
 
     def load(self, va: int, n: int) -> bytes:
         """Read n bytes at va through the MMU."""
-        pa = self._tlb_hit(va, n, False)
+        pa = self._tlb_hit(va, n, READ)
         if pa < 0:
-            return self._access(va, n, READ, None)
+            if pa == _FULL_PATH:
+                return self._access(va, n, READ, None)
+            pa = self._translate_user(va, READ)
         return self._mem.read(pa, n)
 
     def store(self, va: int, data: bytes) -> None:
         """Write data at va through the MMU."""
         if type(data) is not bytes:
             data = bytes(data)
-        pa = self._tlb_hit(va, len(data), True)
+        pa = self._tlb_hit(va, len(data), WRITE_ACCESS)
         if pa < 0:
-            self._access(va, len(data), WRITE_ACCESS, data)
-        else:
-            self._mem.write(pa, data)
+            if pa == _FULL_PATH:
+                self._access(va, len(data), WRITE_ACCESS, data)
+                return
+            pa = self._translate_user(va, WRITE_ACCESS)
+        self._mem.write(pa, data)
 
-    def _tlb_hit(self, va: int, n: int, write: bool) -> int:
-        """The hit path: pa of a TLB hit, counted as `_access` counts it; else -1, uncounted."""
-        # Only a one-page access with nothing else to do (no context switch, timer tick due,
-        # event log or walk). The hit becomes its set's most recent, as TLB.lookup makes
-        # it; a write needs a writable entry whose D is set, as MMU.translate does. On -1
-        # the full path runs and counts exactly as it does without this one.
+    def _tlb_hit(self, va: int, n: int, access: int) -> int:
+        """The short path of a load or store: its pa on a TLB hit, else _TRANSLATE/_FULL_PATH."""
+        # Only for a one-page access with nothing else to do (no context switch, timer tick
+        # due or event log): it is counted as _access counts it, then the TLB is looked up
+        # inline as MMU.translate does (the hit becomes its set's most recent as in
+        # TLB.lookup; a store needs a writable entry whose D is set). _TRANSLATE: counted,
+        # but the TLB did not allow it: MMU.translate does that part (miss, walk, D, fault).
+        # _FULL_PATH: nothing counted, _access does it all.
         proc = self._proc
         k = self._k
-        mmu = self._mmu
-        if (
-            0 < n <= self._ps - (va & self._offset_mask)
+        ps = self._ps
+        if not (
+            0 < n <= ps - (va & (ps - 1))
             and 0 <= va <= self._user_top - n
             and k.loaded_mm is proc.mm
             and proc.state == RUNNING
             and k.events is None  # the kernel's event log is the MMU's too
             and (not k.tick_interval or k.clock % k.tick_interval)  # no tick due now
         ):
-            vpn = va >> self._shift
-            tlb_set = self._tlb_sets[vpn % self._tlb_nsets]
-            key = mmu.asid << ASID_SHIFT | vpn
-            e = tlb_set.pop(key, None)
-            if e is not None:
-                tlb_set[key] = e
-                if not write or e[1] & _WRITABLE_DIRTY == _WRITABLE_DIRTY:
-                    proc.stats.cpu_accesses += 1
-                    k.clock += 1
-                    mmu.stats.tlb_hit += 1
-                    if mmu.on_access is not None:
-                        mmu.on_access(e[0], write)
-                    return e[0] << self._shift | va & self._offset_mask
-        return -1
+            return _FULL_PATH
+        proc.stats.cpu_accesses += 1
+        k.clock += 1
+        mmu = self._mmu
+        vpn = va >> self._shift
+        tlb_set = self._tlb_sets[vpn % self._tlb_nsets]
+        key = mmu.asid << ASID_SHIFT | vpn
+        e = tlb_set.pop(key, None)
+        if e is None:
+            return _TRANSLATE
+        tlb_set[key] = e
+        if access == WRITE_ACCESS and e[1] & _W_D != _W_D:
+            return _TRANSLATE
+        mmu.stats.tlb_hit += 1
+        if mmu.on_access is not None:
+            mmu.on_access(e[0], access == WRITE_ACCESS)
+        return e[0] << self._shift | va & (ps - 1)
+
+    def _translate_user(self, va: int, access: int) -> int:
+        """MMU.translate for proc's access; on a page fault, the kernel's one access loop."""
+        try:
+            return self._translate(va, access)
+        except PageFault as fault:
+            return self._k.handle_user_fault(self._proc, fault)
 
     def fetch(self, va: int, n: int) -> bytes:
         """An instruction fetch of n bytes at va (needs execute permission)."""
@@ -254,29 +272,28 @@ class Process:
             k.emit(Access(proc.pid, va, n, ("read", "write", "exec")[access]))
         if n <= 0:
             return b""
-        if va < 0 or va + n > k.fmt.user_top:
-            bad = va if va < 0 or va >= k.fmt.user_top else k.fmt.user_top
+        if va < 0 or va + n > self._user_top:
+            bad = va if va < 0 or va >= self._user_top else self._user_top
             k.trap(proc, PageFault(bad, access, "not-present"))
             raise KernelPanic(f"access at {va:#x} outside user space was not refused")
         ps = self._ps
-        if (va & (ps - 1)) + n <= ps:  # the common case: one page
-            try:
-                pa = self._translate(va, access)
-            except PageFault as fault:
-                pa = k.handle_user_fault(proc, fault)
+        if (va & (ps - 1)) + n <= ps:  # one page
+            pa = self._translate_user(va, access)
             if data is None:
                 return self._mem.read(pa, n)
             self._mem.write(pa, data)
             return b""
+        return self._access_pages(va, n, access, data)
+
+    def _access_pages(self, va: int, n: int, access: int, data: bytes | None) -> bytes:
+        """The rest of `_access` for an access that crosses pages: page by page."""
+        k, ps = self._k, self._ps
         out = bytearray()
         done = 0
         while done < n:
             cur = va + done
             m = min(n - done, ps - (cur & (ps - 1)))
-            try:
-                pa = k.mmu.translate(cur, access)
-            except PageFault as fault:
-                pa = k.handle_user_fault(proc, fault)
+            pa = self._translate_user(cur, access)
             if data is None:
                 out += k.mem.read(pa, m)
             else:

@@ -80,6 +80,19 @@ def test_encode_decode_roundtrip(name: str) -> None:
         assert fmt.is_leaf(pte, fmt.levels - 1)
 
 
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_decode_of_a_leaf_and_of_a_swap_entry(name: str) -> None:
+    """hw.pte.decode (issue 11: PTE decoding lives in hw, not in machine.py)."""
+    layout = FORMATS[name].layout
+    leaf = P.decode(layout, layout.encode(0x42, P.PRESENT | P.WRITE | P.USER | P.DIRTY), 0x1008)
+    assert (leaf.present, leaf.frame, leaf.writable, leaf.user, leaf.dirty) == (
+        True, 0x42, True, True, True
+    )  # fmt: skip
+    assert (leaf.accessed, leaf.cow, leaf.swap_slot, leaf.pte_pa) == (False, False, None, 0x1008)
+    swapped = P.decode(layout, layout.swap(7), 0x2010)
+    assert (swapped.present, swapped.frame, swapped.swap_slot) == (False, -1, 7)
+
+
 def test_index_bits() -> None:
     x = FORMATS["x86_64"]
     va = (3 << 39) | (5 << 30) | (7 << 21) | (11 << 12) | 0xABC

@@ -1,7 +1,8 @@
 """The TLB-hit path of Process.load/store counts exactly as the full access path does.
 
 A machine with an event log always takes the full path (load -> _access -> translate ->
-TLB lookup); one without takes the short hit path when it can. The same random program
+TLB lookup); one without takes the short path (Process._tlb_hit: the TLB looked up
+inline, translate only when it does not allow the access). The same random program
 on both must leave the same counters, TLB contents, PTE bytes, clock and data; and the
 hand-worked hit sequences give their exact counts without a log too.
 """
