@@ -186,6 +186,30 @@ int main(int argc, char **argv) {
     }
     return 0;
   }
+  if (!strcmp(mode, "stride")) { /* 20 passes, one load per page, over 2048 pages */
+    size_t len = 8 << 20;
+    unsigned char *p = malloc(len);
+    for (size_t i = 0; i < len; i += 4096) p[i] = (unsigned char)(i >> 12);
+    unsigned long sum = 0;
+    for (int pass = 0; pass < 20; pass++)
+      for (size_t i = 0; i < len; i += 4096) sum += p[i];
+    printf("stride sum %lu\n", sum);
+    return 0;
+  }
+  if (!strcmp(mode, "recode")) { /* run code, then read() new code over it and run that */
+    unsigned char *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    static const unsigned char one[] = {0xb8, 1, 0, 0, 0, 0xc3}, two[] = {0xb8, 2, 0, 0, 0, 0xc3};
+    memcpy(code, one, sizeof one);
+    int a = ((int (*)(void))code)();
+    int fds[2];
+    pipe(fds);
+    write(fds[1], two, sizeof two);
+    read(fds[0], code, sizeof two);
+    int b = ((int (*)(void))code)();
+    printf("recode %d %d\n", a, b);
+    return 0;
+  }
   if (!strcmp(mode, "thread")) {
     pthread_t t;
     pthread_create(&t, NULL, thread_main, NULL);

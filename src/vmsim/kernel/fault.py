@@ -67,7 +67,8 @@ def handle_page_fault(k: Kernel, proc: Proc, va: int, access: int, reason: str) 
     access): the caller delivers SIGSEGV with `segv_code(...)`.
     """
     k.stats.pgfault += 1
-    k.emit(PageFaultEvent(proc.pid, va, ACCESS_NAMES[access], reason))
+    if k.events is not None:
+        k.emit(PageFaultEvent(proc.pid, va, ACCESS_NAMES[access], reason))
     vma = find_fault_vma(k, proc.mm, va)
     if vma is None or not vma_permits(vma, access):
         return VM_FAULT_SIGSEGV
@@ -131,8 +132,8 @@ def handle_mm_fault(
         ret = _dispatch(k, VmFault(mm, vma, page_va, access, pte_pa, pte, task))
     except OutOfMemory:
         return VM_FAULT_OOM
-    if task is not None and not ret & VM_FAULT_ERROR:
-        if ret & VM_FAULT_MAJOR:
+    if task is not None and (ret == VM_FAULT_DONE or not ret & VM_FAULT_ERROR):
+        if ret != VM_FAULT_DONE and ret & VM_FAULT_MAJOR:
             task.stats.maj_flt += 1
         else:
             task.stats.min_flt += 1

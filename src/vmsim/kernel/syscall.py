@@ -200,9 +200,11 @@ def run_task(rt: Runtime, t: UserTask) -> Generator[Any, Any, int | None]:
     try:
         while proc.alive:
             cpu = t.cpu  # execve gives the task a new one
-            k.switch_to(proc)
-            k.tlb.on_flush = cpu.flush_tlb
-            cpu.flush_tlb()  # Unicorn's TLB has no ASIDs: another mm may have run
+            if k.loaded_mm is not proc.mm or k.tlb.on_flush != cpu.flush_tlb:
+                # another process ran: flushes of this mm may not have reached this CPU
+                k.switch_to(proc)
+                k.tlb.on_flush = cpu.flush_tlb
+                cpu.flush_tlb()
             stop = cpu.run(rt.quantum if rt.others_ready() else 0)
             if not proc.alive:
                 if stop.kind == "fault":
@@ -228,7 +230,7 @@ def run_task(rt: Runtime, t: UserTask) -> Generator[Any, Any, int | None]:
                 sig.setup_rt_frame(t.cpu, t.signals, signo, code, addr, partial(write_user, rt, t))
             yield None  # a preemption point
     finally:  # also when the scheduler closes a program another process's OOM kill ended
-        if k.tlb.on_flush is t.cpu.flush_tlb:
+        if k.tlb.on_flush == t.cpu.flush_tlb:
             k.tlb.on_flush = None
         t.files.close_all()
     return proc.exit_status
@@ -328,7 +330,7 @@ def read_user(rt: Runtime, t: UserTask, va: int, n: int) -> bytes:
 def write_user(rt: Runtime, t: UserTask, va: int, data: bytes) -> None:
     """Store data in user memory."""
     if data:
-        copy_out(rt.k, t.proc.mm, va, data)
+        copy_out(rt.k, t.proc.mm, va, data, t.cpu.kernel_wrote)
 
 
 def _s32(v: int) -> int:
