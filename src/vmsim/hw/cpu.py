@@ -73,6 +73,22 @@ QEMU_TLB_ENTRIES = 256
 QEMU_TLB_MAX = 1 << 22
 _U64 = struct.Struct("<Q")
 
+
+class _TlbEntry(ctypes.Structure):
+    """Unicorn's uc_tlb_entry: what a fill hook answers."""
+
+    _fields_ = (("paddr", ctypes.c_uint64), ("perms", ctypes.c_uint32))
+
+
+_TLB_FILL_CB = ctypes.CFUNCTYPE(
+    ctypes.c_bool,
+    ctypes.c_void_p,
+    ctypes.c_uint64,
+    ctypes.c_int,
+    ctypes.POINTER(_TlbEntry),
+    ctypes.c_void_p,
+)
+
 REGS = {
     name: getattr(x86, f"UC_X86_REG_{name.upper()}")
     for name in [
@@ -135,7 +151,7 @@ class CPU:
         self.uc = uc
         ptr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
         self.uc.mem_map_ptr(0, mem.size, UC_PROT_ALL, ptr)
-        self.uc.hook_add(UC_HOOK_TLB_FILL, self._fill)
+        self._add_fill_hook()
         self.uc.hook_add(UC_HOOK_INSN, self._syscall, None, 1, 0, x86.UC_X86_INS_SYSCALL)
         self.uc.hook_add(UC_HOOK_INTR, self._interrupt)
         self.fills = 0
@@ -160,6 +176,37 @@ class CPU:
         self._ad = lay.accessed | lay.dirty
         self._flag_bits = self._wu | self._ad | lay.present | lay.cow | lay.nx
         self._flags_of: dict[int, int] = {}
+
+    def _add_fill_hook(self) -> None:
+        """The TLB-fill hook, added through Unicorn's C API (one Python frame per fill).
+
+        The binding's hook_add wraps a callback in two more Python calls; this one keeps
+        its contract (an exception is kept for emu_start to raise, and stops the run).
+        """
+        try:
+            from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
+        except ImportError:  # another binding layout: its own, slower, wrapper
+            self.uc.hook_add(UC_HOOK_TLB_FILL, self._fill)
+            return
+        uc, fill = self.uc, self._fill
+
+        def cb(_uch: int, va: int, access: int, entry: Any, _key: int) -> bool:
+            try:
+                return fill(uc, va, access, entry[0], None)
+            except BaseException as exc:
+                if uc._hook_exception is None:
+                    uc._hook_exception = exc
+                uc.emu_stop()
+                return False
+
+        self._fill_cb = _TLB_FILL_CB(cb)
+        handle = uc_hook_h()
+        status = uclib.uc_hook_add(
+            uc._uch, ctypes.byref(handle), UC_HOOK_TLB_FILL, self._fill_cb, None,
+            ctypes.c_uint64(1), ctypes.c_uint64(0),
+        )  # fmt: skip
+        if status:
+            raise UcError(status)
 
     # --- registers --------------------------------------------------------------------
 
@@ -283,17 +330,22 @@ class CPU:
     def _walk(self, va: int, access: int) -> tuple[int, int] | None:
         """(ppn, flags) of va after the walk and any faults the kernel resolved; None: stop."""
         for _ in range(MAX_FAULT_RETRIES):
-            try:
-                return self._fast_walk(va, access) or self.mmu.walk_fill(va, access)
-            except PageFault as fault:
-                if not self.trap(fault.va, fault.access, fault.reason):
-                    self._stop = Stop("fault", self.reg("rip"), va, access)
-                    return None
+            got = self._fast_walk(va, access)
+            if got is None:
+                try:
+                    return self.mmu.walk_fill(va, access)
+                except PageFault as fault:
+                    got = fault.reason
+            elif not isinstance(got, str):
+                return got
+            if not self.trap(va, access, got):
+                self._stop = Stop("fault", self.reg("rip"), va, access)
+                return None
         self._stop = Stop("error", self.reg("rip"), va, access, message="fault loop")
         return None
 
-    def _fast_walk(self, va: int, access: int) -> tuple[int, int] | None:
-        """MMU.walk_fill for x86_64 without an event log (PageFault as it raises); else None."""
+    def _fast_walk(self, va: int, access: int) -> tuple[int, int] | str | None:
+        """MMU.walk_fill for x86_64 without an event log; a fault is its reason; else None."""
         mmu = self.mmu
         if not self._fast or mmu.events is not None:
             return None
@@ -311,17 +363,17 @@ class CPU:
         mmu.stats.walks += 1
         if not leaf & 1:
             mem.reads += 1 + (e1 & 1) + (e2 & 1) + (e3 & 1)
-            raise PageFault(va, access, "not-present")
+            return "not-present"
         mem.reads += 4
         lay = mmu.fmt.layout
         eff = (leaf & (e1 & e2 & e3 | ~self._wu)) | ((e1 | e2 | e3) & lay.nx)
         write = access == WRITE_ACCESS
         if not eff & lay.user:
-            raise PageFault(va, access, "user")
+            return "user"
         if write and not eff & lay.write:
-            raise PageFault(va, access, "write-protect")
+            return "write-protect"
         if access == EXEC and eff & lay.nx:
-            raise PageFault(va, access, "nx")
+            return "nx"
         new = leaf | lay.accessed | (lay.dirty if write else 0)
         if new != leaf:
             _U64.pack_into(view, pa, new)

@@ -28,7 +28,6 @@ from vmsim.kernel.mm import (
     PROT_EXEC,
     PROT_READ,
     PROT_WRITE,
-    VM_FAULT_DONE,
     VM_FAULT_ERROR,
     VM_FAULT_SIGBUS,
     VM_FAULT_SIGSEGV,
@@ -315,7 +314,7 @@ class Kernel:
         signal here, and a process the OOM killer marked exits here.
         """
         ret = handle_page_fault(self, proc, fault.va, fault.access, fault.reason)
-        if (ret != VM_FAULT_DONE and ret & VM_FAULT_ERROR) or proc.killed:
+        if ret & VM_FAULT_ERROR or proc.killed:
             raise self.fault_error(proc, fault.va, fault.access, ret)
 
     def fault_error(self, proc: Proc, va: int, access: int, ret: VmFaultFlag) -> Exception:

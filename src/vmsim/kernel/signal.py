@@ -65,6 +65,9 @@ class SigAction:
         return cls(*SIGACTION.unpack(data))
 
 
+_DEFAULT_ACTION = SigAction()
+
+
 @dataclass
 class SignalState:
     """A process's signal actions and blocked mask."""
@@ -76,7 +79,7 @@ class SignalState:
 
     def action(self, signo: int) -> SigAction:
         """The action for signo (default if never set)."""
-        return self.actions.get(signo, SigAction())
+        return self.actions.get(signo, _DEFAULT_ACTION)
 
     def kills(self, signo: int) -> bool:
         """Whether delivering signo terminates the process (default action: terminate)."""

@@ -26,18 +26,17 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from vmsim.errors import OutOfMemory, ProcessKilled, SimulatedSignal, SyscallError, VmsimError
+from vmsim.errors import SyscallError, VmsimError
 from vmsim.events import Syscall
 from vmsim.hw.cpu import CPU, Stop, TrapHandler
-from vmsim.hw.mmu import PageFault
 from vmsim.hw.pte import pg_round_up
 from vmsim.kernel import signal as sig
 from vmsim.kernel.exec import ElfImage, exec_program, read_elf
-from vmsim.kernel.fault import find_fault_vma, vma_permits
+from vmsim.kernel.fault import find_fault_vma, handle_page_fault, vma_permits
 from vmsim.kernel.filemap import open_file
 from vmsim.kernel.files import AT_FDCWD, FileTable, WouldBlock, stat_bytes
 from vmsim.kernel.memory import unmap_pages
-from vmsim.kernel.mm import PROT_WRITE
+from vmsim.kernel.mm import PROT_WRITE, VM_FAULT_DONE, VM_FAULT_ERROR
 from vmsim.kernel.mmap import close_vma, do_brk, do_mmap, do_mprotect, do_munmap
 from vmsim.kernel.proc import Proc, do_fork, do_wait
 from vmsim.kernel.sched import Deadlock, Wait, Yield
@@ -140,12 +139,16 @@ class Runtime:
                     k.stats.segv += 1
                     t.pending = (sig.SIGSEGV, code, va)
                     return False
-            try:
-                k.trap(proc, PageFault(va, access, reason))
-            except (SimulatedSignal, ProcessKilled, OutOfMemory):
-                return False
-            t.max_rss = max(t.max_rss, proc.stats.rss)
-            return proc.alive
+            ret = handle_page_fault(k, proc, va, access, reason)
+            if ret == VM_FAULT_DONE or not ret & VM_FAULT_ERROR:
+                if proc.killed:  # the OOM killer chose it while it faulted: it exits here
+                    k.exit_killed(proc)
+                    return False
+                if proc.stats.rss > t.max_rss:
+                    t.max_rss = proc.stats.rss
+                return proc.alive
+            k.fault_error(proc, va, access, ret)  # the signal's default action (or OOM)
+            return False
 
         return trap
 
