@@ -21,9 +21,17 @@ it was more than 70% used. A program whose pages do not fit would miss on every 
 without ever growing it: after twice as many fills since the last flush as the TLB is
 thought to hold, the CPU flushes it, which doubles it (up to twice the machine's frames).
 
-The common walk (x86_64, every level present, the access allowed, no event log) is done
-here on the host buffer, with the MMU's counts and effects (walks, A/D bits, the machine
-TLB's fill, the access hook); anything else is `MMU.walk_fill`'s.
+The walk of an x86_64 table without an event log is done here on the host buffer, with
+the MMU's counts and effects (walks, A/D bits, the machine TLB's fill, the access hook);
+anything else is `MMU.walk_fill`'s.
+
+By default the machine's TLB model sees only these fills. With exact_tlb every access
+goes through it (`MMU.translate`: its hits, misses and walks, and the A/D bits it sets):
+each instruction is a fetch (a code hook) and each load and store a read or write (memory
+hooks, which Unicorn calls with the physical address: the CPU keeps each frame mapped at
+one virtual page at a time in its soft TLB, so the frame tells the page). Unicorn's own
+fills then walk without counting or setting anything, and let a clean page be written
+(the model sets D). Every access is a Python call: some hundred times slower.
 
 Unicorn's CPUID reports no AVX: glibc takes its SSE paths; an AVX instruction is an
 invalid instruction (a `Stop` of kind "invalid" with its address).
@@ -43,8 +51,11 @@ from unicorn import (
     UC_CTL_IO_WRITE,
     UC_CTL_TLB_FLUSH,
     UC_ERR_INSN_INVALID,
+    UC_HOOK_CODE,
     UC_HOOK_INSN,
     UC_HOOK_INTR,
+    UC_HOOK_MEM_READ,
+    UC_HOOK_MEM_WRITE,
     UC_HOOK_TLB_FILL,
     UC_MEM_FETCH,
     UC_MEM_WRITE,
@@ -137,9 +148,13 @@ class Stop:
 class CPU:
     """One x86-64 core context (registers, its own soft TLB and code cache) over `mem`."""
 
-    def __init__(self, mem: PhysicalMemory, mmu: MMU, trap: TrapHandler) -> None:
+    def __init__(
+        self, mem: PhysicalMemory, mmu: MMU, trap: TrapHandler, exact_tlb: bool = False
+    ) -> None:
         if mem.page_size != 4096:
             raise ValueError("the x86-64 CPU needs 4 KiB pages")
+        if exact_tlb and mmu.fmt.name != "x86_64":
+            raise ValueError("exact_tlb needs x86_64 page tables")
         buf = mem.map_host_buffer()
         self.mem = mem
         self.mmu = mmu
@@ -176,6 +191,14 @@ class CPU:
         self._ad = lay.accessed | lay.dirty
         self._flag_bits = self._wu | self._ad | lay.present | lay.cow | lay.nx
         self._flags_of: dict[int, int] = {}
+        self.exact_tlb = exact_tlb
+        self._vpn_of: dict[int, int] = {}
+        """exact_tlb: the virtual page each frame in Unicorn's TLB is mapped at."""
+        self.model_faults = 0
+        """exact_tlb: accesses the TLB model refused after Unicorn's fill allowed them."""
+        if exact_tlb:
+            self.uc.hook_add(UC_HOOK_CODE, self._exact_fetch)
+            self.uc.hook_add(UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, self._exact_data)
 
     def _add_fill_hook(self) -> None:
         """The TLB-fill hook, added through Unicorn's C API (one Python frame per fill).
@@ -241,6 +264,7 @@ class CPU:
             self._skipped_flush = True  # flushed after all if the fill does not complete
             return
         self._filled.clear()
+        self._vpn_of.clear()
         self._since_flush = 0
         self.flushes += 1
         self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
@@ -317,8 +341,11 @@ class CPU:
                 self.flush_tlb()
             return False
         ppn, flags = walked
+        if self.exact_tlb and self._vpn_of.setdefault(ppn, vpn) != vpn:
+            self.flush_tlb()  # the frame is cached at another page: one page per frame
+            self._vpn_of[ppn] = vpn
         perms = UC_PROT_READ
-        if flags & WRITE and flags & DIRTY:
+        if flags & WRITE and (flags & DIRTY or self.exact_tlb):
             perms |= UC_PROT_WRITE
         if access == EXEC and not flags & NX:
             perms |= UC_PROT_EXEC
@@ -347,6 +374,8 @@ class CPU:
     def _fast_walk(self, va: int, access: int) -> tuple[int, int] | str | None:
         """MMU.walk_fill for x86_64 without an event log; a fault is its reason; else None."""
         mmu = self.mmu
+        if self.exact_tlb:
+            return self._silent_walk(va, access)
         if not self._fast or mmu.events is not None:
             return None
         view, addr, unpack = self._view, self._addr, _U64.unpack_from
@@ -387,6 +416,48 @@ class CPU:
         if mmu.on_access is not None:
             mmu.on_access(ppn, write)
         return ppn, flags
+
+    def _silent_walk(self, va: int, access: int) -> tuple[int, int] | str:
+        """exact_tlb: Unicorn's fill walks without counts or A/D (the model does those)."""
+        view, addr, unpack = self._view, self._addr, _U64.unpack_from
+        lay = self.mmu.fmt.layout
+        e1 = unpack(view, (self.mmu.root_ppn << 12) | ((va >> 36) & 0xFF8))[0]
+        e2 = unpack(view, (e1 & addr) | ((va >> 27) & 0xFF8))[0] if e1 & 1 else 0
+        e3 = unpack(view, (e2 & addr) | ((va >> 18) & 0xFF8))[0] if e2 & 1 else 0
+        leaf = unpack(view, (e3 & addr) | ((va >> 9) & 0xFF8))[0] if e3 & 1 else 0
+        if not leaf & 1:
+            return "not-present"
+        eff = (leaf & (e1 & e2 & e3 | ~self._wu)) | ((e1 | e2 | e3) & lay.nx)
+        if not eff & lay.user:
+            return "user"
+        if access == WRITE_ACCESS and not eff & lay.write:
+            return "write-protect"
+        if access == EXEC and eff & lay.nx:
+            return "nx"
+        key = eff & self._flag_bits
+        flags = self._flags_of.get(key)
+        if flags is None:
+            flags = self._flags_of[key] = lay.flags(key)
+        return (leaf & addr) >> 12, flags
+
+    def _exact_fetch(self, uc: Uc, address: int, size: int, _data: object) -> None:
+        """exact_tlb: an instruction is fetched from address."""
+        self._model(address, EXEC)
+
+    def _exact_data(
+        self, uc: Uc, uc_access: int, paddr: int, size: int, value: int, _data: object
+    ) -> None:
+        """exact_tlb: a load or store at physical address paddr (its page from the fill)."""
+        vpn = self._vpn_of.get(paddr >> 12)
+        if vpn is not None:
+            self._model((vpn << 12) | (paddr & 0xFFF), _ACCESS.get(uc_access, READ))
+
+    def _model(self, va: int, access: int) -> None:
+        """One access through the machine's TLB model."""
+        try:
+            self.mmu.translate(va, access)
+        except PageFault:
+            self.model_faults += 1
 
     def _drop_written_code(self) -> None:
         """Drop translated code of frames the kernel stored into (their bytes are new)."""

@@ -119,13 +119,19 @@ class Runtime:
         """Whether another process waits for the CPU (the scheduler's ready queue)."""
         self.preemptions = 0
         """Involuntary context switches: quanta that ran out."""
+        self.exact_tlb = False
+        """Every access of the programs through the machine's TLB model (hw.cpu), slow."""
 
     def new_task(self, proc: Proc, files: FileTable, exe: str) -> UserTask:
         """A task for proc with a fresh CPU whose faults trap into this kernel."""
-        t = UserTask(proc, CPU(self.k.mem, self.k.mmu, refuse_faults), files, exe=exe)
+        t = UserTask(proc, self.new_cpu(refuse_faults), files, exe=exe)
         t.cpu.trap = self.trap_handler(t)
         self.tasks[proc.pid] = t
         return t
+
+    def new_cpu(self, trap: TrapHandler) -> CPU:
+        """A CPU over the machine's memory and MMU (exact_tlb as the runtime says)."""
+        return CPU(self.k.mem, self.k.mmu, trap, exact_tlb=self.exact_tlb)
 
     def trap_handler(self, t: UserTask) -> TrapHandler:
         """The IDT entry for t's page faults: the kernel's one fault path."""
@@ -768,7 +774,7 @@ def sys_execve(rt: Runtime, t: UserTask, path: int, argv: int, envp: int, *_: in
         close_vma(k, proc.mm, vma)
     start = exec_program(k, proc, name, args, env)
     old = t.cpu
-    t.cpu = CPU(k.mem, k.mmu, rt.trap_handler(t))
+    t.cpu = rt.new_cpu(rt.trap_handler(t))
     t.cpu.fills = old.fills
     old.close()
     t.cpu.set_reg("rip", start.pc)
