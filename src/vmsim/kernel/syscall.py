@@ -36,7 +36,7 @@ from vmsim.kernel.fault import find_fault_vma, handle_page_fault, vma_permits
 from vmsim.kernel.filemap import open_file
 from vmsim.kernel.files import AT_FDCWD, FileTable, WouldBlock, stat_bytes
 from vmsim.kernel.memory import unmap_pages
-from vmsim.kernel.mm import PROT_WRITE, VM_FAULT_DONE, VM_FAULT_ERROR
+from vmsim.kernel.mm import PROT_WRITE, VM_FAULT_DONE, VM_FAULT_ERROR, VM_FAULT_SIGBUS
 from vmsim.kernel.mmap import close_vma, do_brk, do_mmap, do_mprotect, do_munmap
 from vmsim.kernel.proc import Proc, do_fork, do_wait
 from vmsim.kernel.sched import Deadlock, Wait, Yield
@@ -76,8 +76,8 @@ class UserTask:
     signals: sig.SignalState = field(default_factory=sig.SignalState)
     exe: str = ""
     image: ElfImage | None = None
-    pending: tuple[int, int, int] | None = None
-    """A signal to deliver to a handler before the program runs on: (signo, code, addr)."""
+    faulted: bool = False
+    """The last trap queued a fault signal for a handler (SIGSEGV, SIGBUS)."""
     pipe_waits: int = 0
     """Consecutive retries of a syscall waiting on a pipe."""
     max_rss: int = 0
@@ -138,12 +138,13 @@ class Runtime:
         k, proc = self.k, t.proc
 
         def trap(va: int, access: int, reason: str) -> bool:
-            if sig.handles(t.signals, sig.SIGSEGV):
+            if catches(t, sig.SIGSEGV):
                 code = segv_code(k, proc, va, access)
                 if code:
                     k.stats.pgfault += 1
                     k.stats.segv += 1
-                    t.pending = (sig.SIGSEGV, code, va)
+                    t.signals.pending[sig.SIGSEGV] = (code, va)
+                    t.faulted = True
                     return False
             ret = handle_page_fault(k, proc, va, access, reason)
             if ret == VM_FAULT_DONE or not ret & VM_FAULT_ERROR:
@@ -153,6 +154,10 @@ class Runtime:
                 if proc.stats.rss > t.max_rss:
                     t.max_rss = proc.stats.rss
                 return proc.alive
+            if ret & VM_FAULT_SIGBUS and not proc.killed and catches(t, sig.SIGBUS):
+                t.signals.pending[sig.SIGBUS] = (sig.BUS_ADRERR, va)
+                t.faulted = True
+                return False
             k.fault_error(proc, va, access, ret)  # the signal's default action (or OOM)
             return False
 
@@ -231,18 +236,35 @@ def run_task(rt: Runtime, t: UserTask) -> Generator[Any, Any, int | None]:
             elif stop.kind == "quantum":  # preempted: another process gets the CPU
                 rt.preemptions += 1
                 yield Yield()
-            elif t.pending is None:
+            elif not t.faulted:
                 cpu_exception(rt, t, stop)
-            if t.pending is not None and proc.alive:
-                signo, code, addr = t.pending
-                t.pending = None
-                sig.setup_rt_frame(t.cpu, t.signals, signo, code, addr, partial(write_user, rt, t))
+            t.faulted = False
+            deliver_pending(rt, t)  # the return to user mode
             yield None  # a preemption point
     finally:  # also when the scheduler closes a program another process's OOM kill ended
         if k.tlb.on_flush == t.cpu.flush_tlb:
             k.tlb.on_flush = None
         t.files.close_all()
     return proc.exit_status
+
+
+def catches(t: UserTask, signo: int) -> bool:
+    """Whether a fault signal goes to the program's handler (installed and not blocked)."""
+    return sig.handles(t.signals, signo) and not t.signals.is_blocked(signo)
+
+
+def deliver_pending(rt: Runtime, t: UserTask) -> None:
+    """Deliver every pending signal the mask lets through: a handler's frame, or the default."""
+    s = t.signals
+    while t.proc.alive and s.pending:
+        signo = s.next_pending()
+        if signo is None:
+            return
+        code, value = s.pending.pop(signo)
+        if sig.handles(s, signo):
+            sig.setup_rt_frame(t.cpu, s, signo, code, value, partial(write_user, rt, t))
+        elif s.kills(signo):
+            rt.kill(t, signo)
 
 
 def segv_code(k: Kernel, proc: Proc, va: int, access: int) -> int:
@@ -730,28 +752,37 @@ def sys_kill(rt: Runtime, t: UserTask, pid: int, signo: int, *_: int) -> int:
     target = rt.tasks.get(_s32(pid)) if _s32(pid) > 0 else t
     if target is None or not target.proc.alive:
         raise SyscallError(errno.ESRCH, f"kill: no process {pid}")
-    deliver(rt, target, signo)
+    deliver(rt, target, signo, sig.SI_USER, t.proc.pid)
     return 0
 
 
 def sys_tgkill(rt: Runtime, t: UserTask, tgid: int, tid: int, signo: int, *_: int) -> int:
-    return sys_kill(rt, t, tid, signo)
+    return sys_tkill(rt, t, tid, signo)
 
 
 def sys_tkill(rt: Runtime, t: UserTask, tid: int, signo: int, *_: int) -> int:
-    return sys_kill(rt, t, tid, signo)
+    target = rt.tasks.get(_s32(tid))
+    if target is None or not target.proc.alive:
+        raise SyscallError(errno.ESRCH, f"tkill: no thread {tid}")
+    deliver(rt, target, signo, sig.SI_TKILL, t.proc.pid)
+    return 0
 
 
-def deliver(rt: Runtime, t: UserTask, signo: int) -> None:
-    """Send signo to t: its handler runs next, or the default action (terminate, ignore)."""
-    if not 0 <= signo < sig.NSIG:
+def deliver(rt: Runtime, t: UserTask, signo: int, code: int = sig.SI_USER, sender: int = 0) -> None:
+    """Send signo to t (from pid sender): pending until t returns to user mode.
+
+    An unblocked signal whose default action terminates kills t at once (even one
+    waiting in wait4); an ignored one that is not blocked is discarded.
+    """
+    if not 0 <= signo <= sig.NSIG:
         raise SyscallError(errno.EINVAL, f"bad signal {signo}")
-    if signo == 0:
+    s = t.signals
+    if signo == 0 or (s.ignores(signo) and not s.is_blocked(signo)):
         return
-    if sig.handles(t.signals, signo):
-        t.pending = (signo, sig.SI_TKILL, 0)
-    elif t.signals.kills(signo):
+    if s.kills(signo) and not s.is_blocked(signo):
         rt.kill(t, signo)
+        return
+    s.pending.setdefault(signo, (code, sender | os.getuid() << 32))
 
 
 def _read_strv(rt: Runtime, t: UserTask, va: int) -> list[str]:
@@ -801,6 +832,8 @@ def sys_rt_sigaction(rt: Runtime, t: UserTask, signo: int, act: int, oact: int, 
         write_user(rt, t, oact, t.signals.action(signo).pack())
     if act:
         t.signals.actions[signo] = sig.SigAction.unpack(read_user(rt, t, act, sig.SIGACTION.size))
+        if t.signals.ignores(signo):  # setting SIG_IGN discards a pending signal
+            t.signals.pending.pop(signo, None)
     return 0
 
 
@@ -815,6 +848,12 @@ def sys_rt_sigprocmask(rt: Runtime, t: UserTask, how: int, nset: int, oset: int,
             t.signals.blocked &= ~mask
         else:
             t.signals.blocked = mask
+    return 0
+
+
+def sys_rt_sigpending(rt: Runtime, t: UserTask, uset: int, size: int, *_: int) -> int:
+    s = t.signals
+    write_user(rt, t, uset, struct.pack("<Q", s.pending_mask() & s.blocked))
     return 0
 
 
@@ -989,6 +1028,7 @@ SYSCALLS: dict[int, tuple[str, Handler]] = {
     97: ("getrlimit", sys_getrlimit), 98: ("getrusage", sys_getrusage),
     102: ("getuid", sys_getuid), 104: ("getgid", sys_getgid), 107: ("geteuid", sys_geteuid),
     108: ("getegid", sys_getegid), 110: ("getppid", sys_getppid),
+    127: ("rt_sigpending", sys_rt_sigpending),
     158: ("arch_prctl", sys_arch_prctl), 186: ("gettid", sys_getpid), 200: ("tkill", sys_tkill),
     191: ("getxattr", sys_getxattr), 192: ("lgetxattr", sys_lgetxattr),
     201: ("time", sys_time), 202: ("futex", sys_futex), 217: ("getdents64", sys_getdents64),
