@@ -32,6 +32,24 @@ static void on_usr1(int signo) { caught += 10 * (signo == SIGUSR1); }
 
 static void on_segv_jump(int signo) { (void)signo; siglongjmp(env, 1); }
 
+static volatile sig_atomic_t usr1, usr1_nested;
+static void on_usr1_again(int signo) { /* raises itself again: held back until it returns */
+  (void)signo;
+  if (usr1++ == 0) {
+    raise(SIGUSR1);
+    usr1_nested = usr1;
+  }
+}
+
+static int bus_code;
+static void *bus_addr;
+static void on_bus(int signo, siginfo_t *si, void *uc) {
+  (void)uc;
+  bus_code = signo == SIGBUS ? si->si_code : -1;
+  bus_addr = si->si_addr;
+  siglongjmp(env, 1);
+}
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "hello";
   if (!strcmp(mode, "hello")) {
@@ -184,6 +202,77 @@ int main(int argc, char **argv) {
       printf("line %ld\n", i);
       fflush(stdout);
     }
+    return 0;
+  }
+  if (!strcmp(mode, "mask")) { /* sigprocmask holds signals pending; unblocking delivers */
+    signal(SIGUSR1, on_usr1_again);
+    sigset_t set, got;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    raise(SIGUSR1);
+    raise(SIGUSR1); /* still one pending: standard signals do not queue */
+    sigpending(&got);
+    printf("blocked: handled %d, pending %d\n", usr1, sigismember(&got, SIGUSR1));
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    printf("unblocked: handled %d, inside the handler %d\n", usr1, usr1_nested);
+    signal(SIGUSR2, SIG_IGN);
+    sigaddset(&set, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    raise(SIGUSR2);
+    signal(SIGUSR2, SIG_IGN); /* setting SIG_IGN discards it */
+    sigpending(&got);
+    printf("ignored: pending %d\n", sigismember(&got, SIGUSR2));
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    kill(getpid(), SIGTERM);
+    printf("SIGTERM pending, still running\n");
+    fflush(stdout);
+    sigprocmask(SIG_UNBLOCK, &set, NULL); /* delivered: the default action kills */
+    printf("not reached\n");
+    return 0;
+  }
+  if (!strcmp(mode, "catchbus")) { /* a SIGBUS handler: a page of a 1-byte file past EOF */
+    int fd = open(argv[2], O_RDONLY);
+    char *p = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, fd, 0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_bus;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGBUS, &sa, NULL);
+    volatile char c = 0;
+    if (sigsetjmp(env, 1) == 0) c = p[4096];
+    printf("first byte %c, SIGBUS si_code %d, si_addr ok %d, c %d\n", p[0], bus_code,
+           bus_addr == p + 4096, c);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGBUS);
+    sigprocmask(SIG_BLOCK, &set, NULL); /* a blocked fault signal kills */
+    fflush(stdout);
+    return p[4096 + 1];
+  }
+  if (!strcmp(mode, "stride")) { /* 20 passes, one load per page, over 2048 pages */
+    size_t len = 8 << 20;
+    unsigned char *p = malloc(len);
+    for (size_t i = 0; i < len; i += 4096) p[i] = (unsigned char)(i >> 12);
+    unsigned long sum = 0;
+    for (int pass = 0; pass < 20; pass++)
+      for (size_t i = 0; i < len; i += 4096) sum += p[i];
+    printf("stride sum %lu\n", sum);
+    return 0;
+  }
+  if (!strcmp(mode, "recode")) { /* run code, then read() new code over it and run that */
+    unsigned char *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    static const unsigned char one[] = {0xb8, 1, 0, 0, 0, 0xc3}, two[] = {0xb8, 2, 0, 0, 0, 0xc3};
+    memcpy(code, one, sizeof one);
+    int a = ((int (*)(void))code)();
+    int fds[2];
+    pipe(fds);
+    write(fds[1], two, sizeof two);
+    read(fds[0], code, sizeof two);
+    int b = ((int (*)(void))code)();
+    printf("recode %d %d\n", a, b);
     return 0;
   }
   if (!strcmp(mode, "thread")) {

@@ -335,3 +335,53 @@ def test_host_ls_lists_a_directory_as_natively(
     out, m, p = on_vmsim(capfd, argv)
     assert out.encode() == want and p.exit_status == code == 0
     assert m.runtime.syscalls["getdents64"] >= 2  # entries, then the end of the directory
+
+
+def test_a_working_set_beyond_qemus_first_tlb_stops_refilling(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """20 passes over 2048 pages: QEMU's 256-entry TLB is grown, not refilled every load."""
+    argv = [str(bins["static"]), "stride"]
+    want, _, _ = native(argv)
+    out, m, _ = on_vmsim(capfd, argv)
+    assert out.encode() == want
+    loads = 20 * 2048
+    assert m.runtime.fills < loads // 4  # without growing: at least one fill per load
+    assert sum(t.cpu.flushes for t in m.runtime.tasks.values()) >= 3  # 256 -> 2048 and more
+
+
+def test_code_the_kernel_writes_over_runs_anew(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """read() stores new instructions over code already run: the new ones run."""
+    argv = [str(bins["static"]), "recode"]
+    want, code, _ = native(argv)
+    out, _, p = on_vmsim(capfd, argv)
+    assert out.encode() == want == b"recode 1 2\n"
+    assert p.exit_status == code == 0
+
+
+def test_sigprocmask_holds_signals_pending(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Blocked signals wait (once), unblocking delivers them; a handler holds back its own."""
+    argv = [str(bins["static"]), "mask"]
+    want, code, _ = native(argv)
+    got, out, err = vmsim_run(capfd, "-q", *argv)
+    assert out.encode() == want
+    assert out.startswith("blocked: handled 0, pending 1\nunblocked: handled 2, inside the ")
+    assert got == code == 128 + 15  # the SIGTERM held back kills once unblocked
+    assert "Traceback" not in err
+
+
+def test_a_sigbus_handler_runs(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A read past the end of a mapped file: the handler gets BUS_ADRERR and the address."""
+    one = tmp_path / "one"
+    one.write_text("A")
+    argv = [str(bins["static"]), "catchbus", str(one)]
+    want, code, _ = native(argv)
+    got, out, _ = vmsim_run(capfd, "-q", *argv)
+    assert out.encode() == want == b"first byte A, SIGBUS si_code 2, si_addr ok 1, c 0\n"
+    assert got == code == 135  # the second one, blocked, kills

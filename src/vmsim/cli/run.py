@@ -69,6 +69,12 @@ from vmsim.errors import VmsimError
     type=click.Path(dir_okay=False),
     help="Write the event log here (JSON lines).",
 )
+@click.option(
+    "--exact-tlb",
+    is_flag=True,
+    help="Route every access (each instruction fetch, load and store) through vmsim's TLB"
+    " model: exact TLB hits, misses and walks, some hundred times slower.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print no report, only the program's output.")
 @click.option("--json", "as_json", is_flag=True, help="The report as JSON on stderr.")
 @click.option("--csv", "as_csv", is_flag=True, help="The report as CSV on stderr.")
@@ -85,6 +91,7 @@ def run(
     narrate_steps: int | None,
     from_step: int,
     events_file: str | None,
+    exact_tlb: bool,
     quiet: bool,
     as_json: bool,
     as_csv: bool,
@@ -94,9 +101,10 @@ def run(
     """Run PROGRAM ARGS... (an x86-64 Linux ELF) on vmsim: vmsim run [options] -- PROGRAM ARGS.
 
     Every page the program touches is faulted in by vmsim's kernel through its page
-    tables; brk, mmap, fork and friends are vmsim's. TLB figures are the fills
-    Unicorn's software TLB asks for (each one a walk of vmsim's page tables), not a
-    model of a hardware TLB. Threads and AVX instructions are not supported.
+    tables; brk, mmap, fork and friends are vmsim's. By default the TLB figures are the
+    fills Unicorn's software TLB asks for (each one a walk of vmsim's page tables), not
+    the machine's TLB model: --exact-tlb gives the model's hits and misses. Threads and
+    AVX instructions are not supported.
     """
     from vmsim.machine import Machine
 
@@ -110,6 +118,7 @@ def run(
         seed=seed,
         record_events=narrate_steps is not None or events_file is not None,
     )
+    m.runtime.exact_tlb = exact_tlb
     p = m.spawn(program=path, argv=[program, *args], env=dict(os.environ), writable=writable)
     m.run()
     t = m.runtime.tasks[p.pid]
@@ -214,6 +223,7 @@ def _report(m: Any, p: Any) -> dict[str, Any]:
         "vmsim": {
             "pgfault": s.pgfault,
             "tlb_fills": fills,
+            **({"tlb_hits": s.tlb_hit, "tlb_misses": s.tlb_miss} if rt.exact_tlb else {}),
             "walks": s.walks,
             "cow_copy": s.cow_copy,
             "oom_kill": s.oom_kill,
@@ -246,6 +256,11 @@ def _print_report(r: dict[str, Any]) -> None:
         f"\tInvoluntary context switches: {involuntary}",
         f"\tvmsim: TLB fills {v['tlb_fills']}, walks {v['walks']}, COW copies {v['cow_copy']}, "
         f"OOM kills {v['oom_kill']}",
+        *(
+            [f"\tvmsim TLB model: {v['tlb_hits']} hits, {v['tlb_misses']} misses"]
+            if "tlb_hits" in v
+            else []
+        ),
         "\tvmsim syscalls: " + ", ".join(f"{k} {n}" for k, n in v["syscalls"].items()),
     ]
     sys.stderr.write("vmsim run:\n" + "\n".join(lines) + "\n")

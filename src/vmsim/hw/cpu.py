@@ -9,9 +9,29 @@ dirty bit, copy-on-write) and every fetched frame is seen. A walk that finds no 
 permitted PTE is a trap delivered to the handler the kernel installed (as an IDT entry
 would): it returns whether the access may be retried. hw/ never imports kernel/.
 
-Unicorn exposes only a full TLB flush, so any flush of the machine's TLB flushes the
-running CPU's; translated code of a frame whose bytes changed since it was last
-fetched (the kernel reused or refilled it) is dropped before it can run.
+Unicorn exposes only a full TLB flush, so a flush of a page this CPU may cache flushes
+all of it; a new mapping (a not-present PTE made present) needs none, as Unicorn's TLB
+holds no not-present entries, nor does a change to the page being filled (the fill
+replaces its entry). Translated code of a frame whose bytes changed since it was last
+fetched (the kernel reused or refilled it, or wrote it in a system call) is dropped
+before it can run.
+
+QEMU sizes its soft TLB (256 entries at first) only when it is flushed, growing it when
+it was more than 70% used. A program whose pages do not fit would miss on every access
+without ever growing it: after twice as many fills since the last flush as the TLB is
+thought to hold, the CPU flushes it, which doubles it (up to twice the machine's frames).
+
+The walk of an x86_64 table without an event log is done here on the host buffer, with
+the MMU's counts and effects (walks, A/D bits, the machine TLB's fill, the access hook);
+anything else is `MMU.walk_fill`'s.
+
+By default the machine's TLB model sees only these fills. With exact_tlb every access
+goes through it (`MMU.translate`: its hits, misses and walks, and the A/D bits it sets):
+each instruction is a fetch (a code hook) and each load and store a read or write (memory
+hooks, which Unicorn calls with the physical address: the CPU keeps each frame mapped at
+one virtual page at a time in its soft TLB, so the frame tells the page). Unicorn's own
+fills then walk without counting or setting anything, and let a clean page be written
+(the model sets D). Every access is a Python call: some hundred times slower.
 
 Unicorn's CPUID reports no AVX: glibc takes its SSE paths; an AVX instruction is an
 invalid instruction (a `Stop` of kind "invalid" with its address).
@@ -20,6 +40,7 @@ invalid instruction (a `Stop` of kind "invalid" with its address).
 from __future__ import annotations
 
 import ctypes
+import struct
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,8 +51,11 @@ from unicorn import (
     UC_CTL_IO_WRITE,
     UC_CTL_TLB_FLUSH,
     UC_ERR_INSN_INVALID,
+    UC_HOOK_CODE,
     UC_HOOK_INSN,
     UC_HOOK_INTR,
+    UC_HOOK_MEM_READ,
+    UC_HOOK_MEM_WRITE,
     UC_HOOK_TLB_FILL,
     UC_MEM_FETCH,
     UC_MEM_WRITE,
@@ -55,6 +79,26 @@ TrapHandler = Callable[[int, int, str], bool]
 
 MAX_FAULT_RETRIES = 8
 _ACCESS = {UC_MEM_FETCH: EXEC, UC_MEM_WRITE: WRITE_ACCESS}
+QEMU_TLB_ENTRIES = 256
+"""QEMU's first soft-TLB size (CPU_TLB_DYN_DEFAULT_BITS); it doubles on a flush >70% full."""
+QEMU_TLB_MAX = 1 << 22
+_U64 = struct.Struct("<Q")
+
+
+class _TlbEntry(ctypes.Structure):
+    """Unicorn's uc_tlb_entry: what a fill hook answers."""
+
+    _fields_ = (("paddr", ctypes.c_uint64), ("perms", ctypes.c_uint32))
+
+
+_TLB_FILL_CB = ctypes.CFUNCTYPE(
+    ctypes.c_bool,
+    ctypes.c_void_p,
+    ctypes.c_uint64,
+    ctypes.c_int,
+    ctypes.POINTER(_TlbEntry),
+    ctypes.c_void_p,
+)
 
 REGS = {
     name: getattr(x86, f"UC_X86_REG_{name.upper()}")
@@ -104,9 +148,13 @@ class Stop:
 class CPU:
     """One x86-64 core context (registers, its own soft TLB and code cache) over `mem`."""
 
-    def __init__(self, mem: PhysicalMemory, mmu: MMU, trap: TrapHandler) -> None:
+    def __init__(
+        self, mem: PhysicalMemory, mmu: MMU, trap: TrapHandler, exact_tlb: bool = False
+    ) -> None:
         if mem.page_size != 4096:
             raise ValueError("the x86-64 CPU needs 4 KiB pages")
+        if exact_tlb and mmu.fmt.name != "x86_64":
+            raise ValueError("exact_tlb needs x86_64 page tables")
         buf = mem.map_host_buffer()
         self.mem = mem
         self.mmu = mmu
@@ -118,15 +166,70 @@ class CPU:
         self.uc = uc
         ptr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
         self.uc.mem_map_ptr(0, mem.size, UC_PROT_ALL, ptr)
-        self.uc.hook_add(UC_HOOK_TLB_FILL, self._fill)
+        self._add_fill_hook()
         self.uc.hook_add(UC_HOOK_INSN, self._syscall, None, 1, 0, x86.UC_X86_INS_SYSCALL)
         self.uc.hook_add(UC_HOOK_INTR, self._interrupt)
         self.fills = 0
         """TLB fills this CPU asked for (each one a walk)."""
+        self.flushes = 0
+        """Full flushes of Unicorn's TLB (the kernel's, and those that grow it)."""
         self._code_crc: dict[int, int] = {}
         self._filled: set[int] = set()
+        self._filling = -1
+        """The vpn being filled (a PTE change to it needs no flush if the fill completes)."""
+        self._skipped_flush = False
+        self._since_flush = 0
+        self._tlb_size = QEMU_TLB_ENTRIES
+        self._tlb_cap = min(QEMU_TLB_MAX, 1 << (2 * mem.nframes - 1).bit_length())
         self._stop: Stop | None = None
         self._flush_code = False
+        self._written_code: set[int] = set()
+        self._fast = mmu.fmt.name == "x86_64"
+        lay = mmu.fmt.layout
+        self._addr = lay.ppn_mask << lay.ppn_shift
+        self._wu = lay.write | lay.user
+        self._ad = lay.accessed | lay.dirty
+        self._flag_bits = self._wu | self._ad | lay.present | lay.cow | lay.nx
+        self._flags_of: dict[int, int] = {}
+        self.exact_tlb = exact_tlb
+        self._vpn_of: dict[int, int] = {}
+        """exact_tlb: the virtual page each frame in Unicorn's TLB is mapped at."""
+        self.model_faults = 0
+        """exact_tlb: accesses the TLB model refused after Unicorn's fill allowed them."""
+        if exact_tlb:
+            self.uc.hook_add(UC_HOOK_CODE, self._exact_fetch)
+            self.uc.hook_add(UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, self._exact_data)
+
+    def _add_fill_hook(self) -> None:
+        """The TLB-fill hook, added through Unicorn's C API (one Python frame per fill).
+
+        The binding's hook_add wraps a callback in two more Python calls; this one keeps
+        its contract (an exception is kept for emu_start to raise, and stops the run).
+        """
+        try:
+            from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
+        except ImportError:  # another binding layout: its own, slower, wrapper
+            self.uc.hook_add(UC_HOOK_TLB_FILL, self._fill)
+            return
+        uc, fill = self.uc, self._fill
+
+        def cb(_uch: int, va: int, access: int, entry: Any, _key: int) -> bool:
+            try:
+                return fill(uc, va, access, entry[0], None)
+            except BaseException as exc:
+                if uc._hook_exception is None:
+                    uc._hook_exception = exc
+                uc.emu_stop()
+                return False
+
+        self._fill_cb = _TLB_FILL_CB(cb)
+        handle = uc_hook_h()
+        status = uclib.uc_hook_add(
+            uc._uch, ctypes.byref(handle), UC_HOOK_TLB_FILL, self._fill_cb, None,
+            ctypes.c_uint64(1), ctypes.c_uint64(0),
+        )  # fmt: skip
+        if status:
+            raise UcError(status)
 
     # --- registers --------------------------------------------------------------------
 
@@ -152,12 +255,24 @@ class CPU:
         """Drop cached translations: all of them, or (vpn given) all if vpn may be cached.
 
         Unicorn flushes only the whole TLB; a vpn this CPU never filled since the last
-        flush (a new mapping replacing a not-present PTE) costs nothing.
+        flush (a new mapping replacing a not-present PTE), or the one being filled now,
+        costs nothing.
         """
         if vpn is not None and vpn not in self._filled:
             return
+        if vpn is not None and vpn == self._filling:
+            self._skipped_flush = True  # flushed after all if the fill does not complete
+            return
         self._filled.clear()
+        self._vpn_of.clear()
+        self._since_flush = 0
+        self.flushes += 1
         self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+
+    def kernel_wrote(self, ppn: int) -> None:
+        """The kernel stored into frame ppn: translated code of it must not run again."""
+        if ppn in self._code_crc:
+            self._written_code.add(ppn)
 
     def run(self, count: int = 0) -> Stop:
         """Run from rip until a syscall, a refused fault or an error; say why it stopped.
@@ -166,6 +281,8 @@ class CPU:
         them with a hook on every instruction, several times slower, so the kernel asks
         only when another process is waiting for the CPU.
         """
+        if self._written_code:
+            self._drop_written_code()
         while True:
             self._stop = None
             rip = self.reg("rip")
@@ -203,37 +320,151 @@ class CPU:
 
     def _fill(self, uc: Uc, va: int, uc_access: int, entry: object, _data: object) -> bool:
         """A miss of Unicorn's TLB: the hardware walk, trapping to the kernel on a fault."""
-        access = (
-            EXEC
-            if uc_access == UC_MEM_FETCH
-            else WRITE_ACCESS
-            if uc_access == UC_MEM_WRITE
-            else READ
-        )
+        access = _ACCESS.get(uc_access, READ)
         self.fills += 1
-        for _ in range(MAX_FAULT_RETRIES):
-            try:
-                ppn, flags = self.mmu.walk_fill(va, access)
-                break
-            except PageFault as fault:
-                if not self.trap(fault.va, fault.access, fault.reason):
-                    self._stop = Stop("fault", self.reg("rip"), va, access)
-                    return False
-        else:
-            self._stop = Stop("error", self.reg("rip"), va, access, message="fault loop")
+        self._since_flush += 1
+        if self._since_flush > 2 * self._tlb_size and self._tlb_size < self._tlb_cap:
+            self.flush_tlb()  # thrashing: a flush of a full TLB doubles it
+            self._tlb_size *= 2
+        vpn = va >> 12
+        self._filling, self._skipped_flush = vpn, False
+        try:
+            walked = self._walk(va, access)
+        finally:
+            self._filling = -1
+        exe = walked is not None and access == EXEC and not walked[1] & NX
+        if exe and walked is not None and self._code_changed(walked[0]):
+            self._flush_code = True
+            walked = None
+        if walked is None:
+            if self._skipped_flush:
+                self.flush_tlb()
             return False
+        ppn, flags = walked
+        if self.exact_tlb and self._vpn_of.setdefault(ppn, vpn) != vpn:
+            self.flush_tlb()  # the frame is cached at another page: one page per frame
+            self._vpn_of[ppn] = vpn
         perms = UC_PROT_READ
-        if flags & WRITE and flags & DIRTY:
+        if flags & WRITE and (flags & DIRTY or self.exact_tlb):
             perms |= UC_PROT_WRITE
         if access == EXEC and not flags & NX:
             perms |= UC_PROT_EXEC
-            if self._code_changed(ppn):
-                self._flush_code = True
-                return False
-        self._filled.add(va >> 12)
+        self._filled.add(vpn)
         entry.paddr = ppn << 12  # type: ignore[attr-defined]
         entry.perms = perms  # type: ignore[attr-defined]
         return True
+
+    def _walk(self, va: int, access: int) -> tuple[int, int] | None:
+        """(ppn, flags) of va after the walk and any faults the kernel resolved; None: stop."""
+        for _ in range(MAX_FAULT_RETRIES):
+            got = self._fast_walk(va, access)
+            if got is None:
+                try:
+                    return self.mmu.walk_fill(va, access)
+                except PageFault as fault:
+                    got = fault.reason
+            elif not isinstance(got, str):
+                return got
+            if not self.trap(va, access, got):
+                self._stop = Stop("fault", self.reg("rip"), va, access)
+                return None
+        self._stop = Stop("error", self.reg("rip"), va, access, message="fault loop")
+        return None
+
+    def _fast_walk(self, va: int, access: int) -> tuple[int, int] | str | None:
+        """MMU.walk_fill for x86_64 without an event log; a fault is its reason; else None."""
+        mmu = self.mmu
+        if self.exact_tlb:
+            return self._silent_walk(va, access)
+        if not self._fast or mmu.events is not None:
+            return None
+        view, addr, unpack = self._view, self._addr, _U64.unpack_from
+        e1 = unpack(view, (mmu.root_ppn << 12) | ((va >> 36) & 0xFF8))[0]
+        e2 = e3 = leaf = 0
+        if e1 & 1:
+            e2 = unpack(view, (e1 & addr) | ((va >> 27) & 0xFF8))[0]
+            if e2 & 1:
+                e3 = unpack(view, (e2 & addr) | ((va >> 18) & 0xFF8))[0]
+                if e3 & 1:
+                    pa = (e3 & addr) | ((va >> 9) & 0xFF8)
+                    leaf = unpack(view, pa)[0]
+        mem = self.mem
+        mmu.stats.walks += 1
+        if not leaf & 1:
+            mem.reads += 1 + (e1 & 1) + (e2 & 1) + (e3 & 1)
+            return "not-present"
+        mem.reads += 4
+        lay = mmu.fmt.layout
+        eff = (leaf & (e1 & e2 & e3 | ~self._wu)) | ((e1 | e2 | e3) & lay.nx)
+        write = access == WRITE_ACCESS
+        if not eff & lay.user:
+            return "user"
+        if write and not eff & lay.write:
+            return "write-protect"
+        if access == EXEC and eff & lay.nx:
+            return "nx"
+        new = leaf | lay.accessed | (lay.dirty if write else 0)
+        if new != leaf:
+            _U64.pack_into(view, pa, new)
+            mem.writes += 1
+        key = (eff | (new & self._ad)) & self._flag_bits
+        flags = self._flags_of.get(key)
+        if flags is None:
+            flags = self._flags_of[key] = lay.flags(key)
+        ppn = (leaf & addr) >> 12
+        mmu.tlb.fill(va >> 12, mmu.asid, ppn, flags)
+        if mmu.on_access is not None:
+            mmu.on_access(ppn, write)
+        return ppn, flags
+
+    def _silent_walk(self, va: int, access: int) -> tuple[int, int] | str:
+        """exact_tlb: Unicorn's fill walks without counts or A/D (the model does those)."""
+        view, addr, unpack = self._view, self._addr, _U64.unpack_from
+        lay = self.mmu.fmt.layout
+        e1 = unpack(view, (self.mmu.root_ppn << 12) | ((va >> 36) & 0xFF8))[0]
+        e2 = unpack(view, (e1 & addr) | ((va >> 27) & 0xFF8))[0] if e1 & 1 else 0
+        e3 = unpack(view, (e2 & addr) | ((va >> 18) & 0xFF8))[0] if e2 & 1 else 0
+        leaf = unpack(view, (e3 & addr) | ((va >> 9) & 0xFF8))[0] if e3 & 1 else 0
+        if not leaf & 1:
+            return "not-present"
+        eff = (leaf & (e1 & e2 & e3 | ~self._wu)) | ((e1 | e2 | e3) & lay.nx)
+        if not eff & lay.user:
+            return "user"
+        if access == WRITE_ACCESS and not eff & lay.write:
+            return "write-protect"
+        if access == EXEC and eff & lay.nx:
+            return "nx"
+        key = eff & self._flag_bits
+        flags = self._flags_of.get(key)
+        if flags is None:
+            flags = self._flags_of[key] = lay.flags(key)
+        return (leaf & addr) >> 12, flags
+
+    def _exact_fetch(self, uc: Uc, address: int, size: int, _data: object) -> None:
+        """exact_tlb: an instruction is fetched from address."""
+        self._model(address, EXEC)
+
+    def _exact_data(
+        self, uc: Uc, uc_access: int, paddr: int, size: int, value: int, _data: object
+    ) -> None:
+        """exact_tlb: a load or store at physical address paddr (its page from the fill)."""
+        vpn = self._vpn_of.get(paddr >> 12)
+        if vpn is not None:
+            self._model((vpn << 12) | (paddr & 0xFFF), _ACCESS.get(uc_access, READ))
+
+    def _model(self, va: int, access: int) -> None:
+        """One access through the machine's TLB model."""
+        try:
+            self.mmu.translate(va, access)
+        except PageFault:
+            self.model_faults += 1
+
+    def _drop_written_code(self) -> None:
+        """Drop translated code of frames the kernel stored into (their bytes are new)."""
+        for ppn in self._written_code:
+            self._code_crc[ppn] = zlib.crc32(self._view[ppn << 12 : (ppn + 1) << 12])
+        self._written_code.clear()
+        self.uc.ctl_flush_tb()
 
     def _code_changed(self, ppn: int) -> bool:
         """Whether frame ppn's bytes changed since it was last fetched (stale code cached)."""

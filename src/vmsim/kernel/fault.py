@@ -67,12 +67,17 @@ def handle_page_fault(k: Kernel, proc: Proc, va: int, access: int, reason: str) 
     access): the caller delivers SIGSEGV with `segv_code(...)`.
     """
     k.stats.pgfault += 1
-    k.emit(PageFaultEvent(proc.pid, va, ACCESS_NAMES[access], reason))
-    vma = find_fault_vma(k, proc.mm, va)
-    if vma is None or not vma_permits(vma, access):
+    if k.events is not None:
+        k.emit(PageFaultEvent(proc.pid, va, ACCESS_NAMES[access], reason))
+    mm = proc.mm
+    vma = find_fault_vma(k, mm, va)
+    if vma is None or not vma.prot & _PROT_NEEDED[access]:
         return VM_FAULT_SIGSEGV
-    with proc.mm.locked():
-        return handle_mm_fault(k, vma, proc.mm, va, access, proc)
+    mm.mmap_lock += 1  # mm.locked(), without a generator per fault
+    try:
+        return handle_mm_fault(k, vma, mm, va, access, proc)
+    finally:
+        mm.mmap_lock -= 1
 
 
 def segv_code(k: Kernel, mm: AddressSpace, va: int) -> str:
@@ -95,10 +100,12 @@ def find_fault_vma(k: Kernel, mm: AddressSpace, va: int) -> VMA | None:
     return None
 
 
+_PROT_NEEDED = {READ: PROT_READ, WRITE_ACCESS: PROT_WRITE, EXEC: PROT_EXEC}
+
+
 def vma_permits(vma: VMA, access: int) -> bool:
     """Whether the VMA's protection allows this access."""
-    need = {READ: PROT_READ, WRITE_ACCESS: PROT_WRITE, EXEC: PROT_EXEC}[access]
-    return bool(vma.prot & need)
+    return bool(vma.prot & _PROT_NEEDED[access])
 
 
 def expand_stack(k: Kernel, mm: AddressSpace, vma: VMA, va: int) -> bool:
@@ -131,8 +138,8 @@ def handle_mm_fault(
         ret = _dispatch(k, VmFault(mm, vma, page_va, access, pte_pa, pte, task))
     except OutOfMemory:
         return VM_FAULT_OOM
-    if task is not None and not ret & VM_FAULT_ERROR:
-        if ret & VM_FAULT_MAJOR:
+    if task is not None and (ret == VM_FAULT_DONE or not ret & VM_FAULT_ERROR):
+        if ret != VM_FAULT_DONE and ret & VM_FAULT_MAJOR:
             task.stats.maj_flt += 1
         else:
             task.stats.min_flt += 1

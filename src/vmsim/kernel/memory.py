@@ -34,7 +34,8 @@ def zap_pte(k: Kernel, mm: AddressSpace, va: int, pte_pa: int, pte: int) -> int:
     """
     ppn = k.fmt.pte_ppn(pte)
     set_pte(k, mm, va, pte_pa, 0)
-    k.emit(UnmapPage(k.pid_of(mm), va, ppn))
+    if k.events is not None:
+        k.emit(UnmapPage(k.pid_of(mm), va, ppn))
     if ppn != k.zero_ppn:
         if pte & k.fmt.layout.dirty:  # the dirty bit leaves with the PTE: keep it on the frame
             k.reclaimer.page_dirty.add(ppn)

@@ -231,7 +231,7 @@ VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV
 """Results after which the access cannot be retried."""
 
 
-@dataclass
+@dataclass(slots=True)
 class VmFault:
     """Everything a do_* handler needs about one fault (Linux's struct vm_fault)."""
 

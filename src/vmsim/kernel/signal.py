@@ -6,6 +6,11 @@ sigaction records handlers; a signal whose action is the default (SIG_DFL) termi
 the process, is ignored (SIGCHLD, SIGWINCH, SIGURG, SIGCONT) or ignored because the
 program asked (SIG_IGN). A handler runs on the program's stack in Linux's rt_sigframe
 (sigcontext, sigmask, siginfo) and returns through its restorer and rt_sigreturn.
+
+A signal the process blocks (sigprocmask, or a running handler's mask) stays pending,
+once (standard signals do not queue), until the mask lets it through; pending signals
+are delivered, lowest number first, whenever the process returns to user mode. A fault
+signal (SIGSEGV, SIGBUS) that is blocked or ignored kills, as Linux's force_sig_fault.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ SIGKILL, SIGUSR1, SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM = 9, 10, 11, 12, 1
 SIGCHLD, SIGCONT, SIGSTOP, SIGURG, SIGWINCH = 17, 18, 19, 23, 28
 NSIG = 64
 SIG_DFL, SIG_IGN = 0, 1
+UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 IGNORED_BY_DEFAULT = frozenset({SIGCHLD, SIGCONT, SIGURG, SIGWINCH})
 SIGACTION = struct.Struct("<QQQQ")
 """struct kernel_sigaction of x86-64: handler, flags, restorer, mask (8-byte sigset)."""
@@ -65,6 +71,9 @@ class SigAction:
         return cls(*SIGACTION.unpack(data))
 
 
+_DEFAULT_ACTION = SigAction()
+
+
 @dataclass
 class SignalState:
     """A process's signal actions and blocked mask."""
@@ -73,10 +82,12 @@ class SignalState:
     blocked: int = 0
     saved: list[tuple[int, Any]] = field(default_factory=list)
     """(frame address, CPU context) of each handler running, innermost last."""
+    pending: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """Signals sent but not delivered yet: signo -> (si_code, si_addr or si_pid | si_uid << 32)."""
 
     def action(self, signo: int) -> SigAction:
         """The action for signo (default if never set)."""
-        return self.actions.get(signo, SigAction())
+        return self.actions.get(signo, _DEFAULT_ACTION)
 
     def kills(self, signo: int) -> bool:
         """Whether delivering signo terminates the process (default action: terminate)."""
@@ -87,20 +98,41 @@ class SignalState:
             return False
         return act.handler == SIG_DFL and signo not in IGNORED_BY_DEFAULT
 
+    def is_blocked(self, signo: int) -> bool:
+        """Whether the mask holds signo back (SIGKILL and SIGSTOP never are)."""
+        return bool(self.blocked & ~UNBLOCKABLE & (1 << (signo - 1)))
+
+    def ignores(self, signo: int) -> bool:
+        """Whether delivering signo does nothing (SIG_IGN, or ignored by default)."""
+        act = self.action(signo)
+        return act.handler == SIG_IGN or (act.handler == SIG_DFL and signo in IGNORED_BY_DEFAULT)
+
+    def next_pending(self) -> int | None:
+        """The lowest pending signal the mask lets through, if any."""
+        ready = [s for s in self.pending if not self.is_blocked(s)]
+        return min(ready) if ready else None
+
+    def pending_mask(self) -> int:
+        """The pending signals as a sigset (bit signo - 1)."""
+        mask = 0
+        for s in self.pending:
+            mask |= 1 << (s - 1)
+        return mask
+
     def reset_on_exec(self) -> None:
         """execve: handlers go back to the default; ignored signals stay ignored."""
         self.actions = {n: a for n, a in self.actions.items() if a.handler == SIG_IGN}
         self.saved.clear()
 
     def fork(self) -> SignalState:
-        """The child's copy (handlers and mask are inherited)."""
+        """The child's copy (handlers and mask are inherited; nothing is pending)."""
         return SignalState(dict(self.actions), self.blocked)
 
 
 # --- handlers: the signal frame on the user stack, and rt_sigreturn ----------------------
 
 SA_NODEFER, SA_RESETHAND, SA_RESTORER, SA_SIGINFO = 0x40000000, 0x80000000, 0x04000000, 4
-SEGV_MAPERR, SEGV_ACCERR, SI_USER, SI_TKILL = 1, 2, 0, -6
+SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR, SI_USER, SI_TKILL = 1, 2, 2, 0, -6
 RED_ZONE = 128
 _UC_MCONTEXT = 8 + 40
 """Offset of uc_mcontext in the frame: pretcode, then uc_flags, uc_link, uc_stack."""

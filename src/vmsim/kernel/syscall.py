@@ -26,18 +26,17 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from vmsim.errors import OutOfMemory, ProcessKilled, SimulatedSignal, SyscallError, VmsimError
+from vmsim.errors import SyscallError, VmsimError
 from vmsim.events import Syscall
 from vmsim.hw.cpu import CPU, Stop, TrapHandler
-from vmsim.hw.mmu import PageFault
 from vmsim.hw.pte import pg_round_up
 from vmsim.kernel import signal as sig
 from vmsim.kernel.exec import ElfImage, exec_program, read_elf
-from vmsim.kernel.fault import find_fault_vma, vma_permits
+from vmsim.kernel.fault import find_fault_vma, handle_page_fault, vma_permits
 from vmsim.kernel.filemap import open_file
 from vmsim.kernel.files import AT_FDCWD, FileTable, WouldBlock, stat_bytes
 from vmsim.kernel.memory import unmap_pages
-from vmsim.kernel.mm import PROT_WRITE
+from vmsim.kernel.mm import PROT_WRITE, VM_FAULT_DONE, VM_FAULT_ERROR, VM_FAULT_SIGBUS
 from vmsim.kernel.mmap import close_vma, do_brk, do_mmap, do_mprotect, do_munmap
 from vmsim.kernel.proc import Proc, do_fork, do_wait
 from vmsim.kernel.sched import Deadlock, Wait, Yield
@@ -77,8 +76,8 @@ class UserTask:
     signals: sig.SignalState = field(default_factory=sig.SignalState)
     exe: str = ""
     image: ElfImage | None = None
-    pending: tuple[int, int, int] | None = None
-    """A signal to deliver to a handler before the program runs on: (signo, code, addr)."""
+    faulted: bool = False
+    """The last trap queued a fault signal for a handler (SIGSEGV, SIGBUS)."""
     pipe_waits: int = 0
     """Consecutive retries of a syscall waiting on a pipe."""
     max_rss: int = 0
@@ -120,32 +119,47 @@ class Runtime:
         """Whether another process waits for the CPU (the scheduler's ready queue)."""
         self.preemptions = 0
         """Involuntary context switches: quanta that ran out."""
+        self.exact_tlb = False
+        """Every access of the programs through the machine's TLB model (hw.cpu), slow."""
 
     def new_task(self, proc: Proc, files: FileTable, exe: str) -> UserTask:
         """A task for proc with a fresh CPU whose faults trap into this kernel."""
-        t = UserTask(proc, CPU(self.k.mem, self.k.mmu, refuse_faults), files, exe=exe)
+        t = UserTask(proc, self.new_cpu(refuse_faults), files, exe=exe)
         t.cpu.trap = self.trap_handler(t)
         self.tasks[proc.pid] = t
         return t
+
+    def new_cpu(self, trap: TrapHandler) -> CPU:
+        """A CPU over the machine's memory and MMU (exact_tlb as the runtime says)."""
+        return CPU(self.k.mem, self.k.mmu, trap, exact_tlb=self.exact_tlb)
 
     def trap_handler(self, t: UserTask) -> TrapHandler:
         """The IDT entry for t's page faults: the kernel's one fault path."""
         k, proc = self.k, t.proc
 
         def trap(va: int, access: int, reason: str) -> bool:
-            if sig.handles(t.signals, sig.SIGSEGV):
+            if catches(t, sig.SIGSEGV):
                 code = segv_code(k, proc, va, access)
                 if code:
                     k.stats.pgfault += 1
                     k.stats.segv += 1
-                    t.pending = (sig.SIGSEGV, code, va)
+                    t.signals.pending[sig.SIGSEGV] = (code, va)
+                    t.faulted = True
                     return False
-            try:
-                k.trap(proc, PageFault(va, access, reason))
-            except (SimulatedSignal, ProcessKilled, OutOfMemory):
+            ret = handle_page_fault(k, proc, va, access, reason)
+            if ret == VM_FAULT_DONE or not ret & VM_FAULT_ERROR:
+                if proc.killed:  # the OOM killer chose it while it faulted: it exits here
+                    k.exit_killed(proc)
+                    return False
+                if proc.stats.rss > t.max_rss:
+                    t.max_rss = proc.stats.rss
+                return proc.alive
+            if ret & VM_FAULT_SIGBUS and not proc.killed and catches(t, sig.SIGBUS):
+                t.signals.pending[sig.SIGBUS] = (sig.BUS_ADRERR, va)
+                t.faulted = True
                 return False
-            t.max_rss = max(t.max_rss, proc.stats.rss)
-            return proc.alive
+            k.fault_error(proc, va, access, ret)  # the signal's default action (or OOM)
+            return False
 
         return trap
 
@@ -200,9 +214,11 @@ def run_task(rt: Runtime, t: UserTask) -> Generator[Any, Any, int | None]:
     try:
         while proc.alive:
             cpu = t.cpu  # execve gives the task a new one
-            k.switch_to(proc)
-            k.tlb.on_flush = cpu.flush_tlb
-            cpu.flush_tlb()  # Unicorn's TLB has no ASIDs: another mm may have run
+            if k.loaded_mm is not proc.mm or k.tlb.on_flush != cpu.flush_tlb:
+                # another process ran: flushes of this mm may not have reached this CPU
+                k.switch_to(proc)
+                k.tlb.on_flush = cpu.flush_tlb
+                cpu.flush_tlb()
             stop = cpu.run(rt.quantum if rt.others_ready() else 0)
             if not proc.alive:
                 if stop.kind == "fault":
@@ -220,18 +236,35 @@ def run_task(rt: Runtime, t: UserTask) -> Generator[Any, Any, int | None]:
             elif stop.kind == "quantum":  # preempted: another process gets the CPU
                 rt.preemptions += 1
                 yield Yield()
-            elif t.pending is None:
+            elif not t.faulted:
                 cpu_exception(rt, t, stop)
-            if t.pending is not None and proc.alive:
-                signo, code, addr = t.pending
-                t.pending = None
-                sig.setup_rt_frame(t.cpu, t.signals, signo, code, addr, partial(write_user, rt, t))
+            t.faulted = False
+            deliver_pending(rt, t)  # the return to user mode
             yield None  # a preemption point
     finally:  # also when the scheduler closes a program another process's OOM kill ended
-        if k.tlb.on_flush is t.cpu.flush_tlb:
+        if k.tlb.on_flush == t.cpu.flush_tlb:
             k.tlb.on_flush = None
         t.files.close_all()
     return proc.exit_status
+
+
+def catches(t: UserTask, signo: int) -> bool:
+    """Whether a fault signal goes to the program's handler (installed and not blocked)."""
+    return sig.handles(t.signals, signo) and not t.signals.is_blocked(signo)
+
+
+def deliver_pending(rt: Runtime, t: UserTask) -> None:
+    """Deliver every pending signal the mask lets through: a handler's frame, or the default."""
+    s = t.signals
+    while t.proc.alive and s.pending:
+        signo = s.next_pending()
+        if signo is None:
+            return
+        code, value = s.pending.pop(signo)
+        if sig.handles(s, signo):
+            sig.setup_rt_frame(t.cpu, s, signo, code, value, partial(write_user, rt, t))
+        elif s.kills(signo):
+            rt.kill(t, signo)
 
 
 def segv_code(k: Kernel, proc: Proc, va: int, access: int) -> int:
@@ -328,7 +361,7 @@ def read_user(rt: Runtime, t: UserTask, va: int, n: int) -> bytes:
 def write_user(rt: Runtime, t: UserTask, va: int, data: bytes) -> None:
     """Store data in user memory."""
     if data:
-        copy_out(rt.k, t.proc.mm, va, data)
+        copy_out(rt.k, t.proc.mm, va, data, t.cpu.kernel_wrote)
 
 
 def _s32(v: int) -> int:
@@ -719,28 +752,37 @@ def sys_kill(rt: Runtime, t: UserTask, pid: int, signo: int, *_: int) -> int:
     target = rt.tasks.get(_s32(pid)) if _s32(pid) > 0 else t
     if target is None or not target.proc.alive:
         raise SyscallError(errno.ESRCH, f"kill: no process {pid}")
-    deliver(rt, target, signo)
+    deliver(rt, target, signo, sig.SI_USER, t.proc.pid)
     return 0
 
 
 def sys_tgkill(rt: Runtime, t: UserTask, tgid: int, tid: int, signo: int, *_: int) -> int:
-    return sys_kill(rt, t, tid, signo)
+    return sys_tkill(rt, t, tid, signo)
 
 
 def sys_tkill(rt: Runtime, t: UserTask, tid: int, signo: int, *_: int) -> int:
-    return sys_kill(rt, t, tid, signo)
+    target = rt.tasks.get(_s32(tid))
+    if target is None or not target.proc.alive:
+        raise SyscallError(errno.ESRCH, f"tkill: no thread {tid}")
+    deliver(rt, target, signo, sig.SI_TKILL, t.proc.pid)
+    return 0
 
 
-def deliver(rt: Runtime, t: UserTask, signo: int) -> None:
-    """Send signo to t: its handler runs next, or the default action (terminate, ignore)."""
-    if not 0 <= signo < sig.NSIG:
+def deliver(rt: Runtime, t: UserTask, signo: int, code: int = sig.SI_USER, sender: int = 0) -> None:
+    """Send signo to t (from pid sender): pending until t returns to user mode.
+
+    An unblocked signal whose default action terminates kills t at once (even one
+    waiting in wait4); an ignored one that is not blocked is discarded.
+    """
+    if not 0 <= signo <= sig.NSIG:
         raise SyscallError(errno.EINVAL, f"bad signal {signo}")
-    if signo == 0:
+    s = t.signals
+    if signo == 0 or (s.ignores(signo) and not s.is_blocked(signo)):
         return
-    if sig.handles(t.signals, signo):
-        t.pending = (signo, sig.SI_TKILL, 0)
-    elif t.signals.kills(signo):
+    if s.kills(signo) and not s.is_blocked(signo):
         rt.kill(t, signo)
+        return
+    s.pending.setdefault(signo, (code, sender | os.getuid() << 32))
 
 
 def _read_strv(rt: Runtime, t: UserTask, va: int) -> list[str]:
@@ -763,7 +805,7 @@ def sys_execve(rt: Runtime, t: UserTask, path: int, argv: int, envp: int, *_: in
         close_vma(k, proc.mm, vma)
     start = exec_program(k, proc, name, args, env)
     old = t.cpu
-    t.cpu = CPU(k.mem, k.mmu, rt.trap_handler(t))
+    t.cpu = rt.new_cpu(rt.trap_handler(t))
     t.cpu.fills = old.fills
     old.close()
     t.cpu.set_reg("rip", start.pc)
@@ -790,6 +832,8 @@ def sys_rt_sigaction(rt: Runtime, t: UserTask, signo: int, act: int, oact: int, 
         write_user(rt, t, oact, t.signals.action(signo).pack())
     if act:
         t.signals.actions[signo] = sig.SigAction.unpack(read_user(rt, t, act, sig.SIGACTION.size))
+        if t.signals.ignores(signo):  # setting SIG_IGN discards a pending signal
+            t.signals.pending.pop(signo, None)
     return 0
 
 
@@ -804,6 +848,12 @@ def sys_rt_sigprocmask(rt: Runtime, t: UserTask, how: int, nset: int, oset: int,
             t.signals.blocked &= ~mask
         else:
             t.signals.blocked = mask
+    return 0
+
+
+def sys_rt_sigpending(rt: Runtime, t: UserTask, uset: int, size: int, *_: int) -> int:
+    s = t.signals
+    write_user(rt, t, uset, struct.pack("<Q", s.pending_mask() & s.blocked))
     return 0
 
 
@@ -978,6 +1028,7 @@ SYSCALLS: dict[int, tuple[str, Handler]] = {
     97: ("getrlimit", sys_getrlimit), 98: ("getrusage", sys_getrusage),
     102: ("getuid", sys_getuid), 104: ("getgid", sys_getgid), 107: ("geteuid", sys_geteuid),
     108: ("getegid", sys_getegid), 110: ("getppid", sys_getppid),
+    127: ("rt_sigpending", sys_rt_sigpending),
     158: ("arch_prctl", sys_arch_prctl), 186: ("gettid", sys_getpid), 200: ("tkill", sys_tkill),
     191: ("getxattr", sys_getxattr), 192: ("lgetxattr", sys_lgetxattr),
     201: ("time", sys_time), 202: ("futex", sys_futex), 217: ("getdents64", sys_getdents64),

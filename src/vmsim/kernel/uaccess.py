@@ -7,6 +7,7 @@ user fault runs. A bad user address is SyscallError(EFAULT), as copy_to_user's -
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from vmsim.kernel.fault import fault_in
@@ -16,8 +17,13 @@ if TYPE_CHECKING:
     from vmsim.kernel.kernel import Kernel
 
 
-def copy_out(k: Kernel, mm: AddressSpace, va: int, data: bytes) -> None:
-    """Kernel writes user memory at va (software walk, faulting pages in as needed)."""
+def copy_out(
+    k: Kernel, mm: AddressSpace, va: int, data: bytes, wrote: Callable[[int], None] | None = None
+) -> None:
+    """Kernel writes user memory at va (software walk, faulting pages in as needed).
+
+    wrote(ppn) is called for each frame stored into (a CPU drops its translated code).
+    """
     ps = k.fmt.page_size
     done = 0
     while done < len(data):
@@ -25,6 +31,8 @@ def copy_out(k: Kernel, mm: AddressSpace, va: int, data: bytes) -> None:
         n = min(len(data) - done, ps - (cur & (ps - 1)))
         pa = fault_in(k, mm, cur, write=True)
         k.mem.write(pa, data[done : done + n])
+        if wrote is not None:
+            wrote(pa >> k.fmt.page_shift)
         done += n
 
 

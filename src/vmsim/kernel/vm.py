@@ -89,7 +89,8 @@ def map_page(
     if ppn != k.zero_ppn:
         k.frames.rmap_add(ppn, mm, va)
         k.rss_add(mm, 1)
-    k.emit(MapPage(k.pid_of(mm), va, ppn, _prot_text(flags), how))
+    if k.events is not None:
+        k.emit(MapPage(k.pid_of(mm), va, ppn, _prot_text(flags), how))
 
 
 def scan_ptes(k: Kernel, mm: AddressSpace, start: int, end: int) -> Iterator[tuple[int, int, int]]:
