@@ -37,7 +37,7 @@ def test_diff_and_apply_ops_on_small_trees() -> None:
     assert sorted(map(json.dumps, ops)) == sorted(
         map(
             json.dumps,
-            [[["a"], 2], [["b", "c"], [1, 3]], [["e", 0, "f"], 2], [["e", 1], {"g": 1}],
+            [[["a"], 2], [["b", "c", 1], 3], [["e", 0, "f"], 2], [["e", 1], {"g": 1}],
              [["new"], [4]], [["gone"]]],
         )
     )  # fmt: skip
