@@ -130,4 +130,5 @@ def test_a_machine_without_recording_shows_its_one_snapshot() -> None:
     m.spawn("p")
     data = payload(m)
     assert data["header"]["n"] == 0
-    assert data["chunks"] == [f"[{json.dumps(m.snapshot(), separators=(',', ':'))},[],[]]"]
+    state = json.dumps(m.snapshot(), separators=(",", ":"))
+    assert data["chunks"] == [f"[{state},[[],[],{{}}],[],null]"]

@@ -153,6 +153,9 @@ class StateReader:
                 continue
             if key == "processes":
                 self._process_ops(old, new, ops)
+            elif key == "tlb" and len(old) == len(new):
+                pairs = enumerate(zip(old, new, strict=True))
+                ops.extend([["tlb", i], b] for i, (a, b) in pairs if a is not b)
             else:
                 diff(old, new, [key], ops)
         return state, ops

@@ -57,7 +57,8 @@ const vmcore = (() => {
     return state;
   }
 
-  /** A recording: a header line, then one line per chunk [snapshot, events, deltas]. */
+  /** A recording: a header line, then one line per chunk [snapshot, events, deltas, columns]
+   * (columns: each changing counter's increment per step, or null; see page.py _columns). */
   class Recording {
     constructor(text) {
       let nl = text.indexOf("\n");
@@ -83,8 +84,8 @@ const vmcore = (() => {
     chunk(c) {
       let got = this.parsed.get(c);
       if (!got) {
-        const [snapshot, events, deltas] = JSON.parse(this.lines[c]);
-        got = { snapshot, events, deltas };
+        const [snapshot, events, deltas, columns] = JSON.parse(this.lines[c]);
+        got = { snapshot, events: eventRows(events), deltas, totals: columns && runningTotals(snapshot.counters, columns) };
         if (this.parsed.size >= 8) {
           this.parsed.delete(this.parsed.keys().next().value);
         }
@@ -111,6 +112,14 @@ const vmcore = (() => {
       }
       for (let s = from; s < i; s++) {
         this.state = applyOps(this.state, ch.deltas[s - base]);
+      }
+      if (ch.totals) {
+        const counters = {};
+        for (const name in ch.snapshot.counters) {
+          const t = ch.totals[name];
+          counters[name] = t ? t[i - base] : ch.snapshot.counters[name];
+        }
+        this.state.counters = counters;
       }
       this.step = i;
       return i;
@@ -165,6 +174,40 @@ const vmcore = (() => {
     series() {
       return this.header.series;
     }
+  }
+
+  /** Events as rows [kind, sentence, fields...] from a chunk's columns (page.py event_columns). */
+  function eventRows([kinds, texts, columns]) {
+    const rows = kinds.map((k, j) => [k, texts[j]]);
+    const at = {};
+    kinds.forEach((k, j) => {
+      (at[k] = at[k] || []).push(j);
+    });
+    for (const [kind, cols] of Object.entries(columns)) {
+      const idx = at[kind];
+      for (const [delta, values] of cols) {
+        let v = 0;
+        for (let n = 0; n < idx.length; n++) {
+          v = delta ? v + values[n] : values[n];
+          rows[idx[n]].push(v);
+        }
+      }
+    }
+    return rows;
+  }
+
+  /** Each counter's value at every step of a chunk: its snapshot value plus the increments. */
+  function runningTotals(start, columns) {
+    const out = {};
+    for (const [name, inc] of Object.entries(columns)) {
+      const t = new Array(inc.length + 1);
+      t[0] = start[name];
+      for (let j = 0; j < inc.length; j++) {
+        t[j + 1] = t[j] + inc[j];
+      }
+      out[name] = t;
+    }
+    return out;
   }
 
   /** Index of the first element >= x in a sorted array. */
