@@ -19,6 +19,7 @@ import click
 
 from vmsim.cli.common import Number
 from vmsim.errors import VmsimError
+from vmsim.report.view.cli import html_option, window_option, window_or_default, write_page
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
@@ -69,6 +70,8 @@ from vmsim.errors import VmsimError
     type=click.Path(dir_okay=False),
     help="Write the event log here (JSON lines).",
 )
+@html_option
+@window_option
 @click.option("--quiet", "-q", is_flag=True, help="Print no report, only the program's output.")
 @click.option("--json", "as_json", is_flag=True, help="The report as JSON on stderr.")
 @click.option("--csv", "as_csv", is_flag=True, help="The report as CSV on stderr.")
@@ -85,6 +88,8 @@ def run(
     narrate_steps: int | None,
     from_step: int,
     events_file: str | None,
+    html: str | None,
+    window: tuple[int, int] | None,
     quiet: bool,
     as_json: bool,
     as_csv: bool,
@@ -108,8 +113,11 @@ def run(
         overcommit=overcommit,
         fault_around_bytes=fault_around,
         seed=seed,
-        record_events=narrate_steps is not None or events_file is not None,
+        record_events=narrate_steps is not None or events_file is not None or html is not None,
     )
+    if html is not None:
+        start, count = window_or_default(window)
+        m.record(start=start, count=count)
     p = m.spawn(program=path, argv=[program, *args], env=dict(os.environ), writable=writable)
     m.run()
     t = m.runtime.tasks[p.pid]
@@ -120,6 +128,8 @@ def run(
         _write_events(m.events, events_file)
     if narrate_steps is not None:
         _narrate(m.events, from_step, narrate_steps)
+    if html is not None:
+        write_page(m, html, f"vmsim run {program}", path)
     if not quiet:
         report = _report(m, p)
         if as_json:

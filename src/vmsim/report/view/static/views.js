@@ -191,19 +191,35 @@ const vmviews = (() => {
     return out + "</table>";
   }
 
-  /** Physical memory: a cell per frame by purpose, with refcount and a dirty mark. */
+  const FREE_RUN = 8;
+
+  /** Physical memory: a cell per frame by purpose, with refcount and a dirty mark; a run of
+   * FREE_RUN or more free frames is one cell (a machine of many MiB stays readable). */
   function frames(meta, st, touched) {
     let out = "<div class=\"cells\">";
-    st.frames.forEach((f, ppn) => {
+    const all = st.frames;
+    for (let ppn = 0; ppn < all.length; ppn++) {
+      const f = all[ppn];
       if (f === null) {
-        out += `<span class="frame fr-free" data-k="frame:${ppn}" title="frame ${ppn}: free">${ppn}<br>free</span>`;
-        return;
+        let end = ppn;
+        while (end + 1 < all.length && all[end + 1] === null) {
+          end++;
+        }
+        if (end - ppn + 1 >= FREE_RUN) {
+          out += `<span class="frame fr-free run" data-n="${end - ppn + 1}" title="frames ${ppn}–${end}: free">${ppn}–${end}<br>free</span>`;
+        } else {
+          for (let q = ppn; q <= end; q++) {
+            out += `<span class="frame fr-free" data-n="1" data-k="frame:${q}" title="frame ${q}: free">${q}<br>free</span>`;
+          }
+        }
+        ppn = end;
+        continue;
       }
       const [label, name] = PURPOSES[f.purpose] || ["?", f.purpose];
       const owners = f.table_of !== null ? `page table of pid ${f.table_of}` : f.mappers.map((m) => `pid ${m[0]} @ ${hex(m[1])}`).join(", ");
       const t = touched.has(ppn) ? " touched" : "";
       out += `<span class="frame fr-${esc(f.purpose)}${t}" data-k="frame:${ppn}" title="frame ${ppn}: ${esc(name)}, refcount ${f.refcount}${f.dirty ? ", dirty" : ""}${f.swap ? ", swap cache slot " + f.swap : ""}; ${esc(owners)}">${ppn}<br>${label}${f.refcount > 1 ? "×" + f.refcount : ""}${f.dirty ? " D" : ""}</span>`;
-    });
+    }
     return out + "</div>";
   }
 
