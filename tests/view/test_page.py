@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import random
+import zlib
 from functools import cache
 from typing import Any
 
@@ -293,3 +295,33 @@ def test_keys_step_and_go_to_either_end(open_page: Any) -> None:
         page.keyboard.press(key)
         assert page.evaluate("vmsim.step()") == step, key
         assert page.locator("#stepno").inner_text() == f"step {step} / {n}"
+
+
+@pytest.mark.parametrize(
+    ("level", "strategy"),
+    [(0, zlib.Z_DEFAULT_STRATEGY), (6, zlib.Z_FIXED), (9, zlib.Z_DEFAULT_STRATEGY)],
+    ids=["stored", "fixed", "dynamic"],
+)
+def test_the_pages_inflate_undoes_zlibs_deflate(open_page: Any, level: int, strategy: int) -> None:
+    """Every block type (stored, fixed and dynamic Huffman codes), over several blocks."""
+    rng = random.Random(level)
+    words = [bytes(rng.choice(b"abcdefgh{}[],:0123456789") for _ in range(rng.randrange(1, 9)))
+             for _ in range(300)]  # fmt: skip
+    data = b"".join(rng.choice(words) for _ in range(60_000)) + rng.randbytes(70_000)
+    z = zlib.compressobj(level, zlib.DEFLATED, -15, 9, strategy)
+    packed = base64.b64encode(z.compress(data) + z.flush()).decode()
+    page = open_page(html_of(recorded("tlb")))
+    got = page.evaluate(
+        """b64 => {
+            const bin = atob(b64);
+            const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+            const out = vmcore.inflate(bytes, 0);
+            let s = "";
+            for (let i = 0; i < out.length; i += 4096) {
+                s += String.fromCharCode(...out.subarray(i, i + 4096));
+            }
+            return btoa(s);
+        }""",
+        packed,
+    )
+    assert base64.b64decode(got) == data

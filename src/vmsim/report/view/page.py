@@ -1,18 +1,20 @@
 """One self-contained HTML page of a recording: data, script and style inline.
 
-The recording is JSON (`payload`), gzip-compressed and base64-encoded inside the page;
-the browser inflates it with its own DecompressionStream, so the page fetches nothing
-and opens offline. The script and style are the package data in static/, inlined in
+The recording is JSON (`payload`): a header and one part per chunk, each compressed
+(raw deflate) and base64-encoded on its own inside the page. The page inflates the
+header when it opens and a chunk when a seek first needs it (core.js `inflate`, written
+for this page), so it fetches nothing, opens offline and opens as fast at a million
+events as at a thousand. The script and style are the package data in static/, inlined in
 the order of SCRIPTS.
 """
 
 from __future__ import annotations
 
 import base64
-import gzip
 import html
 import json
 import os
+import zlib
 from dataclasses import fields
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -176,6 +178,12 @@ def event_columns(rows: list[list[Any]]) -> list[Any]:
     return [[r[0] for r in rows], [r[1] for r in rows], columns]
 
 
+def _part(raw: bytes) -> str:
+    """One part of the page's data: raw deflate (RFC 1951), base64 (core.js `part`)."""
+    z = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
+    return base64.b64encode(z.compress(raw) + z.flush()).decode("ascii")
+
+
 def _static(name: str) -> str:
     """The text of one file of static/."""
     return (resources.files("vmsim.report.view") / "static" / name).read_text("utf-8")
@@ -183,9 +191,10 @@ def _static(name: str) -> str:
 
 def page_html(data: dict[str, Any]) -> str:
     """The HTML page for a payload: style, compressed data and script, all inline."""
-    header = json.dumps(data["header"], separators=(",", ":"))
-    raw = "\n".join([header, *data["chunks"]]).encode()
-    blob = base64.b64encode(gzip.compress(raw, compresslevel=9, mtime=0)).decode("ascii")
+    chunks = [c.encode() for c in data["chunks"]]
+    header = {**data["header"], "sizes": [len(c) for c in chunks]}
+    raw = [json.dumps(header, separators=(",", ":")).encode(), *chunks]
+    blob = ",".join(_part(r) for r in raw)
     script = "\n".join(_static(n) for n in SCRIPTS).replace("</script", "<\\/script")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'

@@ -394,7 +394,7 @@
   }
 
   async function start() {
-    const rec = new vmcore.Recording(await vmcore.loadPayload($("vmsim-data").textContent));
+    const rec = new vmcore.Recording($("vmsim-data").textContent);
     const data = rec.header;
     app.rec = rec;
     app.meta = data.meta;
