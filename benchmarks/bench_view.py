@@ -80,7 +80,7 @@ def measure(path: Path) -> dict[str, float]:
         page = ctx.new_page()
         t0 = time.perf_counter()
         page.goto(path.as_uri())
-        page.wait_for_function("document.body.dataset.ready === '1'", timeout=120_000)
+        page.wait_for_function("() => document.body.dataset.ready === '1'", timeout=120_000)
         opened = time.perf_counter() - t0
         n = page.evaluate("vmsim.steps()")
         rng = random.Random(7)

@@ -220,6 +220,10 @@ def test_views_count_what_the_state_holds(open_page: Any) -> None:
     )
     assert free == len(state["frames"]) - used
     assert page.locator(".slot.used").count() == len(state["swap"])
+    free_slots = page.locator("#swap .slot:not(.used)").evaluate_all(
+        "els => els.reduce((n, el) => n + Number(el.dataset.n), 0)"
+    )
+    assert free_slots == r.machine.kernel.swap.nslots - len(state["swap"])
     caption = page.locator(".chart figcaption").first.inner_text()
     assert caption.startswith(f"page faults (pgfault): {state['counters']['pgfault']} ")
 

@@ -223,7 +223,7 @@ const vmviews = (() => {
     return out + "</div>";
   }
 
-  /** Swap slots: used ones with the pages that hold them. */
+  /** Swap slots: used ones with the pages that hold them; a run of FREE_RUN free slots is one cell. */
   function swap(meta, st) {
     if (!meta.nslots) {
       return "<p>No swap on this machine.</p>";
@@ -232,7 +232,18 @@ const vmviews = (() => {
     for (let s = 1; s <= meta.nslots; s++) {
       const u = st.swap[String(s)];
       if (!u) {
-        out += `<span class="slot" data-k="slot:${s}" title="slot ${s}: free">${s}</span>`;
+        let end = s;
+        while (end + 1 <= meta.nslots && !st.swap[String(end + 1)]) {
+          end++;
+        }
+        if (end - s + 1 >= FREE_RUN) {
+          out += `<span class="slot run" data-n="${end - s + 1}" title="slots ${s}–${end}: free">${s}–${end}<br>free</span>`;
+        } else {
+          for (let q = s; q <= end; q++) {
+            out += `<span class="slot" data-n="1" data-k="slot:${q}" title="slot ${q}: free">${q}</span>`;
+          }
+        }
+        s = end;
       } else {
         const users = u.users.map((x) => `pid ${x[0]} @ ${hex(x[1])}`).join(", ");
         out += `<span class="slot used" data-k="slot:${s}" title="slot ${s}: ${esc(users)}${u.frame !== null ? "; cached in frame " + u.frame : ""}">${s}<br>S</span>`;
@@ -245,7 +256,7 @@ const vmviews = (() => {
   function heap(meta, st, pid, active) {
     const p = st.processes[pid];
     if (!p || !p.heap) {
-      return "<p>This process has not used malloc.</p>";
+      return "<p>No malloc heap of vmsim's C library in this process (it has not called malloc, or it is a real program, whose own C library's heap is not shown).</p>";
     }
     if (p.heap.error) {
       return `<p>${esc(p.heap.allocator)}: ${esc(p.heap.error)}</p>`;
@@ -299,7 +310,7 @@ const vmviews = (() => {
     }
     out += "</div><p>Keys: ← → step, space play/pause, Home/End, ";
     out += jumps.map((j) => `${j.key}/${j.key.toUpperCase()} next/previous ${esc(j.name)}`).join(", ");
-    return out + ". Click a page, frame, PTE, TLB entry or slot to see what belongs to it.</p>";
+    return out + ". Point at or click a page, frame, PTE, TLB entry or slot to see what belongs to it.</p>";
   }
 
   return { space, tables, decode, vaSplit, tlb, frames, swap, heap, chart, legend, esc, hex };
