@@ -75,7 +75,7 @@ def open_page(browser_context: Any, tmp_path: Path) -> Iterator[Callable[[str], 
             ),
         )
         page.goto(path.as_uri())
-        page.wait_for_function("document.body.dataset.ready === '1'", timeout=60_000)
+        page.wait_for_function("() => document.body.dataset.ready === '1'", timeout=60_000)
         pages.append((page, errors))
         return page
 

@@ -96,7 +96,17 @@ def test_simulate_html_curves_match_the_json(open_page: Any, tmp_path: Path, cap
     fifo32 = next(r for r in rows if r["policy"] == "fifo" and r["frames"] == 32)
     text = page.locator("#hover").inner_text()
     assert text.startswith("fifo: 32 frames (128 KiB)") and f"{fifo32['misses']} misses" in text
-    page.screenshot(path=str(SHOTS / "vmsim-view-simulate.png"))
+    # faults over time at the middle frame count: they end at the row's misses
+    lines = page.evaluate("vmsimCurves.timelines()")
+    assert [t["name"] for t in lines] == ["lru", "fifo"]
+    for t in lines:
+        (row,) = [r for r in rows if r["policy"] == t["name"] and r["frames"] == 32]
+        assert t["frames"] == 32
+        assert t["refs"][0] == 0 and t["refs"][-1] == row["references"]
+        assert t["misses"][0] == 0 and t["misses"][-1] == row["misses"]
+        assert all(a <= b for a, b in zip(t["misses"], t["misses"][1:], strict=False))
+    assert page.locator("#timeline polyline.tl").count() == 2
+    page.screenshot(path=str(SHOTS / "vmsim-view-simulate.png"), full_page=True)
 
 
 def test_mrc_html_has_the_whole_curve(open_page: Any, tmp_path: Path, capsys: Any) -> None:

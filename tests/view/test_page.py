@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import random
+import zlib
 from functools import cache
 from typing import Any
 
@@ -213,8 +215,15 @@ def test_views_count_what_the_state_holds(open_page: Any) -> None:
     assert page.locator("#space .cell.pg-swapped").count() == swapped
     used = sum(1 for f in state["frames"] if f is not None)
     assert page.locator("#frames .frame:not(.fr-free)").count() == used
-    assert page.locator("#frames .fr-free").count() == len(state["frames"]) - used
+    free = page.locator("#frames .fr-free").evaluate_all(
+        "els => els.reduce((n, el) => n + Number(el.dataset.n), 0)"
+    )
+    assert free == len(state["frames"]) - used
     assert page.locator(".slot.used").count() == len(state["swap"])
+    free_slots = page.locator("#swap .slot:not(.used)").evaluate_all(
+        "els => els.reduce((n, el) => n + Number(el.dataset.n), 0)"
+    )
+    assert free_slots == r.machine.kernel.swap.nslots - len(state["swap"])
     caption = page.locator(".chart figcaption").first.inner_text()
     assert caption.startswith(f"page faults (pgfault): {state['counters']['pgfault']} ")
 
@@ -229,3 +238,94 @@ def test_a_click_on_a_cached_page_highlights_its_tlb_entry(open_page: Any) -> No
     page.locator(f'[data-k="page:1:{vpn << 12}"]').click()
     assert page.locator(".tlbe.hl").count() == 1
     assert f"→ frame {ppn}" in page.locator(".tlbe.hl").inner_text()
+
+
+def test_hovering_a_page_highlights_its_pte_frame_and_tlb_entry(open_page: Any) -> None:
+    r = recorded("tlb")
+    page = open_page(html_of(r))
+    fill = max(i for i, k in enumerate(r.kinds) if k == "TlbFill")
+    page.evaluate("s => vmsim.seek(s)", fill + 1)
+    state = r.truth[fill + 1]
+    ((vpn, ppn, _, _),) = [e for ways in state["tlb"] for e in ways]
+    page.locator(f'[data-k="page:1:{vpn << 12}"]').hover()
+    assert page.locator(".pte.hl").count() == 1
+    assert f"frame {ppn} " in page.locator(".pte.hl").inner_text()
+    assert page.locator(f'.frame.hl[data-k="frame:{ppn}"]').count() == 1
+    assert page.locator(".tlbe.hl").count() == 1
+    page.locator("header").hover()  # the pointer leaves: nothing stays highlighted
+    assert page.locator(".hl").count() == 0
+
+
+def test_hovering_a_shared_frame_highlights_every_pte_that_maps_it(open_page: Any) -> None:
+    r = recorded("fork_cow")
+    page = open_page(html_of(r))
+    fork = r.kinds.index("CowCopy")  # before the copy, parent and child share the frames
+    page.evaluate("s => vmsim.seek(s)", fork)
+    state = r.truth[fork]
+    pid = str(state["current"])
+    shared = next(p for p, f in enumerate(state["frames"]) if f and len(f["mappers"]) == 2)
+    page.locator(f'[data-k="frame:{shared}"]').hover()
+    mine = [va for p, va in state["frames"][shared]["mappers"] if str(p) == pid]
+    assert page.locator(".pte.hl").count() == len(mine)
+    for va in mine:
+        assert page.locator(f'.cell.hl[data-k="page:{pid}:{va}"]').count() == 1
+    page.screenshot(path=str(SHOTS / "vmsim-view-hover.png"), full_page=True)
+
+
+def test_play_advances_at_the_chosen_speed_and_pause_stops(open_page: Any) -> None:
+    r = recorded("swap")
+    n = r.machine.recording.steps
+    page = open_page(html_of(r))
+    page.select_option("#speed", "1000")  # 1000 steps/s: 20 steps every 20 ms
+    page.locator("#play").click()
+    page.wait_for_function("() => vmsim.step() >= 40")
+    page.locator("#play").click()
+    assert page.locator("#play").inner_text().endswith("play")
+    stopped = page.evaluate("vmsim.step()")
+    assert stopped % 20 == 0 and 0 < stopped < n
+    page.wait_for_timeout(200)  # ten ticks of the timer, had it kept running
+    assert page.evaluate("vmsim.step()") == stopped
+    page.keyboard.press(" ")  # space plays on, to the end, where it stops by itself
+    page.wait_for_function("() => vmsim.step() === vmsim.steps()")
+    page.wait_for_function("() => document.getElementById('play').textContent.endsWith('play')")
+
+
+def test_keys_step_and_go_to_either_end(open_page: Any) -> None:
+    r = recorded("fork_cow")
+    n = r.machine.recording.steps
+    page = open_page(html_of(r))
+    expect = {"End": n, "ArrowLeft": n - 1, "Home": 0, "ArrowRight": 1}
+    for key, step in expect.items():
+        page.keyboard.press(key)
+        assert page.evaluate("vmsim.step()") == step, key
+        assert page.locator("#stepno").inner_text() == f"step {step} / {n}"
+
+
+@pytest.mark.parametrize(
+    ("level", "strategy"),
+    [(0, zlib.Z_DEFAULT_STRATEGY), (6, zlib.Z_FIXED), (9, zlib.Z_DEFAULT_STRATEGY)],
+    ids=["stored", "fixed", "dynamic"],
+)
+def test_the_pages_inflate_undoes_zlibs_deflate(open_page: Any, level: int, strategy: int) -> None:
+    """Every block type (stored, fixed and dynamic Huffman codes), over several blocks."""
+    rng = random.Random(level)
+    words = [bytes(rng.choice(b"abcdefgh{}[],:0123456789") for _ in range(rng.randrange(1, 9)))
+             for _ in range(300)]  # fmt: skip
+    data = b"".join(rng.choice(words) for _ in range(60_000)) + rng.randbytes(70_000)
+    z = zlib.compressobj(level, zlib.DEFLATED, -15, 9, strategy)
+    packed = base64.b64encode(z.compress(data) + z.flush()).decode()
+    page = open_page(html_of(recorded("tlb")))
+    got = page.evaluate(
+        """b64 => {
+            const bin = atob(b64);
+            const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+            const out = vmcore.inflate(bytes, 0);
+            let s = "";
+            for (let i = 0; i < out.length; i += 4096) {
+                s += String.fromCharCode(...out.subarray(i, i + 4096));
+            }
+            return btoa(s);
+        }""",
+        packed,
+    )
+    assert base64.b64decode(got) == data

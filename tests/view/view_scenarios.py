@@ -17,8 +17,9 @@ from vmsim import Machine
 from vmsim.errors import ProcessKilled, VmsimError
 
 PAGE = 4096
-SHOTS = Path(tempfile.gettempdir())
-"""Where the browser tests save their screenshots."""
+SHOTS = Path(tempfile.gettempdir()) / "view-shots"
+"""Where the browser tests save their screenshots (to look at)."""
+SHOTS.mkdir(exist_ok=True)
 
 
 @dataclass

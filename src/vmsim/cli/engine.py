@@ -34,7 +34,7 @@ from vmsim.cli.common import (
 )
 from vmsim.config import format_size, parse_size
 from vmsim.errors import ConfigError
-from vmsim.report.view.cli import html_option, write_curves
+from vmsim.report.view.cli import html_option, miss_timelines, write_curves
 
 COMMANDS: list[click.Command] = []
 
@@ -279,7 +279,7 @@ def simulate(
         write_curves(html, f"{Path(trace_path).name}: simulate", trace_path, page_size, [
             (name, [(r.frames, r.misses, r.references) for r in results if r.policy == name])
             for name in policies
-        ])  # fmt: skip
+        ], miss_timelines(prep, policies, counts, opts))  # fmt: skip
     emit(
         f"{Path(trace_path).name}: {_what(data_only)}, {format_size(page_size)} pages",
         SIM_COLUMNS,

@@ -19,6 +19,7 @@ import click
 
 from vmsim.cli.common import Number
 from vmsim.errors import VmsimError
+from vmsim.report.view.cli import html_option, window_option, window_or_default, write_page
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
@@ -75,6 +76,8 @@ from vmsim.errors import VmsimError
     help="Route every access (each instruction fetch, load and store) through vmsim's TLB"
     " model: exact TLB hits, misses and walks, some hundred times slower.",
 )
+@html_option
+@window_option
 @click.option("--quiet", "-q", is_flag=True, help="Print no report, only the program's output.")
 @click.option("--json", "as_json", is_flag=True, help="The report as JSON on stderr.")
 @click.option("--csv", "as_csv", is_flag=True, help="The report as CSV on stderr.")
@@ -92,6 +95,8 @@ def run(
     from_step: int,
     events_file: str | None,
     exact_tlb: bool,
+    html: str | None,
+    window: tuple[int, int] | None,
     quiet: bool,
     as_json: bool,
     as_csv: bool,
@@ -116,9 +121,12 @@ def run(
         overcommit=overcommit,
         fault_around_bytes=fault_around,
         seed=seed,
-        record_events=narrate_steps is not None or events_file is not None,
+        record_events=narrate_steps is not None or events_file is not None or html is not None,
     )
     m.runtime.exact_tlb = exact_tlb
+    if html is not None:
+        start, count = window_or_default(window)
+        m.record(start=start, count=count)
     p = m.spawn(program=path, argv=[program, *args], env=dict(os.environ), writable=writable)
     m.run()
     t = m.runtime.tasks[p.pid]
@@ -129,6 +137,8 @@ def run(
         _write_events(m.events, events_file)
     if narrate_steps is not None:
         _narrate(m.events, from_step, narrate_steps)
+    if html is not None:
+        write_page(m, html, f"vmsim run {program}", path)
     if not quiet:
         report = _report(m, p)
         if as_json:

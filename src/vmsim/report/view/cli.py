@@ -74,9 +74,26 @@ def write_page(machine: Any, path: str, title: str, *inputs: str) -> None:
     click.echo(f"wrote {path}: {events:,} events{first}", err=True)
 
 
+def miss_timelines(
+    prep: Any, policies: list[str], counts: list[int], options: dict[str, Any]
+) -> list[Any]:
+    """Faults over time of each policy replayed at the middle frame count (curves page)."""
+    from vmsim.engine.kernels import kernel_spec
+    from vmsim.engine.simulate import run_one
+    from vmsim.report.view.curves import timeline
+
+    frames = sorted(counts)[len(counts) // 2]
+    out = []
+    for name in policies:
+        opts = {k: v for k, v in options.items() if k in kernel_spec(name).options}
+        flags = run_one(prep, name, frames, record=True, **opts).miss_flags
+        out.append(timeline(name, frames, flags))
+    return out
+
+
 def write_curves(
     path: str, title: str, trace_path: str, page_size: int | str,
-    series: list[tuple[str, list[tuple[int, float, int]]]],
+    series: list[tuple[str, list[tuple[int, float, int]]]], timelines: Any = (),
 ) -> None:  # fmt: skip
     """Save the interactive curves page: per policy, (frames, misses, references) points."""
     from vmsim.config import parse_size
@@ -88,5 +105,5 @@ def write_curves(
         CurveSeries(name, [p[0] for p in pts], [p[1] for p in pts], pts[0][2] if pts else 0)
         for name, pts in series
     ]
-    save_curves(path, title, curves, parse_size(page_size, "page-size"))
+    save_curves(path, title, curves, parse_size(page_size, "page-size"), timelines)
     click.echo(f"wrote {path}: {len(curves)} curve(s)", err=True)

@@ -57,14 +57,14 @@ def diff(
             else:
                 diff(was, value, [*path, key], out)
         out.extend([[*path, key]] for key in old if key not in new)
-    elif (
-        isinstance(old, list)
-        and isinstance(new, list)
-        and len(old) == len(new)
-        and any(isinstance(v, dict | list) for v in new)
-    ):
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new) and old:
         for i, (a, b) in enumerate(zip(old, new, strict=True)):
-            if a is not b:
+            if a is b:
+                continue
+            if type(b) in _SCALARS and type(a) is type(b):
+                if a != b:
+                    out.append([[*path, i], b])
+            else:
                 diff(a, b, [*path, i], out)
     elif old != new or type(old) is not type(new):
         out.append([path, new])
@@ -158,12 +158,12 @@ class Recording:
 
     def _step(self) -> None:
         """Read the state of the next step; store its delta (and a snapshot every `every`)."""
-        state = self._reader.read()
+        state, ops = self._reader.read_delta()
         i = len(self.events)
         if self._state is None:
             self.snapshots.append((0, state))
         else:
-            self._deltas.append(diff(self._state, state))
+            self._deltas.append(ops)
             if i % self.every == 0:
                 self.chunks.append(json.dumps(self._deltas, separators=(",", ":")))
                 self._deltas = []

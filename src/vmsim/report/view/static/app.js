@@ -22,7 +22,7 @@
     { name: "OOM kill", key: "k", kinds: ["OomKill"] },
   ];
   const TOP_LEVEL = new Set(["Access", "Syscall", "LibcCall", "ContextSwitch", "ProcessExit", "StackFrame"]);
-  const app = { rec: null, meta: null, series: null, sel: null, pte: null, proc: "", timer: null };
+  const app = { rec: null, meta: null, series: null, sel: null, hover: null, pte: null, proc: "", timer: null };
 
   /** The pid the views follow: the chosen one, else the current event's, else the CPU's. */
   function viewPid(st, ev) {
@@ -200,15 +200,16 @@
     return out;
   }
 
-  /** Mark the selection and everything related to it in every view. */
+  /** Mark what the pointer is over (else the selection) and everything related to it. */
   function highlight() {
     for (const el of document.querySelectorAll(".hl")) {
       el.classList.remove("hl");
     }
-    if (!app.sel) {
+    const key = app.hover || app.sel;
+    if (!key) {
       return;
     }
-    for (const k of related(app.rec.state, app.sel)) {
+    for (const k of related(app.rec.state, key)) {
       for (const el of document.querySelectorAll(`[data-k="${k}"]`)) {
         el.classList.add("hl");
       }
@@ -376,11 +377,24 @@
       }
     });
     document.addEventListener("keydown", onKey);
-    document.querySelector("main").addEventListener("click", onClick);
+    const main = document.querySelector("main");
+    main.addEventListener("click", onClick);
+    main.addEventListener("mouseover", (e) => {
+      const el = e.target.closest("[data-k]");
+      const key = el ? el.dataset.k : null;
+      if (key !== app.hover) {
+        app.hover = key;
+        highlight();
+      }
+    });
+    main.addEventListener("mouseleave", () => {
+      app.hover = null;
+      highlight();
+    });
   }
 
   async function start() {
-    const rec = new vmcore.Recording(await vmcore.loadPayload($("vmsim-data").textContent));
+    const rec = new vmcore.Recording($("vmsim-data").textContent);
     const data = rec.header;
     app.rec = rec;
     app.meta = data.meta;

@@ -1,4 +1,5 @@
-/* vmsim curves page: miss ratio against memory for each policy, values on hover. */
+/* vmsim curves page: miss ratio against memory for each policy, values on hover; for
+ * replays (simulate), page faults over time. */
 "use strict";
 
 (() => {
@@ -88,6 +89,35 @@
     const ratio = s.references ? s.misses[j] / s.references : 0;
     document.getElementById("hover").textContent = `${s.name}: ${s.frames[j]} frames (${bytes(s.frames[j] * data.page_size)}), ${Math.round(s.misses[j])} misses of ${s.references}, miss ratio ${ratio.toFixed(6)}`;
   });
-  window.vmsimCurves = { series: () => data.series, ready: true };
+  /** Page faults over time: cumulative misses against references, one line per policy. */
+  function timelineChart(lines) {
+    const maxR = Math.max(1, ...lines.flatMap((t) => t.refs));
+    const maxM = Math.max(1, ...lines.flatMap((t) => t.misses));
+    const tx = (r) => M.left + (W - M.left - M.right) * (r / maxR);
+    const ty = (m) => M.top + (H - M.top - M.bottom) * (1 - m / maxM);
+    let out = `<h2>Page faults over time (${lines[0].frames} frames, ${bytes(lines[0].frames * data.page_size)})</h2>`;
+    out += `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="page faults over time">`;
+    for (let k = 0; k <= 5; k++) {
+      const y = ty((maxM * k) / 5);
+      out += `<line x1="${M.left}" x2="${W - M.right}" y1="${y}" y2="${y}" stroke="#eee"/><text x="${M.left - 8}" y="${y + 4}" text-anchor="end" font-size="12">${Math.round((maxM * k) / 5)}</text>`;
+      out += `<text x="${tx((maxR * k) / 5)}" y="${H - M.bottom + 18}" text-anchor="middle" font-size="12">${Math.round((maxR * k) / 5)}</text>`;
+    }
+    out += `<text x="${(W - M.right + M.left) / 2}" y="${H - 15}" text-anchor="middle" font-size="13">references</text>`;
+    out += `<text x="18" y="${H / 2}" transform="rotate(-90 18 ${H / 2})" text-anchor="middle" font-size="13">page faults so far</text>`;
+    lines.forEach((t, k) => {
+      const colour = COLOURS[k % COLOURS.length];
+      const dash = ["", "6 3", "2 3", "8 3 2 3"][k % 4];
+      const pts = t.refs.map((r, j) => `${tx(r)},${ty(t.misses[j])}`).join(" ");
+      out += `<polyline class="tl" data-s="${k}" fill="none" stroke="${colour}" stroke-width="2" stroke-dasharray="${dash}" points="${pts}"/>`;
+      const ly = M.top + 20 + k * 22;
+      out += `<g class="legend"><line x1="${W - M.right + 12}" x2="${W - M.right + 30}" y1="${ly - 4}" y2="${ly - 4}" stroke="${colour}" stroke-width="2" stroke-dasharray="${dash}"/><text x="${W - M.right + 36}" y="${ly}">${t.name}: ${t.misses[t.misses.length - 1]}</text></g>`;
+    });
+    return out + "</svg>";
+  }
+
+  if (data.timelines.length) {
+    document.getElementById("timeline").innerHTML = timelineChart(data.timelines);
+  }
+  window.vmsimCurves = { series: () => data.series, timelines: () => data.timelines, ready: true };
   document.body.dataset.ready = "1";
 })();

@@ -191,23 +191,39 @@ const vmviews = (() => {
     return out + "</table>";
   }
 
-  /** Physical memory: a cell per frame by purpose, with refcount and a dirty mark. */
+  const FREE_RUN = 8;
+
+  /** Physical memory: a cell per frame by purpose, with refcount and a dirty mark; a run of
+   * FREE_RUN or more free frames is one cell (a machine of many MiB stays readable). */
   function frames(meta, st, touched) {
     let out = "<div class=\"cells\">";
-    st.frames.forEach((f, ppn) => {
+    const all = st.frames;
+    for (let ppn = 0; ppn < all.length; ppn++) {
+      const f = all[ppn];
       if (f === null) {
-        out += `<span class="frame fr-free" data-k="frame:${ppn}" title="frame ${ppn}: free">${ppn}<br>free</span>`;
-        return;
+        let end = ppn;
+        while (end + 1 < all.length && all[end + 1] === null) {
+          end++;
+        }
+        if (end - ppn + 1 >= FREE_RUN) {
+          out += `<span class="frame fr-free run" data-n="${end - ppn + 1}" title="frames ${ppn}–${end}: free">${ppn}–${end}<br>free</span>`;
+        } else {
+          for (let q = ppn; q <= end; q++) {
+            out += `<span class="frame fr-free" data-n="1" data-k="frame:${q}" title="frame ${q}: free">${q}<br>free</span>`;
+          }
+        }
+        ppn = end;
+        continue;
       }
       const [label, name] = PURPOSES[f.purpose] || ["?", f.purpose];
       const owners = f.table_of !== null ? `page table of pid ${f.table_of}` : f.mappers.map((m) => `pid ${m[0]} @ ${hex(m[1])}`).join(", ");
       const t = touched.has(ppn) ? " touched" : "";
       out += `<span class="frame fr-${esc(f.purpose)}${t}" data-k="frame:${ppn}" title="frame ${ppn}: ${esc(name)}, refcount ${f.refcount}${f.dirty ? ", dirty" : ""}${f.swap ? ", swap cache slot " + f.swap : ""}; ${esc(owners)}">${ppn}<br>${label}${f.refcount > 1 ? "×" + f.refcount : ""}${f.dirty ? " D" : ""}</span>`;
-    });
+    }
     return out + "</div>";
   }
 
-  /** Swap slots: used ones with the pages that hold them. */
+  /** Swap slots: used ones with the pages that hold them; a run of FREE_RUN free slots is one cell. */
   function swap(meta, st) {
     if (!meta.nslots) {
       return "<p>No swap on this machine.</p>";
@@ -216,7 +232,18 @@ const vmviews = (() => {
     for (let s = 1; s <= meta.nslots; s++) {
       const u = st.swap[String(s)];
       if (!u) {
-        out += `<span class="slot" data-k="slot:${s}" title="slot ${s}: free">${s}</span>`;
+        let end = s;
+        while (end + 1 <= meta.nslots && !st.swap[String(end + 1)]) {
+          end++;
+        }
+        if (end - s + 1 >= FREE_RUN) {
+          out += `<span class="slot run" data-n="${end - s + 1}" title="slots ${s}–${end}: free">${s}–${end}<br>free</span>`;
+        } else {
+          for (let q = s; q <= end; q++) {
+            out += `<span class="slot" data-n="1" data-k="slot:${q}" title="slot ${q}: free">${q}</span>`;
+          }
+        }
+        s = end;
       } else {
         const users = u.users.map((x) => `pid ${x[0]} @ ${hex(x[1])}`).join(", ");
         out += `<span class="slot used" data-k="slot:${s}" title="slot ${s}: ${esc(users)}${u.frame !== null ? "; cached in frame " + u.frame : ""}">${s}<br>S</span>`;
@@ -229,7 +256,7 @@ const vmviews = (() => {
   function heap(meta, st, pid, active) {
     const p = st.processes[pid];
     if (!p || !p.heap) {
-      return "<p>This process has not used malloc.</p>";
+      return "<p>No malloc heap of vmsim's C library in this process (it has not called malloc, or it is a real program, whose own C library's heap is not shown).</p>";
     }
     if (p.heap.error) {
       return `<p>${esc(p.heap.allocator)}: ${esc(p.heap.error)}</p>`;
@@ -283,7 +310,7 @@ const vmviews = (() => {
     }
     out += "</div><p>Keys: ← → step, space play/pause, Home/End, ";
     out += jumps.map((j) => `${j.key}/${j.key.toUpperCase()} next/previous ${esc(j.name)}`).join(", ");
-    return out + ". Click a page, frame, PTE, TLB entry or slot to see what belongs to it.</p>";
+    return out + ". Point at or click a page, frame, PTE, TLB entry or slot to see what belongs to it.</p>";
   }
 
   return { space, tables, decode, vaSplit, tlb, frames, swap, heap, chart, legend, esc, hex };
