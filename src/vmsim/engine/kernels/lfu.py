@@ -1,29 +1,39 @@
-"""LFU kernel: O(1) frequency buckets, each a list in order of arrival (libCacheSim's LFU)."""
+"""LFU kernel: O(1) frequency buckets, each a list in order of arrival (libCacheSim's LFU).
+
+The bucket table grows (by doubling) as counts rise: the kernel stops before a reference
+whose count has no bucket yet, and `Lfu.step` grows the table and resumes.
+"""
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import kernel
-from vmsim.engine.prepared import Prepared
+from vmsim.engine.kernels import Arrays, State, stateful
 
 
 @njit(cache=True, nogil=True)
-def lfu_kernel(ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, max_count: int) -> int:
-    """Evict the first page of the lowest non-empty frequency bucket."""
-    freq = np.zeros(n_ids, np.int64)  # 0 = not resident
-    prev = np.empty(n_ids, np.int32)
-    nxt = np.empty(n_ids, np.int32)
-    first = np.full(max_count + 2, -1, np.int32)
-    last = np.full(max_count + 2, -1, np.int32)
-    min_freq = 1
-    count = 0
+def lfu_kernel(
+    ids: np.ndarray, start: int, freq: np.ndarray, prev: np.ndarray, nxt: np.ndarray,
+    first: np.ndarray, last: np.ndarray, sc: np.ndarray, frames: int, flags: np.ndarray,
+) -> tuple[int, int]:  # fmt: skip
+    """Evict the first page of the lowest non-empty frequency bucket (sc: lowest bucket,
+    resident pages), from ids[start]; return (misses, where it stopped: len(ids) or a
+    reference that needs a bucket beyond the table)."""
+    min_freq = sc[0]
+    count = sc[1]
     misses = 0
     record = len(flags) > 0
-    for t in range(len(ids)):
+    top = len(first) - 1
+    stop = len(ids)
+    for t in range(start, len(ids)):
         p = ids[t]
         f = freq[p]
+        if f + 1 >= top:
+            stop = t
+            break
         if f == 0:
             misses += 1
             if record:
@@ -62,10 +72,39 @@ def lfu_kernel(ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, max_
         else:
             first[f] = p
         last[f] = p
-    return misses
+    sc[0] = min_freq
+    sc[1] = count
+    return misses, stop
 
 
-@kernel("lfu")
-def run_lfu(prep: Prepared, frames: int, flags: np.ndarray) -> int:
+@stateful("lfu")
+class Lfu(State):
     """LFU with ties to the least recently used."""
-    return int(lfu_kernel(prep.ids, prep.n_ids, frames, flags, prep.max_count))
+
+    PAGE: ClassVar[Arrays] = {
+        "freq": (np.int64, 0),
+        "prev": (np.int32, 0),
+        "nxt": (np.int32, 0),
+    }
+    SCALARS = 2
+
+    def setup(self, **_: object) -> None:
+        """An empty bucket table; the lowest bucket is 1."""
+        self.first = np.full(64, -1, np.int32)
+        self.last_ = np.full(64, -1, np.int32)
+        self.sc[0] = 1
+
+    def step(
+        self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
+    ) -> int:
+        """One chunk, growing the bucket table where a count outgrows it."""
+        misses, t = 0, 0
+        while True:
+            m, t = lfu_kernel(ids, t, self.freq, self.prev, self.nxt, self.first, self.last_,
+                              self.sc, self.frames, flags)  # fmt: skip
+            misses += int(m)
+            if t == len(ids):
+                return misses
+            n = 2 * len(self.first)
+            self.first = np.concatenate([self.first, np.full(n - len(self.first), -1, np.int32)])
+            self.last_ = np.concatenate([self.last_, np.full(n - len(self.last_), -1, np.int32)])
