@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import threading
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vmsim.engine import stream
 from vmsim.engine.kernels import State, kernel_names, kernel_spec, run_kernel
 from vmsim.engine.mrc import lru_curve
 from vmsim.engine.prepared import Prepared
@@ -224,3 +226,38 @@ def test_a_pipe_is_streamed(tmp_path: Path) -> None:
     writer.join()
     whole = simulate_trace(Trace(DATA / "walk.lackey.xz"), ["lru", "opt"], [8], workers=1)
     assert [r.misses for r in piped] == [r.misses for r in whole]
+
+
+LS = DATA / "ls.lackey.xz"
+
+
+def _cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> object:
+    """Run vmsim with --json; the parsed output."""
+    from vmsim.cli.main import main
+
+    assert main([*args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_the_cli_streams_a_long_trace_with_the_same_figures(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """simulate and mrc past the in-memory threshold print what they print below it."""
+    sim = ["simulate", str(LS), "-p", "lru,opt,fifo,nru", "-f", "8,64"]
+    exact = ["mrc", str(LS), "--method", "exact", "--sizes", "1,8,64,4096"]
+    many = ["mrc", str(LS), "-p", "lru,clock", "--method", "simulate", "--sizes", "4,16"]
+    in_memory = [_cli_json(capsys, *a) for a in (sim, exact, many)]
+    monkeypatch.setattr(stream, "STREAM_REFS", 1000)
+    streamed = [_cli_json(capsys, *a) for a in (sim, exact, many)]
+    assert streamed == in_memory
+
+
+def test_a_streamed_curve_of_another_policy_needs_sizes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vmsim.cli.main import main
+
+    monkeypatch.setattr(stream, "STREAM_REFS", 1000)
+    assert main(["mrc", str(LS), "-p", "fifo"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--sizes" in err[0] and "Traceback" not in err[0]

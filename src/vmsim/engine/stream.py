@@ -29,6 +29,7 @@ from vmsim.engine.prepared import Prepared, next_use_chunk, write_bits
 from vmsim.engine.simulate import SimResult, _check, _options_for, simulate_many
 from vmsim.engine.source import PageOptions
 from vmsim.engine.stackdist import StackDistances, lru_misses_by_size
+from vmsim.errors import ConfigError
 from vmsim.trace import Trace
 
 STREAM_REFS = 50_000_000
@@ -202,54 +203,107 @@ def is_pipe(trace: Trace) -> bool:
     return bool(reader is not None and reader.input.is_pipe)
 
 
-def _held(
-    chunks: PageChunks, limit: int, progress: Progress | None
-) -> tuple[PageIdMap, list[np.ndarray], list[np.ndarray | None], int, Iterator[Any]]:
-    """Read and map chunks while their references stay within limit: (map, ids, kinds,
-    references, the chunks left: empty if the whole trace was held)."""
-    it = iter(chunks)
-    idmap = PageIdMap()
-    ids: list[np.ndarray] = []
-    kinds: list[np.ndarray | None] = []
-    count = 0
-    for pages, k in it:
-        ids.append(idmap.map(pages))
-        kinds.append(k)
-        count += len(pages)
-        if progress is not None:
-            progress(len(pages))
-        if count > limit:
-            break
-    return idmap, ids, kinds, count, it
+class Held:
+    """A trace read up to a limit: all of it (`complete`: prepare it in memory), or the
+    first chunks, mapped, and an iterator over the rest (stream it)."""
+
+    def __init__(self, chunks: PageChunks, limit: int, progress: Progress | None = None) -> None:
+        self.idmap = PageIdMap()
+        self.ids: list[np.ndarray] = []
+        self.kinds: list[np.ndarray | None] = []
+        self.progress = progress
+        self.references = 0
+        self._rest = iter(chunks)
+        self.complete = True
+        for pages, k in self._rest:
+            self.ids.append(self.idmap.map(pages))
+            self.kinds.append(k)
+            self.references += len(pages)
+            if progress is not None:
+                progress(len(pages))
+            if self.references > limit:
+                self.complete = False
+                break
+
+    def prepared(self) -> Prepared:
+        """The whole trace (complete) as a Prepared trace."""
+        assert self.complete
+        ids = np.concatenate(self.ids) if self.ids else np.empty(0, np.int32)
+        if ids.dtype != np.int32 and self.idmap.n_ids < (1 << 31):
+            ids = ids.astype(np.int32)
+        known = [k for k in self.kinds if k is not None]
+        kinds = np.concatenate(known) if known and len(known) == len(self.kinds) else None
+        self.ids, self.kinds = [], []
+        return Prepared(ids, self.idmap.n_ids, write_bits(kinds, len(ids)))
+
+    def stream(self, s: Stream) -> Stream:
+        """Feed the held chunks, then the rest of the trace, to s (once)."""
+        s.idmap = self.idmap
+        while self.ids:
+            s.feed_ids(self.ids.pop(0), self.kinds.pop(0))
+        for pages, k in self._rest:
+            s.feed(pages, k)
+            if self.progress is not None:
+                self.progress(len(pages))
+        return s
+
+    def simulate(
+        self, policies: Sequence[str], frames: Sequence[int], **options: Any
+    ) -> list[SimResult]:
+        """Every (policy, frames) pair over the streamed trace, in job order."""
+        _check(policies, frames, options)
+        jobs = [(p, int(f), _options_for(p, options)) for p in policies for f in frames]
+        return self.stream(Stream(jobs)).finish()
+
+    def lru_curve(self, sizes: Sequence[int] | np.ndarray | None = None) -> MissRatioCurve:
+        """The exact LRU curve over the streamed trace."""
+        return self.stream(Stream(curve=True)).curve(sizes)
+
+    def curves(
+        self,
+        policies: Sequence[str],
+        sizes: Sequence[int] | None,
+        exact_lru: bool = True,
+        **options: Any,
+    ) -> list[MissRatioCurve]:
+        """Each policy's curve in one pass over the streamed trace: LRU exact (unless not
+        exact_lru), the others one state per size (the sizes must be given: the distinct
+        pages are known only at the end)."""
+        simulated = [p for p in policies if not (p == "lru" and exact_lru)]
+        if simulated and sizes is None:
+            raise ConfigError(
+                "--sizes", "none", f"frame counts for {', '.join(simulated)} on a streamed trace"
+                f" (longer than {STREAM_REFS:,} references, or a pipe)",
+            )  # fmt: skip
+        chosen = _check_sizes(sizes)
+        frames = [] if chosen is None else chosen.tolist()
+        _check(simulated, frames, options)
+        jobs = [(p, int(f), _options_for(p, options)) for p in simulated for f in frames]
+        s = self.stream(Stream(jobs, curve=len(simulated) < len(policies)))
+        results = s.finish()
+        out = []
+        for p in policies:
+            if p not in simulated:
+                out.append(s.curve(sizes))
+                continue
+            misses = np.array([r.misses for r in results if r.policy == p], np.int64)
+            assert chosen is not None
+            out.append(MissRatioCurve(p, s.references, chosen, misses, "simulated", s.idmap.n_ids))
+        return out
 
 
-def _streamed(
-    s: Stream, idmap: PageIdMap, ids: list[np.ndarray], kinds: list[np.ndarray | None],
-    rest: Iterator[Any], progress: Progress | None,
-) -> None:  # fmt: skip
-    """Feed the held chunks (mapped by idmap), then the rest of the trace, to s."""
-    s.idmap = idmap
-    while ids:
-        s.feed_ids(ids.pop(0), kinds.pop(0))
-    for pages, k in rest:
-        s.feed(pages, k)
-        if progress is not None:
-            progress(len(pages))
-
-
-def _prepared(idmap: PageIdMap, ids: list[np.ndarray], kinds: list[np.ndarray | None]) -> Prepared:
-    """The held chunks as a Prepared trace."""
-    all_ids = np.concatenate(ids) if ids else np.empty(0, np.int32)
-    if all_ids.dtype != np.int32 and idmap.n_ids < (1 << 31):
-        all_ids = all_ids.astype(np.int32)
-    known = [k for k in kinds if k is not None]
-    all_kinds = np.concatenate(known) if known and len(known) == len(kinds) else None
-    return Prepared(all_ids, idmap.n_ids, write_bits(all_kinds, len(all_ids)))
-
-
-def _page_chunks(trace: Trace, pages: PageOptions) -> PageChunks:
-    """The trace's (pages, kinds) chunks."""
-    return trace.page_chunks(pages.page_shift, data_only=pages.data_only, split=pages.split)
+def hold(
+    trace: Trace,
+    pages: PageOptions | None = None,
+    progress: Progress | None = None,
+    limit: int | None = None,
+) -> Held:
+    """Read a trace up to `limit` references (STREAM_REFS; 0 for a pipe: stream it all)."""
+    if limit is None:
+        limit = 0 if is_pipe(trace) else STREAM_REFS
+    pages = pages or PageOptions()
+    chunks = trace.page_chunks(pages.page_shift, data_only=pages.data_only, split=pages.split)
+    return Held(chunks, limit, progress)
 
 
 def simulate_trace(
@@ -267,15 +321,11 @@ def simulate_trace(
     """Every (policy, frames) pair on a trace file: in memory up to `limit` references
     (STREAM_REFS; 0 for a pipe), streamed past that. progress(n): n more references read."""
     _check(policies, frames, options)
-    if limit is None:
-        limit = 0 if is_pipe(trace) else STREAM_REFS
-    idmap, ids, kinds, _, rest = _held(_page_chunks(trace, pages or PageOptions()), limit, progress)
-    if sum(map(len, ids)) <= limit:
-        prep = _prepared(idmap, ids, kinds)
+    held = hold(trace, pages, progress, limit)
+    if held.complete:
+        prep = held.prepared()
         return simulate_many(prep, policies, frames, workers=workers, on_done=on_done, **options)
-    s = Stream([(p, int(f), _options_for(p, options)) for p in policies for f in frames])
-    _streamed(s, idmap, ids, kinds, rest, progress)
-    results = s.finish()
+    results = held.simulate(policies, frames, **options)
     for r in results:
         if on_done is not None:
             on_done(r)
@@ -292,11 +342,5 @@ def lru_curve_trace(
 ) -> MissRatioCurve:
     """The exact LRU curve of a trace file: in memory up to `limit` references, streamed
     past that (a pipe: always)."""
-    if limit is None:
-        limit = 0 if is_pipe(trace) else STREAM_REFS
-    idmap, ids, kinds, _, rest = _held(_page_chunks(trace, pages or PageOptions()), limit, progress)
-    if sum(map(len, ids)) <= limit:
-        return lru_curve(_prepared(idmap, ids, kinds), sizes)
-    s = Stream(curve=True)
-    _streamed(s, idmap, ids, kinds, rest, progress)
-    return s.curve(sizes)
+    held = hold(trace, pages, progress, limit)
+    return lru_curve(held.prepared(), sizes) if held.complete else held.lru_curve(sizes)
