@@ -261,3 +261,15 @@ def test_a_streamed_curve_of_another_policy_needs_sizes(
     assert main(["mrc", str(LS), "-p", "fifo"]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--sizes" in err[0] and "Traceback" not in err[0]
+
+
+def test_the_api_streams_a_long_trace_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vmsim
+
+    whole = vmsim.simulate(LS, ["lru", "opt", "lfu"], [16, 256])
+    curve = vmsim.miss_ratio_curve(LS, method="exact")
+    monkeypatch.setattr(stream, "STREAM_REFS", 1000)
+    assert vmsim.simulate(LS, ["lru", "opt", "lfu"], [16, 256]) == whole
+    assert vmsim.simulate(LS, "opt", 16) == whole[2]
+    streamed = vmsim.miss_ratio_curve(LS, method="exact")
+    assert streamed.misses.tolist() == curve.misses.tolist()
