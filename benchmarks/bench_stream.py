@@ -15,7 +15,11 @@ for several policies), each timed alone. Prints one JSON line: references, CPU s
 of generation, id map and each kernel, the rates (references per second, whole run and
 each kernel alone), the misses at --frames and the peak RSS (getrusage's ru_maxrss);
 with --report-every N, a line with the peak RSS every N references. Run it under
-`/usr/bin/time -v` for the whole command's peak.
+`/usr/bin/time -v` for the whole command's peak. With --write-npy, the trace goes to
+stdout as a .npy of addresses instead, for the whole command through a pipe:
+
+    python benchmarks/bench_stream.py --refs 200000000 --write-npy \
+        | /usr/bin/time -v vmsim simulate - -p lru,fifo,clock -f 100000 --json
 
     python benchmarks/bench_stream.py --refs 2000000000 --what lru,fifo,clock,curve
 """
@@ -75,7 +79,12 @@ def main() -> None:
     ap.add_argument("--what", default="lru,fifo,clock,curve", help="policies and/or curve")
     ap.add_argument("--frames", type=int, default=100_000)
     ap.add_argument("--report-every", type=int, default=0, help="print RSS every N references")
+    ap.add_argument(
+        "--write-npy", action="store_true", help="write the trace to stdout as .npy addresses"
+    )
     a = ap.parse_args()
+    if a.write_npy:
+        return write_npy(a.refs)
     what = a.what.split(",")
     policies = [w for w in what if w != "curve"]
     s = Stream([(p, a.frames, {}) for p in policies], curve="curve" in what)
@@ -116,6 +125,19 @@ def main() -> None:
         "refs_per_s_kernel": {n: round(refs / max(cpu[n], 1e-9)) for n in names},
         "max_rss_mib": _rss_mib(), "load": os.getloadavg()[0],
     }), flush=True)  # fmt: skip
+
+
+def write_npy(refs: int) -> None:
+    """The trace as a .npy of byte addresses (page << 12) on stdout, for `vmsim simulate -`."""
+    out = sys.stdout.buffer
+    np.lib.format.write_array_header_1_0(
+        out, {"descr": "<i8", "fortran_order": False, "shape": (refs,)}
+    )
+    try:
+        for pages in chunks(refs):
+            out.write((pages << 12).tobytes())
+    except BrokenPipeError:
+        pass
 
 
 def _rss_mib() -> int:
