@@ -201,6 +201,20 @@ def _prepare(trace: Any, shift: int, data_only: bool, split: bool) -> Any:
         return prepare(trace, PageOptions(shift, data_only, split), advance)
 
 
+def _hold(
+    trace: Any, shift: int, data_only: bool, split: bool, streamed: Callable[[Any], Any]
+) -> Any:
+    """Read a trace with a progress bar: its Prepared ids if it is short enough to hold
+    (engine.stream.STREAM_REFS, not a pipe), else what streamed(Held) computes while the
+    rest is read."""
+    from vmsim.engine.source import PageOptions
+    from vmsim.engine.stream import hold
+
+    with progress_bar(f"reading {trace.path}") as advance:
+        held = hold(trace, PageOptions(shift, data_only, split), advance)
+        return held.prepared() if held.complete else streamed(held)
+
+
 def _warn_bad(trace: Any) -> None:
     """Report skipped bad lines on stderr."""
     st = trace.stats
@@ -269,12 +283,21 @@ def simulate(
     counts = resolve_frames(frames, memory, page_size)
     opts = _policy_options(policies, seed, clock_load_clear)
     trace = _open(trace_path, fmt, skip_bad)
-    prep = _prepare(trace, _page_shift(page_size), data_only, split)
+    held = _hold(
+        trace,
+        _page_shift(page_size),
+        data_only,
+        split,
+        lambda h: h.simulate(policies, counts, **opts),
+    )
     _warn_bad(trace)
-    with progress_bar("simulating", total=len(policies) * len(counts)) as advance:
-        results = simulate_many(
-            prep, policies, counts, workers=workers, on_done=lambda r: advance(1), **opts
-        )
+    if isinstance(held, list):
+        results = held  # streamed: a trace too long to hold, or a pipe
+    else:
+        with progress_bar("simulating", total=len(policies) * len(counts)) as advance:
+            results = simulate_many(
+                held, policies, counts, workers=workers, on_done=lambda r: advance(1), **opts
+            )
     if html:
         write_curves(html, f"{Path(trace_path).name}: simulate", trace_path, page_size, [
             (name, [(r.frames, r.misses, r.references) for r in results if r.policy == name])
@@ -379,8 +402,12 @@ def mrc(
             _shards(trace, shift, data_only, split, rate, sizes, exact_first=method == "auto")
         ]
     else:
-        prep = _prepare(trace, shift, data_only, split)
-        curves = [_curve(prep, p, sizes, method, workers, opts) for p in policies]
+        held = _hold(trace, shift, data_only, split,
+                     lambda h: h.curves(policies, sizes, method != "simulate", **opts))  # fmt: skip
+        if isinstance(held, list):
+            curves = held  # streamed: one pass for every policy
+        else:
+            curves = [_curve(held, p, sizes, method, workers, opts) for p in policies]
     _warn_bad(trace)
     if plot:
         from vmsim.report.plots import plot_curves

@@ -31,6 +31,7 @@ from vmsim.engine.mrc import (
 from vmsim.engine.prepared import Prepared
 from vmsim.engine.simulate import SimResult, run_one, simulate_many
 from vmsim.engine.source import PageOptions, TraceLike, as_trace, prepare
+from vmsim.engine.stream import hold, lru_curve_trace
 from vmsim.errors import ConfigError
 from vmsim.trace import Trace
 
@@ -91,12 +92,23 @@ def simulate(
     page_shift: page = address >> page_shift. data_only drops instruction fetches;
     split makes a reference crossing a page boundary count on every page it touches;
     record keeps the per-reference miss flags (single runs). Policy options (e.g.
-    seed for random, load_sets_refbit for clock) pass through.
+    seed for random, load_sets_refbit for clock) pass through. A trace file longer than
+    engine.stream.STREAM_REFS references (or a pipe) is streamed: memory stays
+    proportional to its distinct pages (record then is not available).
     """
     policies = _names(policy)
     sizes = _counts(frames, "frames")
-    prep = prepare(_trace(trace), PageOptions(page_shift, data_only, split))
-    if isinstance(policy, str) and _is_count(frames):
+    single = isinstance(policy, str) and _is_count(frames)
+    tr = _trace(trace)
+    pages = PageOptions(page_shift, data_only, split)
+    if isinstance(tr, Trace | str | Path) and not record:  # a file: streamed if too long
+        held = hold(as_trace(tr), pages)
+        if not held.complete:
+            results = held.simulate(policies, sizes, **options)
+            return results[0] if single else results
+        tr = held.prepared()
+    prep = prepare(tr, pages)
+    if single:
         return run_one(prep, policies[0], sizes[0], record=record, **options)
     return simulate_many(prep, policies, sizes, **options)
 
@@ -184,6 +196,8 @@ def miss_ratio_curve(
     if method in ("exact", "shards") and policy != "lru":
         raise ConfigError("method", method, f"only for lru; use method='simulate' for {policy}")
     if method == "exact":
+        if isinstance(tr, Trace | str | Path):  # streamed if too long
+            return lru_curve_trace(as_trace(tr), sizes, pages)
         return lru_curve(prepare(tr, pages), sizes)
     if method == "auto":  # a file: exact up to mrc.AUTO_EXACT_REFS references, then SHARDS
         t = as_trace(tr)  # type: ignore[arg-type]  # (not an array: see above)

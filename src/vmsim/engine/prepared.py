@@ -31,6 +31,17 @@ def next_use_kernel(ids: np.ndarray, n_ids: int) -> np.ndarray:
     return nxt
 
 
+@njit(cache=True, nogil=True)
+def next_use_chunk(ids: np.ndarray, lo: int, last: np.ndarray, out: np.ndarray) -> None:
+    """Next uses of the references lo.. of a trace read backwards in chunks: ids is its
+    chunk from position lo; last[p] holds p's first position after the chunk (the
+    trace's length if none) and is moved to its first one in the chunk."""
+    for i in range(len(ids) - 1, -1, -1):
+        p = ids[i]
+        out[i] = last[p]
+        last[p] = lo + i
+
+
 def write_bits(kinds: np.ndarray | None, n: int) -> np.ndarray | None:
     """Pack which of n references write (AccessKind STORE or MODIFY); None if kinds is None."""
     if kinds is None:

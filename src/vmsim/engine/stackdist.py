@@ -10,6 +10,7 @@ is the number of marks after that position. Counting uses a Fenwick tree over th
 64-position words of the bitmap plus a popcount inside the word, which keeps the
 tree small enough to stay in cache. When positions run out the live marks are
 renumbered in order (compaction), so memory is O(pages), not O(references).
+`StackDistances` keeps all of it between chunks of a stream (growing with the pages).
 """
 
 from __future__ import annotations
@@ -67,14 +68,94 @@ increments then run in a tight loop with many cache misses in flight."""
 
 def stack_distance_hist(ids: np.ndarray, n_ids: int) -> tuple[np.ndarray, int]:
     """(hist, cold): hist[d] = references at stack distance d; cold = first references."""
-    hist = np.zeros(n_ids + 1, np.int32 if len(ids) < 2**31 else np.int64)
-    cold, _ = _stack_distances(ids, n_ids, hist)
-    return hist, int(cold)
+    sd = StackDistances(n_ids, np.int32 if len(ids) < 2**31 else np.int64)
+    sd.feed(ids, n_ids)
+    return sd.hist, sd.cold
+
+
+class StackDistances:
+    """The stack-distance pass, fed chunk by chunk: memory O(pages seen)."""
+
+    GROW_MIN = 1024
+    """The smallest page capacity a stream grows to."""
+
+    def __init__(self, n_ids: int = 0, dtype: type = np.int64) -> None:
+        self.cap = 0
+        self.last = np.empty(0, np.int32)
+        self.hist: np.ndarray = np.zeros(1, dtype)
+        self.bits = np.zeros(0, np.uint64)
+        self.tree = np.zeros(1, np.int32)
+        self.owner = np.empty(0, np.int32)
+        self.dbuf = np.empty(DBUF, np.int64)
+        self.sc = np.zeros(5, np.int64)  # cold, in_tree, cur, cur_count, pos
+        self.references = 0
+        self._grow(max(n_ids, 1))
+
+    @property
+    def cold(self) -> int:
+        """First references so far (the distinct pages)."""
+        return int(self.sc[0])
+
+    def _grow(self, cap: int) -> None:
+        """Room for cap pages: positions for twice as many, the live marks renumbered."""
+        nb = max(64, (2 * cap + 511) // 512 + 1)
+        bits = np.zeros(nb * BLOCK_WORDS, np.uint64)
+        bits[: len(self.bits)] = self.bits
+        owner = np.empty(nb * 512, np.int32)
+        owner[: len(self.owner)] = self.owner
+        last = np.full(cap, -1, np.int32)
+        last[: len(self.last)] = self.last
+        hist = np.zeros(cap + 1, self.hist.dtype)
+        hist[: len(self.hist)] = self.hist
+        self.bits, self.owner, self.last, self.hist = bits, owner, last, hist
+        self.tree = np.zeros(nb + 1, np.int32)
+        if self.cap:
+            self.sc[1:] = _compact(bits, owner, last, self.tree)
+        self.cap = cap
+
+    def feed(self, ids: np.ndarray, n_ids: int) -> None:
+        """The stack distances of a chunk of ids (all below n_ids) into hist."""
+        if n_ids > self.cap:
+            self._grow(max(n_ids, 2 * self.cap, self.GROW_MIN) if self.references else n_ids)
+        _stack_distances(
+            ids, self.last, self.hist, self.bits, self.tree, self.owner, self.dbuf, self.sc
+        )
+        self.references += len(ids)
 
 
 @njit(cache=True, nogil=True)
-def _stack_distances(ids: np.ndarray, n_ids: int, hist: np.ndarray) -> tuple[int, int]:
-    """Fill hist with the stack distances of ids; return (cold misses, prefetch checksum).
+def _compact(
+    bits: np.ndarray, owner: np.ndarray, last: np.ndarray, tree: np.ndarray
+) -> tuple[int, int, int, int]:
+    """Renumber the live marks 0..k-1 in order, rebuild the tree; return the new
+    (in_tree, cur, cur_count, pos)."""
+    one = np.uint64(1)
+    k = 0
+    for w in range(len(bits)):
+        word = bits[w]
+        while word:
+            b = np.uint64(popcount((word & (np.uint64(0) - word)) - one))
+            q = owner[w * 64 + int(b)]
+            owner[k] = q
+            last[q] = k
+            k += 1
+            word &= word - one
+    bits[:] = 0
+    for j in range(k):
+        bits[j >> 6] |= one << np.uint64(j & 63)
+    cur = k >> 9
+    in_tree = _rebuild(bits, tree, cur)
+    return in_tree, cur, k - in_tree, k
+
+
+@njit(cache=True, nogil=True)
+def _stack_distances(
+    ids: np.ndarray, last: np.ndarray, hist: np.ndarray, bits: np.ndarray, tree: np.ndarray,
+    owner: np.ndarray, dbuf: np.ndarray, sc: np.ndarray,
+) -> int:  # fmt: skip
+    """Add the stack distances of ids to hist; return a prefetch checksum. sc: cold misses,
+    marks in the finished blocks (those in the tree), the block being filled, its marks,
+    the next position.
 
     Leaves of the tree are blocks of 8 words (512 positions, one cache line), so
     the tree is small enough for the L1 cache. The block being filled is kept out
@@ -83,19 +164,14 @@ def _stack_distances(ids: np.ndarray, n_ids: int, hist: np.ndarray) -> tuple[int
     reference PREFETCH places ahead is read early, so its cache miss overlaps this
     reference's work. Positions run to twice the pages before a compaction.
     """
-    nb = max(64, (2 * n_ids + 511) // 512 + 1)
-    cap = nb * 512
-    bits = np.zeros(nb * BLOCK_WORDS, np.uint64)
-    tree = np.zeros(nb + 1, np.int32)
-    owner = np.empty(cap, np.int32)
-    last = np.full(n_ids, -1, np.int32)
-    dbuf = np.empty(DBUF, np.int64)  # distances, counted in batches
+    nb = len(tree) - 1
+    cap = len(owner)
     nd = 0
-    cold = 0
-    in_tree = 0  # marks in the finished blocks (those in the tree)
-    cur = 0  # the block being filled
-    cur_count = 0  # marks in it
-    pos = 0
+    cold = sc[0]
+    in_tree = sc[1]
+    cur = sc[2]
+    cur_count = sc[3]
+    pos = sc[4]
     one = np.uint64(1)
     n = len(ids)
     ahead = 0  # returned so that the early loads are not optimised away
@@ -136,23 +212,7 @@ def _stack_distances(ids: np.ndarray, n_ids: int, hist: np.ndarray) -> tuple[int
                     hist[dbuf[k]] += 1
                 nd = 0
         if pos == cap:  # compaction: renumber the live marks 0..k-1 in order
-            k = 0
-            for w in range(len(bits)):
-                word = bits[w]
-                while word:
-                    b = np.uint64(popcount((word & (np.uint64(0) - word)) - one))
-                    q = owner[w * 64 + int(b)]
-                    owner[k] = q
-                    last[q] = k
-                    k += 1
-                    word &= word - one
-            bits[:] = 0
-            for j in range(k):
-                bits[j >> 6] |= one << np.uint64(j & 63)
-            pos = k
-            cur = pos >> 9
-            in_tree = _rebuild(bits, tree, cur)
-            cur_count = k - in_tree
+            in_tree, cur, cur_count, pos = _compact(bits, owner, last, tree)
         blk = pos >> 9
         if blk != cur:  # the block being filled is full: it joins the tree
             i = cur + 1
@@ -169,7 +229,12 @@ def _stack_distances(ids: np.ndarray, n_ids: int, hist: np.ndarray) -> tuple[int
         pos += 1
     for k in range(nd):
         hist[dbuf[k]] += 1
-    return cold, ahead
+    sc[0] = cold
+    sc[1] = in_tree
+    sc[2] = cur
+    sc[3] = cur_count
+    sc[4] = pos
+    return ahead
 
 
 def lru_misses_by_size(hist: np.ndarray, cold: int) -> np.ndarray:

@@ -1,17 +1,22 @@
 """Numba kernels of the replacement policies, one module each, registered by policy name.
 
-Every kernel runs a whole trace of dense page ids through one policy with `frames`
-frames and returns the number of misses; given a non-empty uint8 `flags` array it
-also records 1 where a reference missed. Each one reproduces, miss for miss, the
+Every kernel runs a trace of dense page ids through one policy with `frames` frames
+and returns the number of misses; given a non-empty uint8 `flags` array it also
+records 1 where a reference missed. Each one reproduces, miss for miss, the
 plain-Python policy of the same name in `vmsim.policies` replayed by
 `vmsim.policies.reference.replay` (the differential tests check it).
+
+A kernel's state lives in a `State` (arrays per page id, grown as new ids appear,
+arrays per frame, and scalars in an int64 array), so a trace can be fed in chunks
+(`State.feed`) with memory proportional to the distinct pages; a whole trace is one
+chunk (the registered runner).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -27,13 +32,116 @@ Runner = Callable[..., int]
 """runner(prepared, frames, flags, **options) -> misses"""
 
 
+Arrays = dict[str, tuple[type, int]]
+"""A State's arrays: name -> (dtype, initial value)."""
+
+NO_BITS = np.zeros(0, np.uint8)
+"""No write bits, no miss flags."""
+
+
+def _extend(a: np.ndarray, n: int, fill: int) -> np.ndarray:
+    """a grown to n entries, the new ones set to fill."""
+    out = np.empty(n, a.dtype)
+    out[: len(a)] = a
+    out[len(a) :] = fill
+    return out
+
+
+class State:
+    """A policy's state between chunks of a trace: `feed` runs one chunk.
+
+    PAGE and FRAME name the arrays indexed by page id and by frame slot, with their
+    dtype and initial value; page arrays are sized to the ids seen (grown by doubling
+    while streaming), frame arrays to min(frames, page capacity), since no more pages
+    than that are ever resident. SCALARS: the kernel's scalars, kept in `sc`.
+    """
+
+    PAGE: ClassVar[Arrays] = {}
+    FRAME: ClassVar[Arrays] = {}
+    SCALARS: ClassVar[int] = 1
+    LINKED: ClassVar[tuple[str, ...]] = ()
+    """Link arrays of circular lists (dlist): page ids, then SENTINELS sentinel nodes
+    cap + 0, cap + 1, ... (moved, and links to them shifted, when the capacity grows)."""
+    SENTINELS: ClassVar[int] = 0
+    GROW_MIN: ClassVar[int] = 1024
+    """The smallest page capacity a stream grows to."""
+    NEXT_USE: ClassVar[bool] = False
+    """Whether feed needs each reference's next use (OPT, UNOPT)."""
+
+    def __init__(self, frames: int, n_ids: int = 0, **options: Any) -> None:
+        self.frames = int(frames)
+        self.cap = 0
+        self.t = 0
+        self.misses = 0
+        self.sc = np.zeros(self.SCALARS, np.int64)
+        for name, (dt, _) in {**self.PAGE, **self.FRAME}.items():
+            setattr(self, name, np.empty(0, dt))
+        for name in self.LINKED:  # empty lists: each sentinel linked to itself
+            setattr(self, name, np.arange(self.SENTINELS, dtype=np.int32))
+        self.setup(**options)
+        self.reserve(n_ids, exact=True)
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> np.ndarray:
+            """The PAGE, FRAME and LINKED arrays, set by name."""
+            ...
+
+    def setup(self, **options: Any) -> None:
+        """Check and keep the policy's options (none by default)."""
+
+    def reserve(self, n_ids: int, exact: bool = False) -> None:
+        """Room for ids 0..n_ids-1 (exactly that many if exact, else by doubling)."""
+        if n_ids <= self.cap:
+            return
+        new = n_ids if exact else max(n_ids, 2 * self.cap, self.GROW_MIN)
+        old = self.cap
+        self.cap = new
+        for name, (_, fill) in self.PAGE.items():
+            setattr(self, name, _extend(getattr(self, name), new, fill))
+        nf = min(self.frames, new)
+        for name, (_, fill) in self.FRAME.items():
+            setattr(self, name, _extend(getattr(self, name), nf, fill))
+        for name in self.LINKED:
+            a = getattr(self, name)
+            b = np.empty(new + self.SENTINELS, a.dtype)
+            b[:old] = a[:old]
+            b[new:] = a[old:]
+            b[b >= old] += new - old  # the sentinels moved from old + i to new + i
+            setattr(self, name, b)
+
+    def feed(
+        self,
+        ids: np.ndarray,
+        n_ids: int,
+        wbits: np.ndarray = NO_BITS,
+        flags: np.ndarray = NO_BITS,
+        next_use: np.ndarray | None = None,
+    ) -> int:
+        """Run one chunk of ids (all below n_ids); wbits: its packed write bits (reference
+        0 of the chunk is bit 0); next_use: global next uses (NEXT_USE kernels). Returns
+        the chunk's misses."""
+        self.reserve(n_ids)
+        m = int(self.step(ids, wbits, flags, next_use))
+        self.t += len(ids)
+        self.misses += m
+        return m
+
+    def step(
+        self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
+    ) -> int:
+        """The kernel on one chunk (self.t: the references before it; next_use: the chunk's)."""
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
 class KernelSpec:
-    """A policy's kernel: its runner and the options it accepts (with defaults)."""
+    """A policy's kernel: its runner, the options it accepts (with defaults), its State."""
 
     name: str
     run: Runner
     options: dict[str, Any]
+    state: type[State] | None = None
 
 
 KERNELS: dict[str, KernelSpec] = {}
@@ -46,6 +154,27 @@ def kernel(name: str, **options: Any) -> Callable[[Runner], Runner]:
     def deco(run: Runner) -> Runner:
         KERNELS[name] = KernelSpec(name, run, dict(options))
         return run
+
+    return deco
+
+
+S = TypeVar("S", bound=type[State])
+
+
+def stateful(name: str, **options: Any) -> Callable[[S], S]:
+    """Decorator: register a State class as policy `name`'s kernel (a whole trace is one chunk)."""
+
+    def deco(cls: S) -> S:
+        def run(prep: Prepared, frames: int, flags: np.ndarray, **opts: Any) -> int:
+            st = cls(frames, prep.n_ids, **opts)
+            if cls.NEXT_USE:
+                st.total = len(prep)  # type: ignore[attr-defined]
+                return st.feed(prep.ids, prep.n_ids, prep.write_bits, flags, prep.next_use)
+            return st.feed(prep.ids, prep.n_ids, prep.write_bits, flags)
+
+        run.__doc__ = cls.__doc__
+        KERNELS[name] = KernelSpec(name, run, dict(options), cls)
+        return cls
 
     return deco
 

@@ -23,11 +23,12 @@ lowest non-empty list: O(frames + 2**bits) per tick.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import kernel
-from vmsim.engine.prepared import Prepared
+from vmsim.engine.kernels import Arrays, State, stateful
 from vmsim.errors import ConfigError
 
 BUCKET_BITS = 12
@@ -36,27 +37,25 @@ BUCKET_BITS = 12
 
 @njit(cache=True, nogil=True)
 def aging_kernel(
-    ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, bits: int, tick: int
-) -> int:
-    """Aging with `bits`-bit counters and a tick every `tick` references."""
+    ids: np.ndarray, t0: int, counter: np.ndarray, seq: np.ndarray, state: np.ndarray,
+    order: np.ndarray, fresh: np.ndarray, gather: np.ndarray, keys: np.ndarray, sc: np.ndarray,
+    frames: int, flags: np.ndarray, bits: int, tick: int,
+) -> int:  # fmt: skip
+    """Aging with `bits`-bit counters and a tick every `tick` references; t0: the references
+    before this chunk. Per page: counter, seq (load order), state (0 not resident, 1
+    resident, 2 resident + accessed); fresh is a circular queue; sc: o_head, o_len,
+    f_head, f_n, count."""
     top = np.uint64(1) << np.uint64(bits - 1)
     one = np.uint64(1)
-    counter = np.zeros(n_ids, np.uint64)
-    seq = np.zeros(n_ids, np.int64)  # load order
-    state = np.zeros(n_ids, np.uint8)  # 0 not resident, 1 resident, 2 resident + accessed
-    order = np.empty(frames, np.int32)
-    o_head = 0
-    o_len = 0
-    fresh = np.empty(frames, np.int32)  # a circular queue
-    f_head = 0
-    f_n = 0
-    gather = np.empty(frames, np.int32)
-    keys = np.empty(frames, np.uint64)
-    count = 0
+    o_head = sc[0]
+    o_len = sc[1]
+    f_head = sc[2]
+    f_n = sc[3]
+    count = sc[4]
     misses = 0
     record = len(flags) > 0
     for t in range(len(ids)):
-        if tick and t and t % tick == 0 and count:
+        if tick and t0 + t and (t0 + t) % tick == 0 and count:
             m = 0
             for i in range(o_head, o_len):
                 gather[m] = order[i]
@@ -100,39 +99,40 @@ def aging_kernel(
         fresh[(f_head + f_n) % frames] = p
         f_n += 1
         counter[p] = top
-        seq[p] = t
+        seq[p] = t0 + t
         state[p] = 2
+    sc[0] = o_head
+    sc[1] = o_len
+    sc[2] = f_head
+    sc[3] = f_n
+    sc[4] = count
     return misses
 
 
 @njit(cache=True, nogil=True)
 def aging_bucket_kernel(
-    ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, bits: int, tick: int
-) -> int:
+    ids: np.ndarray, t0: int, slot_of: np.ndarray, page: np.ndarray, counter: np.ndarray,
+    accessed: np.ndarray, lnext: np.ndarray, lprev: np.ndarray, bnext: np.ndarray,
+    bhead: np.ndarray, btail: np.ndarray, sc: np.ndarray, frames: int, flags: np.ndarray,
+    bits: int, tick: int,
+) -> int:  # fmt: skip
     """Aging with counters of at most BUCKET_BITS bits: lists per counter value.
 
     The state lives per frame slot (arrays of `frames` entries, which a tick walks), not
-    per page id, so that a tick touches memory that fits in the cache.
+    per page id, so that a tick touches memory that fits in the cache. lnext/lprev: the
+    slots in load order, doubly linked; bnext, bhead, btail: the slots per counter value,
+    in load order. sc: lhead, ltail, low (no list below it is non-empty), count.
     """
     nb = 1 << bits
     top = 1 << (bits - 1)
-    slot_of = np.full(n_ids, -1, np.int32)
-    page = np.empty(frames, np.int32)
-    counter = np.zeros(frames, np.int64)
-    accessed = np.zeros(frames, np.uint8)
-    lnext = np.full(frames, -1, np.int32)  # slots in load order, doubly linked
-    lprev = np.full(frames, -1, np.int32)
-    lhead = -1
-    ltail = -1
-    bnext = np.full(frames, -1, np.int32)  # slots per counter value, in load order
-    bhead = np.full(nb, -1, np.int32)
-    btail = np.full(nb, -1, np.int32)
-    low = nb  # no list below it is non-empty
-    count = 0
+    lhead = sc[0]
+    ltail = sc[1]
+    low = sc[2]
+    count = sc[3]
     misses = 0
     record = len(flags) > 0
     for t in range(len(ids)):
-        if tick and t and t % tick == 0 and count:
+        if tick and t0 + t and (t0 + t) % tick == 0 and count:
             bhead[:] = -1
             btail[:] = -1
             low = nb
@@ -198,15 +198,90 @@ def aging_bucket_kernel(
             low = top
         counter[v] = top
         accessed[v] = 1
+    sc[0] = lhead
+    sc[1] = ltail
+    sc[2] = low
+    sc[3] = count
     return misses
 
 
-@kernel("aging", bits=8, tick_interval=1000)
-def run_aging(prep: Prepared, frames: int, flags: np.ndarray, bits: int, tick_interval: int) -> int:
-    """AGING; options bits (1..64, default 8), tick_interval (references, default 1000)."""
+def _check(bits: int, tick_interval: int) -> None:
+    """ConfigError for counter bits or a tick interval out of range."""
     if not 1 <= bits <= 64:
         raise ConfigError("bits", bits, "1..64 counter bits")
     if tick_interval < 1:
         raise ConfigError("tick_interval", tick_interval, "at least 1 reference")
-    run = aging_bucket_kernel if bits <= BUCKET_BITS else aging_kernel
-    return int(run(prep.ids, prep.n_ids, frames, flags, int(bits), int(tick_interval)))
+
+
+class AgingSort(State):
+    """Aging with counters of more than BUCKET_BITS bits (sorted at each tick)."""
+
+    PAGE: ClassVar[Arrays] = {
+        "counter": (np.uint64, 0),
+        "seq": (np.int64, 0),
+        "state": (np.uint8, 0),
+    }
+    FRAME: ClassVar[Arrays] = {
+        "order": (np.int32, 0),
+        "fresh": (np.int32, 0),
+        "gather": (np.int32, 0),
+        "keys": (np.uint64, 0),
+    }
+    SCALARS = 5
+
+    def setup(self, bits: int = 8, tick_interval: int = 1000, **_: Any) -> None:
+        """Keep the options."""
+        self.bits, self.tick = int(bits), int(tick_interval)
+
+    def step(
+        self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
+    ) -> int:
+        """One chunk."""
+        return int(
+            aging_kernel(ids, self.t, self.counter, self.seq, self.state, self.order,
+                         self.fresh, self.gather, self.keys, self.sc, self.frames, flags,
+                         self.bits, self.tick)
+        )  # fmt: skip
+
+
+class AgingBuckets(State):
+    """Aging with counters of at most BUCKET_BITS bits (lists per counter value)."""
+
+    PAGE: ClassVar[Arrays] = {"slot_of": (np.int32, -1)}
+    FRAME: ClassVar[Arrays] = {
+        "page": (np.int32, 0),
+        "counter": (np.int64, 0),
+        "accessed": (np.uint8, 0),
+        "lnext": (np.int32, -1),
+        "lprev": (np.int32, -1),
+        "bnext": (np.int32, -1),
+    }
+    SCALARS = 4
+
+    def setup(self, bits: int = 8, tick_interval: int = 1000, **_: Any) -> None:
+        """Keep the options; empty lists."""
+        self.bits, self.tick = int(bits), int(tick_interval)
+        self.bhead = np.full(1 << self.bits, -1, np.int32)
+        self.btail = np.full(1 << self.bits, -1, np.int32)
+        self.sc[:] = (-1, -1, 1 << self.bits, 0)
+
+    def step(
+        self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
+    ) -> int:
+        """One chunk."""
+        return int(
+            aging_bucket_kernel(ids, self.t, self.slot_of, self.page, self.counter,
+                                self.accessed, self.lnext, self.lprev, self.bnext, self.bhead,
+                                self.btail, self.sc, self.frames, flags, self.bits, self.tick)
+        )  # fmt: skip
+
+
+@stateful("aging", bits=8, tick_interval=1000)
+class Aging(State):
+    """AGING; options bits (1..64, default 8), tick_interval (references, default 1000)."""
+
+    def __new__(cls, frames: int, n_ids: int = 0, **options: Any) -> Any:
+        bits, tick = int(options.get("bits", 8)), int(options.get("tick_interval", 1000))
+        _check(bits, tick)
+        impl = AgingBuckets if bits <= BUCKET_BITS else AgingSort
+        return impl(frames, n_ids, **options)

@@ -1,6 +1,6 @@
 """ARC kernel: T1, T2, B1, B2 as circular linked lists over page ids, p real-valued.
 
-Each list has a sentinel node n_ids + L (L = 1..4): nxt[s] is its head (MRU end),
+Each list has a sentinel node cap + L (L = 1..4, cap = len(where)): nxt[s] is its head (MRU end),
 prv[s] its tail (LRU end); where[x] names x's list. The list operations are those of
 `dlist` (inlined by Numba). Mirrors
 `vmsim.policies.arc.Arc` step for step (Figure 4 of Megiddo & Modha).
@@ -8,28 +8,26 @@ prv[s] its tail (LRU end); where[x] names x's list. The list operations are thos
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import kernel
+from vmsim.engine.kernels import Arrays, State, stateful
 from vmsim.engine.kernels.dlist import pop_tail, push_head, unlink
-from vmsim.engine.prepared import Prepared
 
 T1, T2, B1, B2 = 1, 2, 3, 4
 
 
 @njit(cache=True, nogil=True)
-def arc_kernel(ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray) -> int:
-    """ARC with c = frames."""
-    where = np.zeros(n_ids, np.uint8)
-    prv = np.empty(n_ids + 5, np.int32)
-    nxt = np.empty(n_ids + 5, np.int32)
-    for s in range(n_ids, n_ids + 5):
-        prv[s] = s
-        nxt[s] = s
-    size = np.zeros(5, np.int64)
+def arc_kernel(
+    ids: np.ndarray, where: np.ndarray, prv: np.ndarray, nxt: np.ndarray, size: np.ndarray,
+    pf: np.ndarray, frames: int, flags: np.ndarray,
+) -> int:  # fmt: skip
+    """ARC with c = frames (size: the lists' lengths; pf[0]: p)."""
+    n_ids = len(where)
     c = frames
-    p = 0.0
+    p = pf[0]
     misses = 0
     record = len(flags) > 0
     for t in range(len(ids)):
@@ -99,10 +97,26 @@ def arc_kernel(ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray) -> i
         push_head(nxt, prv, n_ids + dest, x)
         size[dest] += 1
         where[x] = dest
+    pf[0] = p
     return misses
 
 
-@kernel("arc")
-def run_arc(prep: Prepared, frames: int, flags: np.ndarray) -> int:
+@stateful("arc")
+class Arc(State):
     """ARC."""
-    return int(arc_kernel(prep.ids, prep.n_ids, frames, flags))
+
+    PAGE: ClassVar[Arrays] = {"where": (np.uint8, 0)}
+    LINKED = ("prv", "nxt")
+    SENTINELS = 5
+
+    def setup(self, **_: object) -> None:
+        """Empty lists, p = 0."""
+        self.size = np.zeros(5, np.int64)
+        self.pf = np.zeros(1, np.float64)
+
+    def step(
+        self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
+    ) -> int:
+        """One chunk."""
+        w, pv, nx = self.where, self.prv, self.nxt
+        return int(arc_kernel(ids, w, pv, nx, self.size, self.pf, self.frames, flags))

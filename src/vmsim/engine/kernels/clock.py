@@ -8,23 +8,23 @@ Clock with init_freq 0).
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import PREFETCH, kernel
-from vmsim.engine.prepared import Prepared
+from vmsim.engine.kernels import PREFETCH, Arrays, State, stateful
 
 
 @njit(cache=True, nogil=True)
 def clock_kernel(
-    ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, load_set: bool
-) -> tuple[int, int]:
-    """Second chance over a ring of frames; returns (misses, prefetch checksum)."""
-    state = np.zeros(n_ids, np.uint8)
-    ring = np.empty(frames, np.int32)
+    ids: np.ndarray, state: np.ndarray, ring: np.ndarray, sc: np.ndarray, frames: int,
+    flags: np.ndarray, load_set: bool,
+) -> tuple[int, int]:  # fmt: skip
+    """Second chance over a ring of frames (sc: hand, count); returns (misses, checksum)."""
     loaded = np.uint8(2 if load_set else 1)
-    hand = 0
-    count = 0
+    hand = sc[0]
+    count = sc[1]
     misses = 0
     record = len(flags) > 0
     n = len(ids)
@@ -55,10 +55,26 @@ def clock_kernel(
         hand += 1
         if hand == frames:
             hand = 0
+    sc[0] = hand
+    sc[1] = count
     return misses, ahead
 
 
-@kernel("clock", load_sets_refbit=True)
-def run_clock(prep: Prepared, frames: int, flags: np.ndarray, load_sets_refbit: bool) -> int:
+@stateful("clock", load_sets_refbit=True)
+class Clock(State):
     """CLOCK; option load_sets_refbit (default True)."""
-    return int(clock_kernel(prep.ids, prep.n_ids, frames, flags, bool(load_sets_refbit))[0])
+
+    PAGE: ClassVar[Arrays] = {"state": (np.uint8, 0)}
+    FRAME: ClassVar[Arrays] = {"ring": (np.int32, 0)}
+    SCALARS = 2
+
+    def setup(self, load_sets_refbit: Any = True, **_: Any) -> None:
+        """Keep the option."""
+        self.load_set = bool(load_sets_refbit)
+
+    def step(
+        self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
+    ) -> int:
+        """One chunk."""
+        sc, st = self.sc, self.state
+        return int(clock_kernel(ids, st, self.ring, sc, self.frames, flags, self.load_set)[0])

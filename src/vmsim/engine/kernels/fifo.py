@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import PREFETCH, kernel
-from vmsim.engine.prepared import Prepared
+from vmsim.engine.kernels import PREFETCH, Arrays, State, stateful
 
 
 @njit(cache=True, nogil=True)
-def fifo_kernel(ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray) -> tuple[int, int]:
-    """FIFO over a ring buffer of frames; returns (misses, prefetch checksum)."""
-    res = np.zeros(n_ids, np.uint8)
-    ring = np.empty(frames, np.int32)
-    hand = 0
-    count = 0
+def fifo_kernel(
+    ids: np.ndarray, res: np.ndarray, ring: np.ndarray, sc: np.ndarray, frames: int,
+    flags: np.ndarray,
+) -> tuple[int, int]:  # fmt: skip
+    """FIFO over a ring buffer of frames (sc: hand, count); returns (misses, prefetch checksum)."""
+    hand = sc[0]
+    count = sc[1]
     misses = 0
     record = len(flags) > 0
     n = len(ids)
@@ -38,10 +40,21 @@ def fifo_kernel(ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray) -> 
         hand += 1
         if hand == frames:
             hand = 0
+    sc[0] = hand
+    sc[1] = count
     return misses, ahead
 
 
-@kernel("fifo")
-def run_fifo(prep: Prepared, frames: int, flags: np.ndarray) -> int:
+@stateful("fifo")
+class Fifo(State):
     """FIFO."""
-    return int(fifo_kernel(prep.ids, prep.n_ids, frames, flags)[0])
+
+    PAGE: ClassVar[Arrays] = {"res": (np.uint8, 0)}
+    FRAME: ClassVar[Arrays] = {"ring": (np.int32, 0)}
+    SCALARS = 2
+
+    def step(
+        self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
+    ) -> int:
+        """One chunk."""
+        return int(fifo_kernel(ids, self.res, self.ring, self.sc, self.frames, flags)[0])

@@ -1,7 +1,7 @@
 """LIRS kernel: stack S and queue Q as circular linked lists over page ids.
 
-S: sentinel n_ids in (s_prv, s_nxt); s_nxt[sentinel] is the top, s_prv[sentinel] the
-bottom. Q: sentinel n_ids in (q_prv, q_nxt); q_nxt[sentinel] is the end (newest),
+S: sentinel cap = len(status) in (s_prv, s_nxt); s_nxt[sentinel] is the top, s_prv[sentinel] the
+bottom. Q: sentinel cap in (q_prv, q_nxt); q_nxt[sentinel] is the end (newest),
 q_prv[sentinel] the front (the next victim). List operations are those of `dlist`
 (inlined by Numba).
 Mirrors `vmsim.policies.lirs.Lirs` step for step.
@@ -9,12 +9,13 @@ Mirrors `vmsim.policies.lirs.Lirs` step for step.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import kernel
+from vmsim.engine.kernels import Arrays, State, stateful
 from vmsim.engine.kernels.dlist import pop_tail, push_head, unlink
-from vmsim.engine.prepared import Prepared
 
 LIR, HIR, GHOST = 1, 2, 3
 
@@ -49,20 +50,16 @@ def _prune(
 
 
 @njit(cache=True, nogil=True)
-def lirs_kernel(ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, llirs: int) -> int:
-    """LIRS with Llirs LIR frames."""
-    status = np.zeros(n_ids, np.uint8)
-    in_s = np.zeros(n_ids, np.uint8)
-    s_prv = np.empty(n_ids + 1, np.int32)
-    s_nxt = np.empty(n_ids + 1, np.int32)
-    q_prv = np.empty(n_ids + 1, np.int32)
-    q_nxt = np.empty(n_ids + 1, np.int32)
-    S = n_ids
-    s_prv[S] = s_nxt[S] = S
-    q_prv[S] = q_nxt[S] = S
-    q_size = 0
-    nlir = 0
-    count = 0
+def lirs_kernel(
+    ids: np.ndarray, status: np.ndarray, in_s: np.ndarray, s_prv: np.ndarray,
+    s_nxt: np.ndarray, q_prv: np.ndarray, q_nxt: np.ndarray, sc: np.ndarray, frames: int,
+    flags: np.ndarray, llirs: int,
+) -> int:  # fmt: skip
+    """LIRS with Llirs LIR frames (sc: Q's size, LIR pages, resident pages)."""
+    S = len(status)
+    q_size = sc[0]
+    nlir = sc[1]
+    count = sc[2]
     misses = 0
     record = len(flags) > 0
     for t in range(len(ids)):
@@ -122,11 +119,31 @@ def lirs_kernel(ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, lli
             prune = True
         if prune:
             _prune(s_nxt, s_prv, in_s, status, S)
+    sc[0] = q_size
+    sc[1] = nlir
+    sc[2] = count
     return misses
 
 
-@kernel("lirs", hir=0.01)
-def run_lirs(prep: Prepared, frames: int, flags: np.ndarray, hir: float) -> int:
+@stateful("lirs", hir=0.01)
+class Lirs(State):
     """LIRS with Lhirs = max(1, int(hir * frames)) HIR frames."""
-    llirs = max(1, frames - max(1, int(hir * frames)))
-    return int(lirs_kernel(prep.ids, prep.n_ids, frames, flags, llirs))
+
+    PAGE: ClassVar[Arrays] = {"status": (np.uint8, 0), "in_s": (np.uint8, 0)}
+    LINKED = ("s_prv", "s_nxt", "q_prv", "q_nxt")
+    SENTINELS = 1
+    SCALARS = 3
+
+    def setup(self, hir: float = 0.01, **_: object) -> None:
+        """Llirs from hir."""
+        self.llirs = max(1, self.frames - max(1, int(hir * self.frames)))
+
+    def step(
+        self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
+    ) -> int:
+        """One chunk."""
+        links = (self.s_prv, self.s_nxt, self.q_prv, self.q_nxt)
+        return int(
+            lirs_kernel(ids, self.status, self.in_s, *links, self.sc, self.frames, flags,
+                        self.llirs)
+        )  # fmt: skip

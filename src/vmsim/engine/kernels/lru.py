@@ -1,35 +1,35 @@
 """LRU and MRU kernels.
 
-LRU needs no list: the trace itself is the queue of uses. `last[p]` is the time of
-p's latest use (-1: not resident); the least recently used resident page is the
-first position `front` of the trace whose reference is still its page's latest
-use. Positions before it are stale and skipped once, so eviction costs O(1)
-amortised and a hit is a single store. MRU keeps a doubly linked recency list
-(prev -2 = not resident) and evicts at the head.
+LRU needs no list: the references themselves are the queue of uses. `last[p]` is the
+position in the queue of p's latest use (-1: not resident); the least recently used
+resident page is the first position `front` whose reference is still its page's
+latest use. Positions before it are stale and skipped once, so eviction costs O(1)
+amortised and a hit is a single store. A whole trace is its own queue; a stream
+copies each chunk behind the queue's live part (`Lru.feed`), after squeezing out the
+stale uses when the buffer is full: the buffer holds at most frames + 2 chunks.
+MRU keeps a doubly linked recency list (prev -2 = not resident) and evicts at the head.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import PREFETCH, kernel
-from vmsim.engine.prepared import Prepared
+from vmsim.engine.kernels import PREFETCH, Arrays, State, stateful
 
 
 @njit(cache=True, nogil=True)
 def recency_kernel(
-    ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, mru: bool
-) -> tuple[int, int]:
-    """Recency list, most recent at head; evict the tail (LRU) or the head (MRU, used).
-
-    Returns (misses, a checksum of the early loads that keeps them from being optimised out).
-    """
-    prev = np.full(n_ids, -2, np.int32)
-    nxt = np.empty(n_ids, np.int32)
-    head = -1
-    tail = -1
-    count = 0
+    ids: np.ndarray, prev: np.ndarray, nxt: np.ndarray, sc: np.ndarray, frames: int,
+    flags: np.ndarray, mru: bool,
+) -> tuple[int, int]:  # fmt: skip
+    """Recency list, most recent at head (sc: head, tail, count); evict the tail (LRU) or
+    the head (MRU). Returns (misses, a checksum of the early loads that keeps them)."""
+    head = sc[0]
+    tail = sc[1]
+    count = sc[2]
     misses = 0
     record = len(flags) > 0
     n = len(ids)
@@ -80,52 +80,117 @@ def recency_kernel(
         else:
             tail = p
         head = p
+    sc[0] = head
+    sc[1] = tail
+    sc[2] = count
     return misses, ahead
 
 
 @njit(cache=True, nogil=True)
 def lru_kernel(
-    ids: np.ndarray, last: np.ndarray, frames: int, flags: np.ndarray
+    q: np.ndarray, start: int, last: np.ndarray, sc: np.ndarray, frames: int, flags: np.ndarray
 ) -> tuple[int, int]:
-    """Exact LRU over the trace as a queue of uses; `last` starts all -1 (one per page id).
-
-    Returns (misses, prefetch checksum).
-    """
-    front = 0
-    count = 0
+    """Exact LRU over the queue of uses q, running its positions start.. (sc: front, count;
+    flags indexed from start). Returns (misses, prefetch checksum)."""
+    front = sc[0]
+    count = sc[1]
     misses = 0
     record = len(flags) > 0
-    n = len(ids)
+    n = len(q)
     ahead = 0
-    for t in range(n):
+    for t in range(start, n):
         if t + PREFETCH < n:  # a software prefetch (see kernels.PREFETCH)
-            ahead += last[ids[t + PREFETCH]]
-        p = ids[t]
+            ahead += last[q[t + PREFETCH]]
+        p = q[t]
         if last[p] >= 0:
             last[p] = t
             continue
         misses += 1
         if record:
-            flags[t] = 1
+            flags[t - start] = 1
         if count == frames:
-            while last[ids[front]] != front:  # skip uses that are no longer the latest
+            while last[q[front]] != front:  # skip uses that are no longer the latest
                 front += 1
-            last[ids[front]] = -1
+            last[q[front]] = -1
             front += 1
         else:
             count += 1
         last[p] = t
+    sc[0] = front
+    sc[1] = count
     return misses, ahead
 
 
-@kernel("lru")
-def run_lru(prep: Prepared, frames: int, flags: np.ndarray) -> int:
+@njit(cache=True, nogil=True)
+def squeeze(src: np.ndarray, front: int, end: int, last: np.ndarray, dst: np.ndarray) -> int:
+    """Copy the latest uses among src[front:end] to the start of dst, in order (dst may be
+    src); return how many."""
+    k = 0
+    for t in range(front, end):
+        p = src[t]
+        if last[p] == t:
+            dst[k] = p
+            last[p] = k
+            k += 1
+    return k
+
+
+@stateful("lru")
+class Lru(State):
     """Exact LRU."""
-    last = np.full(prep.n_ids, -1, np.int32 if len(prep) < 2**31 else np.int64)
-    return int(lru_kernel(prep.ids, last, frames, flags)[0])
+
+    PAGE: ClassVar[Arrays] = {"last": (np.int32, -1)}
+    SCALARS = 2
+
+    def __init__(self, frames: int, n_ids: int = 0, **options: object) -> None:
+        super().__init__(frames, n_ids, **options)
+        self.q = np.empty(0, np.int32)  # the queue of uses
+        self.end = 0
+        self.own = False  # whether q is the buffer (else the first chunk itself)
+
+    def step(
+        self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
+    ) -> int:
+        """One chunk: the first runs where it lies (a whole trace: no copy), the others are
+        copied behind the queue's live part."""
+        if self.t == 0:
+            if len(ids) >= 2**31 - 1:
+                setattr(self, "last", self.last.astype(np.int64))  # noqa: B010 (a PAGE array)
+            self.q, self.end = ids, len(ids)
+            return int(lru_kernel(ids, 0, self.last, self.sc, self.frames, flags)[0])
+        self._make_room(len(ids))
+        start = self.end
+        self.end += len(ids)
+        self.q[start : self.end] = ids
+        q = self.q[: self.end]
+        return int(lru_kernel(q, start, self.last, self.sc, self.frames, flags)[0])
+
+    def _make_room(self, n: int) -> None:
+        """Squeeze the stale uses out of the buffer unless n more fit (never writing into
+        the first chunk, the caller's array); grow the buffer if needed."""
+        if self.own and self.end + n <= len(self.q):
+            return
+        k = int(self.sc[1])  # the live uses: one per resident page
+        fits = self.own and k + n <= len(self.q)
+        dst = self.q if fits else np.empty(2 * (k + n), np.int32)
+        squeeze(self.q, int(self.sc[0]), self.end, self.last, dst)
+        self.sc[0] = 0
+        self.q, self.end, self.own = dst, k, True
 
 
-@kernel("mru")
-def run_mru(prep: Prepared, frames: int, flags: np.ndarray) -> int:
+@stateful("mru")
+class Mru(State):
     """MRU: evict the most recently used (or loaded) page."""
-    return int(recency_kernel(prep.ids, prep.n_ids, frames, flags, True)[0])
+
+    PAGE: ClassVar[Arrays] = {"prev": (np.int32, -2), "nxt": (np.int32, 0)}
+    SCALARS = 3
+
+    def setup(self, **_: object) -> None:
+        """Empty list: no head, no tail."""
+        self.sc[:2] = -1
+
+    def step(
+        self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
+    ) -> int:
+        """One chunk."""
+        return int(recency_kernel(ids, self.prev, self.nxt, self.sc, self.frames, flags, True)[0])

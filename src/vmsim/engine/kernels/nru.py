@@ -12,11 +12,13 @@ an accessed bit at each step but the last, so its cost is paid by the references
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import kernel
-from vmsim.engine.prepared import Prepared, written
+from vmsim.engine.kernels import Arrays, State, stateful
+from vmsim.engine.prepared import written
 
 ACCESSED = 1
 DIRTY = 2
@@ -54,16 +56,14 @@ def _next_set(bits: np.ndarray, start: int, frames: int) -> int:
 
 @njit(cache=True, nogil=True)
 def nru_kernel(
-    ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, wbits: np.ndarray
-) -> int:
-    """Enhanced second chance; wbits: packed write bits (empty: no writes)."""
-    state = np.zeros(n_ids, np.uint8)
-    slot_of = np.zeros(n_ids, np.int32)
-    ring = np.empty(frames, np.int32)
-    clean_bits = np.zeros((frames + 63) // 64, np.uint64)  # slots of class (0,0)
-    hand = 0
-    count = 0
-    clean = 0  # resident pages of class (0,0)
+    ids: np.ndarray, state: np.ndarray, slot_of: np.ndarray, ring: np.ndarray,
+    clean_bits: np.ndarray, sc: np.ndarray, frames: int, flags: np.ndarray, wbits: np.ndarray,
+) -> int:  # fmt: skip
+    """Enhanced second chance; wbits: packed write bits (empty: no writes); clean_bits: the
+    slots of class (0,0); sc: hand, count, clean (resident pages of class (0,0))."""
+    hand = sc[0]
+    count = sc[1]
+    clean = sc[2]
     misses = 0
     record = len(flags) > 0
     for t in range(len(ids)):
@@ -111,10 +111,38 @@ def nru_kernel(
         slot_of[p] = hand
         state[p] = RESIDENT | ACCESSED | (DIRTY if w else 0)
         hand = hand + 1 if hand + 1 < frames else 0
+    sc[0] = hand
+    sc[1] = count
+    sc[2] = clean
     return misses
 
 
-@kernel("nru")
-def run_nru(prep: Prepared, frames: int, flags: np.ndarray) -> int:
+@stateful("nru")
+class Nru(State):
     """NRU (the dirty bits come from the trace's kinds)."""
-    return int(nru_kernel(prep.ids, prep.n_ids, frames, flags, prep.write_bits))
+
+    PAGE: ClassVar[Arrays] = {"state": (np.uint8, 0), "slot_of": (np.int32, 0)}
+    FRAME: ClassVar[Arrays] = {"ring": (np.int32, 0)}
+    SCALARS = 3
+
+    def setup(self, **_: object) -> None:
+        """No slot of class (0,0) yet."""
+        self.clean_bits = np.zeros(0, np.uint64)
+
+    def reserve(self, n_ids: int, exact: bool = False) -> None:
+        """Page and frame arrays, and a bit per frame slot."""
+        super().reserve(n_ids, exact)
+        words = (len(self.ring) + 63) // 64
+        if len(self.clean_bits) < words:
+            self.clean_bits = np.concatenate(
+                [self.clean_bits, np.zeros(words - len(self.clean_bits), np.uint64)]
+            )
+
+    def step(
+        self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
+    ) -> int:
+        """One chunk."""
+        return int(
+            nru_kernel(ids, self.state, self.slot_of, self.ring, self.clean_bits, self.sc,
+                       self.frames, flags, wbits)
+        )  # fmt: skip

@@ -1,6 +1,7 @@
 """OPT kernel (Belady's MIN): an indexed max-heap of resident pages keyed by next use.
 
-The next use of every reference is computed once per trace (Prepared.next_use). On a
+The next use of every reference is computed once per trace (Prepared.next_use; for a
+stream, by a backward pass over a spooled copy of the ids: engine/stream.py). On a
 hit the page's key grows from now (the smallest key) to its next use: one sift-up.
 On a miss with all frames full the root (farthest next use) is replaced by the new
 page: one sift-down. Pages never used again tie at len(ids); which of them goes does
@@ -10,20 +11,22 @@ not change any later hit or miss, so the misses agree with the reference replay
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import kernel
-from vmsim.engine.prepared import Prepared
+from vmsim.engine.kernels import Arrays, State, stateful
 
 
 @njit(cache=True, nogil=True)
-def opt_kernel(ids: np.ndarray, nxt: np.ndarray, n_ids: int, frames: int, flags: np.ndarray) -> int:
-    """Belady's MIN with next uses precomputed."""
-    pos = np.full(n_ids, -1, np.int32)
-    hk = np.empty(frames, np.int64)
-    hid = np.empty(frames, np.int32)
-    size = 0
+def opt_kernel(
+    ids: np.ndarray, nxt: np.ndarray, pos: np.ndarray, hk: np.ndarray, hid: np.ndarray,
+    sc: np.ndarray, frames: int, flags: np.ndarray,
+) -> int:  # fmt: skip
+    """Belady's MIN with next uses precomputed (pos: a page's heap slot, -1 not resident;
+    hk, hid: the heap's keys and pages; sc: its size)."""
+    size = sc[0]
     misses = 0
     record = len(flags) > 0
     for t in range(len(ids)):
@@ -66,10 +69,22 @@ def opt_kernel(ids: np.ndarray, nxt: np.ndarray, n_ids: int, frames: int, flags:
         hk[i] = key
         hid[i] = p
         pos[p] = i
+    sc[0] = size
     return misses
 
 
-@kernel("opt")
-def run_opt(prep: Prepared, frames: int, flags: np.ndarray) -> int:
+@stateful("opt")
+class Opt(State):
     """Belady's MIN."""
-    return int(opt_kernel(prep.ids, prep.next_use, prep.n_ids, frames, flags))
+
+    PAGE: ClassVar[Arrays] = {"pos": (np.int32, -1)}
+    FRAME: ClassVar[Arrays] = {"hk": (np.int64, 0), "hid": (np.int32, 0)}
+    NEXT_USE = True
+
+    def step(
+        self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
+    ) -> int:
+        """One chunk with its references' next uses."""
+        assert next_use is not None
+        hk, hid, fr = self.hk, self.hid, self.frames
+        return int(opt_kernel(ids, next_use, self.pos, hk, hid, self.sc, fr, flags))

@@ -1,7 +1,8 @@
 """OSTEP-CLOCK kernel: random probing with saturating use counters, as `policies.ostep_clock`.
 
 The resident pages in load order (the victim's place closes up) behind a Fenwick tree,
-as random.py keeps them, and the same draws: CPython's random.Random(seed).random().
+as random.py keeps them (renumbered when the sequence numbers run out), and the same
+draws: CPython's random.Random(seed).random().
 A victim search draws position int(random() * resident) until it finds a page whose
 counter is 0, spending one unit of each counter it passes over. A loaded page starts
 at 1; a hit raises its counter to min(counter + 1, clockbits).
@@ -9,34 +10,35 @@ at 1; a hit raises its counter to min(counter + 1, clockbits).
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import kernel
-from vmsim.engine.kernels.random import fenwick_add, fenwick_kth, mt_state, py_random, top_power
-from vmsim.engine.prepared import Prepared
+from vmsim.engine.kernels import Arrays, stateful
+from vmsim.engine.kernels.random import (
+    LoadOrder,
+    fenwick_add,
+    fenwick_kth,
+    py_random,
+    renumber,
+    top_power,
+)
 from vmsim.errors import ConfigError
 
 
 @njit(cache=True, nogil=True)
 def ostep_clock_kernel(
-    ids: np.ndarray,
-    n_ids: int,
-    frames: int,
-    flags: np.ndarray,
-    clockbits: int,
-    mt: np.ndarray,
+    ids: np.ndarray, seq_of: np.ndarray, use: np.ndarray, key_at: np.ndarray, tree: np.ndarray,
+    sc: np.ndarray, frames: int, flags: np.ndarray, clockbits: int, mt: np.ndarray,
     idx: np.ndarray,
-) -> int:
-    """OSTEP's CLOCK with counters saturating at clockbits."""
+) -> int:  # fmt: skip
+    """OSTEP's CLOCK with counters saturating at clockbits (sc: last sequence number,
+    resident pages)."""
     n = len(ids)
-    seq_of = np.full(n_ids, -1, np.int64)
-    use = np.zeros(n_ids, np.int64)
-    key_at = np.empty(n + 1, np.int32)
-    tree = np.zeros(n + 1, np.int32)  # Fenwick tree over load sequence numbers 1..n
-    top = top_power(n)
-    nseq = 0
-    count = 0
+    top = top_power(len(tree) - 1)
+    nseq = sc[0]
+    count = sc[1]
     misses = 0
     record = len(flags) > 0
     for t in range(n):
@@ -60,20 +62,37 @@ def ostep_clock_kernel(
                     break
         else:
             count += 1
+        if nseq + 1 == len(tree):
+            nseq = renumber(seq_of, key_at, tree, nseq)
         nseq += 1
         seq_of[p] = nseq
         key_at[nseq] = p
         use[p] = 1
         fenwick_add(tree, nseq, 1)
+    sc[0] = nseq
+    sc[1] = count
     return misses
 
 
-@kernel("ostep-clock", seed=0, clockbits=2)
-def run_ostep_clock(
-    prep: Prepared, frames: int, flags: np.ndarray, seed: int, clockbits: int
-) -> int:
+@stateful("ostep-clock", seed=0, clockbits=2)
+class OstepClock(LoadOrder):
     """OSTEP's CLOCK; options seed (random.Random's, default 0), clockbits (default 2)."""
-    if clockbits < 0:
-        raise ConfigError("clockbits", clockbits, "0 or more")
-    mt, idx = mt_state(seed)
-    return int(ostep_clock_kernel(prep.ids, prep.n_ids, frames, flags, int(clockbits), mt, idx))
+
+    PAGE: ClassVar[Arrays] = {"seq_of": (np.int64, -1), "use": (np.int64, 0)}
+
+    def setup(self, seed: int = 0, clockbits: int = 2, **_: Any) -> None:
+        """Check clockbits."""
+        if clockbits < 0:
+            raise ConfigError("clockbits", clockbits, "0 or more")
+        self.clockbits = int(clockbits)
+        super().setup(seed)
+
+    def step(
+        self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
+    ) -> int:
+        """One chunk."""
+        so, ka, tr, mt = self.seq_of, self.key_at, self.tree, self.mt
+        return int(
+            ostep_clock_kernel(ids, so, self.use, ka, tr, self.sc, self.frames, flags,
+                               self.clockbits, mt, self.idx)
+        )  # fmt: skip

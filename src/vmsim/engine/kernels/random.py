@@ -4,18 +4,20 @@ CPython's Mersenne Twister runs here in Numba from the state of random.Random(se
 (`getstate()`), and random() is (a*67108864 + b) / 2**53 with a = genrand>>5,
 b = genrand>>6, exactly as CPython computes it. The victim is the key at position
 int(random() * n) of the resident keys in load order; that position is found with a
-Fenwick tree over load sequence numbers (O(log n) per eviction).
+Fenwick tree over load sequence numbers (O(log n) per eviction). When the sequence
+numbers run out (twice the frames), the resident pages are renumbered 1..n in order
+(`renumber`), so the tree stays the size of the frames, not of the trace.
 """
 
 from __future__ import annotations
 
 import random as _random
+from typing import Any, ClassVar
 
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import kernel
-from vmsim.engine.prepared import Prepared
+from vmsim.engine.kernels import Arrays, State, stateful
 
 N = 624
 M = 397
@@ -89,20 +91,33 @@ def top_power(n: int) -> int:
 
 
 @njit(cache=True, nogil=True)
+def renumber(seq_of: np.ndarray, key_at: np.ndarray, tree: np.ndarray, nseq: int) -> int:
+    """Renumber the resident pages 1..k in load order, rebuild the tree; return k."""
+    k = 0
+    for s in range(1, nseq + 1):
+        p = key_at[s]
+        if seq_of[p] == s:
+            k += 1
+            key_at[k] = p
+            seq_of[p] = k
+    for i in range(1, len(tree)):  # the tree of k ones: node i covers (i - lowbit(i), i]
+        tree[i] = max(0, min(i, k) - (i - (i & -i)))
+    return k
+
+
+@njit(cache=True, nogil=True)
 def random_kernel(
-    ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, mt: np.ndarray, idx: np.ndarray
-) -> int:
-    """Evict the resident page at a uniformly drawn position in load order."""
-    n = len(ids)
-    seq_of = np.full(n_ids, -1, np.int64)
-    key_at = np.empty(n + 1, np.int32)
-    tree = np.zeros(n + 1, np.int32)  # Fenwick tree over load sequence numbers 1..n
-    top = top_power(n)
-    nseq = 0
-    count = 0
+    ids: np.ndarray, seq_of: np.ndarray, key_at: np.ndarray, tree: np.ndarray, sc: np.ndarray,
+    frames: int, flags: np.ndarray, mt: np.ndarray, idx: np.ndarray,
+) -> int:  # fmt: skip
+    """Evict the resident page at a uniformly drawn position in load order (sc: last load
+    sequence number, resident pages; tree: a Fenwick tree over sequence numbers)."""
+    top = top_power(len(tree) - 1)
+    nseq = sc[0]
+    count = sc[1]
     misses = 0
     record = len(flags) > 0
-    for t in range(n):
+    for t in range(len(ids)):
         p = ids[t]
         if seq_of[p] >= 0:
             continue
@@ -115,10 +130,14 @@ def random_kernel(
             fenwick_add(tree, s, -1)
         else:
             count += 1
+        if nseq + 1 == len(tree):
+            nseq = renumber(seq_of, key_at, tree, nseq)
         nseq += 1
         seq_of[p] = nseq
         key_at[nseq] = p
         fenwick_add(tree, nseq, 1)
+    sc[0] = nseq
+    sc[1] = count
     return misses
 
 
@@ -128,8 +147,39 @@ def mt_state(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(internal[:N], np.uint32), np.array([internal[N]], np.int64)
 
 
-@kernel("random", seed=0)
-def run_random(prep: Prepared, frames: int, flags: np.ndarray, seed: int) -> int:
+class LoadOrder(State):
+    """A State with the resident pages in load order behind a Fenwick tree (random,
+    ostep-clock): seq_of per page, key_at and tree per sequence number."""
+
+    PAGE: ClassVar[Arrays] = {"seq_of": (np.int64, -1)}
+    SCALARS = 2
+
+    def setup(self, seed: int = 0, **_: Any) -> None:
+        """The draws of random.Random(seed); no sequence numbers yet."""
+        self.mt, self.idx = mt_state(seed)
+        self.key_at = np.zeros(1, np.int32)
+        self.tree = np.zeros(1, np.int32)
+
+    def reserve(self, n_ids: int, exact: bool = False) -> None:
+        """Page arrays, then sequence numbers for twice the frames that can be resident."""
+        super().reserve(n_ids, exact)
+        want = 2 * min(self.frames, self.cap) + 64
+        if len(self.tree) - 1 >= want:
+            return
+        k = int(renumber(self.seq_of, self.key_at, self.tree, int(self.sc[0])))
+        key_at = np.zeros(want + 1, np.int32)
+        key_at[: k + 1] = self.key_at[: k + 1]
+        self.key_at, self.tree = key_at, np.zeros(want + 1, np.int32)
+        self.sc[0] = renumber(self.seq_of, self.key_at, self.tree, k)
+
+
+@stateful("random", seed=0)
+class Random(LoadOrder):
     """RANDOM with random.Random(seed)'s draws."""
-    mt, idx = mt_state(seed)
-    return int(random_kernel(prep.ids, prep.n_ids, frames, flags, mt, idx))
+
+    def step(
+        self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
+    ) -> int:
+        """One chunk."""
+        so, ka, tr, mt = self.seq_of, self.key_at, self.tree, self.mt
+        return int(random_kernel(ids, so, ka, tr, self.sc, self.frames, flags, mt, self.idx))

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import kernel
-from vmsim.engine.prepared import Prepared
+from vmsim.engine.kernels import Arrays, State, stateful
 
 
 @njit(cache=True, nogil=True)
-def sieve_kernel(ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray) -> int:
-    """SIEVE: newer[p] points toward the head, older[p] toward the tail."""
-    state = np.zeros(n_ids, np.uint8)  # 0 not resident, 1 resident, 2 resident and visited
-    newer = np.empty(n_ids, np.int32)
-    older = np.empty(n_ids, np.int32)
-    head = -1
-    tail = -1
-    hand = -1
-    count = 0
+def sieve_kernel(
+    ids: np.ndarray, state: np.ndarray, newer: np.ndarray, older: np.ndarray, sc: np.ndarray,
+    frames: int, flags: np.ndarray,
+) -> int:  # fmt: skip
+    """SIEVE: newer[p] points toward the head, older[p] toward the tail (sc: head, tail,
+    hand, count); state 0 not resident, 1 resident, 2 resident and visited."""
+    head = sc[0]
+    tail = sc[1]
+    hand = sc[2]
+    count = sc[3]
     misses = 0
     record = len(flags) > 0
     for t in range(len(ids)):
@@ -55,10 +57,31 @@ def sieve_kernel(ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray) ->
         else:
             tail = p
         head = p
+    sc[0] = head
+    sc[1] = tail
+    sc[2] = hand
+    sc[3] = count
     return misses
 
 
-@kernel("sieve")
-def run_sieve(prep: Prepared, frames: int, flags: np.ndarray) -> int:
+@stateful("sieve")
+class Sieve(State):
     """SIEVE."""
-    return int(sieve_kernel(prep.ids, prep.n_ids, frames, flags))
+
+    PAGE: ClassVar[Arrays] = {
+        "state": (np.uint8, 0),
+        "newer": (np.int32, 0),
+        "older": (np.int32, 0),
+    }
+    SCALARS = 4
+
+    def setup(self, **_: object) -> None:
+        """No head, tail or hand."""
+        self.sc[:3] = -1
+
+    def step(
+        self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
+    ) -> int:
+        """One chunk."""
+        st, nw, od = self.state, self.newer, self.older
+        return int(sieve_kernel(ids, st, nw, od, self.sc, self.frames, flags))

@@ -1,34 +1,30 @@
 """2Q kernel: A1in and A1out (FIFOs) and Am (LRU) as circular linked lists over page ids.
 
-Each list has a sentinel node n_ids + L: nxt[s] is its head (newest / MRU end), prv[s]
-its tail (oldest / LRU end). List operations are those of `dlist` (inlined by Numba). Mirrors
-`vmsim.policies.twoq.TwoQ` step for step.
+Each list has a sentinel node cap + L (cap = len(where)): nxt[s] is its head (newest /
+MRU end), prv[s] its tail (oldest / LRU end). List operations are those of `dlist`
+(inlined by Numba). Mirrors `vmsim.policies.twoq.TwoQ` step for step.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import kernel
+from vmsim.engine.kernels import Arrays, State, stateful
 from vmsim.engine.kernels.dlist import pop_tail, push_head, unlink
-from vmsim.engine.prepared import Prepared
 
 A1IN, A1OUT, AM = 1, 2, 3
 
 
 @njit(cache=True, nogil=True)
 def twoq_kernel(
-    ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, kin: int, kout: int
-) -> int:
-    """Full 2Q with thresholds Kin and Kout."""
-    where = np.zeros(n_ids, np.uint8)
-    prv = np.empty(n_ids + 4, np.int32)
-    nxt = np.empty(n_ids + 4, np.int32)
-    for s in range(n_ids, n_ids + 4):
-        prv[s] = s
-        nxt[s] = s
-    size = np.zeros(4, np.int64)
+    ids: np.ndarray, where: np.ndarray, prv: np.ndarray, nxt: np.ndarray, size: np.ndarray,
+    frames: int, flags: np.ndarray, kin: int, kout: int,
+) -> int:  # fmt: skip
+    """Full 2Q with thresholds Kin and Kout (size: the lists' lengths)."""
+    n_ids = len(where)
     misses = 0
     record = len(flags) > 0
     for t in range(len(ids)):
@@ -68,9 +64,23 @@ def twoq_kernel(
     return misses
 
 
-@kernel("2q", kin=0.25, kout=0.5)
-def run_twoq(prep: Prepared, frames: int, flags: np.ndarray, kin: float, kout: float) -> int:
+@stateful("2q", kin=0.25, kout=0.5)
+class TwoQ(State):
     """2Q with Kin = kin * frames, Kout = kout * frames (at least 1 each)."""
-    k_in = max(1, int(kin * frames))
-    k_out = max(1, int(kout * frames))
-    return int(twoq_kernel(prep.ids, prep.n_ids, frames, flags, k_in, k_out))
+
+    PAGE: ClassVar[Arrays] = {"where": (np.uint8, 0)}
+    LINKED = ("prv", "nxt")
+    SENTINELS = 4
+
+    def setup(self, kin: float = 0.25, kout: float = 0.5, **_: object) -> None:
+        """Thresholds in pages; empty lists."""
+        self.k_in = max(1, int(kin * self.frames))
+        self.k_out = max(1, int(kout * self.frames))
+        self.size = np.zeros(4, np.int64)
+
+    def step(
+        self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
+    ) -> int:
+        """One chunk."""
+        w, pv, nx, fr = self.where, self.prv, self.nxt, self.frames
+        return int(twoq_kernel(ids, w, pv, nx, self.size, fr, flags, self.k_in, self.k_out))

@@ -10,35 +10,34 @@ is a new leaf: one sift-up.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import kernel
-from vmsim.engine.prepared import Prepared
+from vmsim.engine.kernels import Arrays, State, stateful
 
 
 @njit(cache=True, nogil=True)
 def unopt_kernel(
-    ids: np.ndarray, nxt: np.ndarray, n_ids: int, frames: int, flags: np.ndarray
-) -> int:
-    """Anti-Belady with next uses precomputed (len(ids) = never)."""
-    n = len(ids)
-    pos = np.full(n_ids, -1, np.int32)
-    loaded = np.zeros(n_ids, np.int64)
-    hk = np.empty(frames, np.int64)
-    hid = np.empty(frames, np.int32)
-    size = 0
+    ids: np.ndarray, nxt: np.ndarray, t0: int, n: int, pos: np.ndarray, loaded: np.ndarray,
+    hk: np.ndarray, hid: np.ndarray, sc: np.ndarray, frames: int, flags: np.ndarray,
+) -> int:  # fmt: skip
+    """Anti-Belady with next uses precomputed (n, the trace's length = never); t0: the
+    references before this chunk; sc: the heap's size."""
+    size = sc[0]
     misses = 0
     record = len(flags) > 0
-    for t in range(n):
-        p = ids[t]
+    for j in range(len(ids)):
+        t = t0 + j
+        p = ids[j]
         i = pos[p]
         if i < 0:
             misses += 1
             if record:
-                flags[t] = 1
+                flags[j] = 1
             loaded[p] = t
-        key = nxt[t] if nxt[t] < n else n + loaded[p]
+        key = nxt[j] if nxt[j] < n else n + loaded[p]
         if i < 0 and size < frames:  # a new leaf: sift up
             i = size
             size += 1
@@ -69,10 +68,26 @@ def unopt_kernel(
         hk[i] = key
         hid[i] = p
         pos[p] = i
+    sc[0] = size
     return misses
 
 
-@kernel("unopt")
-def run_unopt(prep: Prepared, frames: int, flags: np.ndarray) -> int:
+@stateful("unopt")
+class Unopt(State):
     """Anti-Belady."""
-    return int(unopt_kernel(prep.ids, prep.next_use, prep.n_ids, frames, flags))
+
+    PAGE: ClassVar[Arrays] = {"pos": (np.int32, -1), "loaded": (np.int64, 0)}
+    FRAME: ClassVar[Arrays] = {"hk": (np.int64, 0), "hid": (np.int32, 0)}
+    NEXT_USE = True
+    total = 0
+    """The trace's length (set before the first chunk: a next use of `total` is never)."""
+
+    def step(
+        self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
+    ) -> int:
+        """One chunk with its references' next uses."""
+        assert next_use is not None
+        return int(
+            unopt_kernel(ids, next_use, self.t, self.total, self.pos, self.loaded, self.hk,
+                         self.hid, self.sc, self.frames, flags)
+        )  # fmt: skip

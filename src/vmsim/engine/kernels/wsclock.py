@@ -12,11 +12,13 @@ not clock.py's fixed slots). The dirty bit comes from Prepared.writes.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import kernel
-from vmsim.engine.prepared import Prepared, written
+from vmsim.engine.kernels import Arrays, State, stateful
+from vmsim.engine.prepared import written
 from vmsim.errors import ConfigError
 
 ACCESSED = 1
@@ -26,27 +28,27 @@ RESIDENT = 4
 
 @njit(cache=True, nogil=True)
 def wsclock_kernel(
-    ids: np.ndarray, n_ids: int, frames: int, flags: np.ndarray, wbits: np.ndarray, tau: int
-) -> int:
-    """WSClock with window tau (references)."""
-    state = np.zeros(n_ids, np.uint8)
-    last = np.zeros(n_ids, np.int64)
-    nxt = np.empty(n_ids, np.int32)
-    prv = np.empty(n_ids, np.int32)
-    hand = -1
-    count = 0
+    ids: np.ndarray, t0: int, state: np.ndarray, last: np.ndarray, nxt: np.ndarray,
+    prv: np.ndarray, sc: np.ndarray, frames: int, flags: np.ndarray, wbits: np.ndarray,
+    tau: int,
+) -> int:  # fmt: skip
+    """WSClock with window tau (references); t0: the references before this chunk (wbits
+    and flags are the chunk's); sc: hand, count."""
+    hand = sc[0]
+    count = sc[1]
     misses = 0
     record = len(flags) > 0
-    for t in range(len(ids)):
-        p = ids[t]
-        w = written(wbits, t)
+    for i in range(len(ids)):
+        t = t0 + i
+        p = ids[i]
+        w = written(wbits, i)
         s = state[p]
         if s:
             state[p] = s | ACCESSED | (DIRTY if w else 0)
             continue
         misses += 1
         if record:
-            flags[t] = 1
+            flags[i] = 1
         if count == frames:
             v = -1
             cand = -1
@@ -88,12 +90,35 @@ def wsclock_kernel(
             prv[hand] = p
         state[p] = RESIDENT | ACCESSED | (DIRTY if w else 0)
         last[p] = -1
+    sc[0] = hand
+    sc[1] = count
     return misses
 
 
-@kernel("wsclock", tau=1000)
-def run_wsclock(prep: Prepared, frames: int, flags: np.ndarray, tau: int) -> int:
+@stateful("wsclock", tau=1000)
+class WsClock(State):
     """WSCLOCK; option tau (the working-set window in references, default 1000)."""
-    if tau < 1:
-        raise ConfigError("tau", tau, "at least 1 reference")
-    return int(wsclock_kernel(prep.ids, prep.n_ids, frames, flags, prep.write_bits, int(tau)))
+
+    PAGE: ClassVar[Arrays] = {
+        "state": (np.uint8, 0),
+        "last": (np.int64, 0),
+        "nxt": (np.int32, 0),
+        "prv": (np.int32, 0),
+    }
+    SCALARS = 2
+
+    def setup(self, tau: int = 1000, **_: Any) -> None:
+        """Check tau; no hand yet."""
+        if tau < 1:
+            raise ConfigError("tau", tau, "at least 1 reference")
+        self.tau = int(tau)
+        self.sc[0] = -1
+
+    def step(
+        self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
+    ) -> int:
+        """One chunk."""
+        return int(
+            wsclock_kernel(ids, self.t, self.state, self.last, self.nxt, self.prv, self.sc,
+                           self.frames, flags, wbits, self.tau)
+        )  # fmt: skip
