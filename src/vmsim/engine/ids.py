@@ -6,7 +6,8 @@ memory proportional to the distinct pages: while the pages seen lie in a compact
 range it keeps a direct table (one int32 id per page number of the range: a lookup
 is one load), and when a page falls far outside it moves to an open-addressing hash
 table whose key and id share a slot (one cache miss a lookup). Every function has one
-explicit signature, compiled (or loaded from Numba's cache) once, when first used.
+explicit signature, compiled (or loaded from Numba's cache, see jitcache.py) once, when
+first used.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ def _kernels() -> dict[str, Any]:
     if not _KERNELS:
         from numba import njit
 
+        from vmsim.engine.jitcache import load_cache_lightly
+
+        load_cache_lightly()
         for name, (func, signature) in _SIGNATURES.items():
             _KERNELS[name] = njit(signature, cache=True, nogil=True)(func)
     return _KERNELS
