@@ -17,7 +17,7 @@ import pytest
 
 import vmsim
 from vmsim.cli.main import main
-from vmsim.engine.sweep import sweep
+from vmsim.engine.sweep import SweepTask, TaskFailure, _result, sweep
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 POLICIES = ["lru", "fifo", "clock", "opt"]
@@ -110,6 +110,7 @@ def test_cli_reports_the_bad_trace_and_exits_1(tmp_path: Path, capsys: Any) -> N
         (["-m", "6KiB"], 2, "whole number of 4KiB pages"),
         (["--workers", "0", "-f", "8"], 2, "--workers"),
         (["-p", "belady", "-f", "8"], 1, "policy"),
+        (["--scheduler", "tcp://127.0.0.1:9", "--workers", "2", "-f", "8"], 2, "not both"),
     ],
 )
 def test_cli_bad_options(
@@ -156,3 +157,81 @@ def test_resume_after_a_kill(tmp_path: Path) -> None:
             assert row.seconds == pytest.approx(kept[key]), "a finished task ran again"
         assert row.misses == vmsim.simulate(row.trace, row.policy, int(row.frames)).misses
     assert not journal.exists()
+
+
+@pytest.fixture
+def figures(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The matplotlib figures the command saves (they are still written)."""
+    from matplotlib.figure import Figure
+
+    saved: list[Any] = []
+    original = Figure.savefig
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> None:
+        saved.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    return saved
+
+
+def test_cli_on_a_scheduler_with_progress_and_plots(
+    client: Any, tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch, figures: list[Any]
+) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    traces = _traces(tmp_path, 2)
+    out, figs = tmp_path / "r.parquet", tmp_path / "figs"
+    rc = main(["sweep", *traces, "-p", "lru,fifo,LRU", "-f", "8,16", "-o", str(out),
+               "--scheduler", client.scheduler.address, "--plot", str(figs)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "sweep tasks" in err and "4/4" in err and "ETA" in err
+    names = sorted(p.name for p in figs.iterdir())
+    assert names == ["summary.png", "t0.txt.png", "t1.txt.png"]
+    assert all((figs / n).read_bytes()[:4] == b"\x89PNG" for n in names)
+    runs = {(t, p, f): vmsim.simulate(t, p, f) for t in traces
+            for p in ("lru", "fifo") for f in (8, 16)}  # fmt: skip
+    misses = {k: r.misses for k, r in runs.items()}
+    *per_trace, summary = figures
+    for trace, fig in zip(traces, per_trace, strict=True):
+        lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+        assert sorted(lines) == ["fifo", "lru"]
+        for policy, line in lines.items():
+            assert list(line.get_xdata()) == [8, 16]
+            want = [runs[(trace, policy, f)].miss_ratio for f in (8, 16)]
+            assert list(line.get_ydata()) == pytest.approx(want)
+    ax = summary.axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    bars = dict(zip(labels, [b.get_height() for b in ax.patches], strict=True))
+    for policy in ("lru", "fifo"):
+        best = {(t, f): min(misses[(t, q, f)] for q in ("lru", "fifo")) for t in traces
+                for f in (8, 16)}  # fmt: skip
+        ratios = [(misses[(t, policy, f)] + 1) / (best[(t, f)] + 1) for t, f in best]
+        assert bars[policy] == pytest.approx(float(np.exp(np.mean(np.log(ratios)))))
+
+
+def test_workers_are_warmed_by_a_plugin(client: Any, tmp_path: Path) -> None:
+    sweep(_traces(tmp_path, 1), ["sieve"], [8], client=client)
+    plugins = client.run(lambda dask_worker: sorted(dask_worker.plugins))
+    assert len(plugins) == 2
+    assert all("vmsim-warm-sieve" in names for names in plugins.values())
+
+
+def test_a_lost_task_is_a_failure_of_its_trace_not_of_the_sweep() -> None:
+    class Lost:
+        def result(self) -> Any:
+            raise RuntimeError("worker tcp://10.0.0.1:4000 died")
+
+    task = SweepTask("a.vmt", "lru", (8,))
+    got = _result(Lost(), task)
+    assert isinstance(got, TaskFailure)
+    assert (got.trace, got.policy) == ("a.vmt", "lru") and "died" in got.error
+
+
+def test_an_unreachable_scheduler_is_a_clean_error(tmp_path: Path, capsys: Any) -> None:
+    traces = _traces(tmp_path, 1)
+    rc = main(["sweep", traces[0], "-f", "8", "-o", str(tmp_path / "r.csv"),
+               "--scheduler", "tcp://127.0.0.1:9"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 1 and "scheduler" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

@@ -1,37 +1,92 @@
 """Entry point of the `vmsim` command: the group, global options and error handling.
 
 Commands live in one module per area (machine.py, engine.py, ostep.py); each exposes
-COMMANDS, a list of click commands added here. Heavy imports (NumPy, Numba) happen
-inside commands, so `vmsim --help` stays fast. A user never sees a bare traceback:
-vmsim errors become one line on stderr and exit status 1; anything else is reported
-as an internal error (set VMSIM_DEBUG=1 to see its traceback).
+COMMANDS, a list of click commands. The group imports a module only when one of its
+commands runs (COMMAND_MODULES names them), so `vmsim simulate` never loads the
+machine, and heavy imports (NumPy, Numba) happen inside commands. A user never sees
+a bare traceback: vmsim errors become one line on stderr and exit status 1; anything
+else is reported as an internal error (set VMSIM_DEBUG=1 to see its traceback).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
+from typing import Any
 
 import click
 
 from vmsim import __version__
-from vmsim.cli import engine, machine, ostep, replay, run, sweep
 from vmsim.errors import VmsimError
 
 EXIT_ERROR = 1
 EXIT_INTERNAL = 70
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+COMMAND_MODULES = {
+    "demo": "machine",
+    "simulate": "engine",
+    "mrc": "engine",
+    "tlb": "engine",
+    "working-set": "engine",
+    "policies": "engine",
+    "trace": "engine",
+    "record": "engine",
+    "replay": "replay",
+    "ostep": "ostep",
+    "run": "run",
+    "sweep": "sweep",
+}
+"""Command name -> the module of vmsim.cli that defines it (in its COMMANDS)."""
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module on first use of the command."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._loaded: set[str] = set()
+        super().__init__(*args, **kwargs)
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, click.Command]:
+        """Every command (this imports every command module)."""
+        for module in sorted(set(COMMAND_MODULES.values())):
+            self._load(module)
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: dict[str, click.Command]) -> None:
+        self._commands = dict(value)
+
+    def _load(self, module: str) -> None:
+        """Import vmsim.cli.<module> and add its commands."""
+        if module in self._loaded:
+            return
+        self._loaded.add(module)
+        for command in importlib.import_module(f"vmsim.cli.{module}").COMMANDS:
+            self._commands[command.name or ""] = command
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command, importing only its own module."""
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None:
+            self._load(module)
+        return self._commands.get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command's name, sorted (without importing them)."""
+        return sorted(set(COMMAND_MODULES) | set(self._commands))
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, "-V", "--version", prog_name="vmsim")
 def cli() -> None:
     """vmsim: a virtual-memory system you can run, look inside and measure."""
-
-
-for _module in (machine, engine, replay, ostep, run, sweep):
-    for _command in _module.COMMANDS:
-        cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -85,15 +85,18 @@ def sweep(
     from vmsim.engine.sweep import output_kind
     from vmsim.engine.sweep import sweep as run_sweep
 
+    if scheduler and workers:
+        raise click.UsageError("give --scheduler or --workers, not both")
     output_kind(output)
     psize = page_size
     sizes = resolve_frames(frames, memory, psize)
     failures: list[Any] = []
-    n_policies = len([p for p in policies.split(",") if p.strip()])
-    with progress_bar("sweep tasks", total=len(traces) * n_policies) as advance:
+    with progress_bar("sweep tasks") as advance:
         state = {"done": 0}
 
         def progress(done: int, total: int) -> None:
+            if not state["done"]:
+                advance.set_total(total)
             advance(done - state["done"])
             state["done"] = done
 

@@ -2,20 +2,16 @@
 
 `simulate` runs one (policy, frames) pair. `simulate_many` runs every pair of a
 list of policies and a list of frame counts over one prepared trace; with more
-than one worker and enough work, the pairs run in worker processes that map the
-trace's ids from a temporary .npy file (no copy per task).
+than one worker and enough work, the pairs run in threads over the one prepared
+trace (the kernels release the GIL; processes cost a copy of the trace and a start).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import tempfile
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,10 +21,10 @@ from vmsim.engine.prepared import Prepared
 from vmsim.errors import ConfigError
 
 NEEDS_NEXT_USE = {"opt", "unopt"}
-"""Kernels that read Prepared.next_use (computed once here, shared with the workers)."""
+"""Kernels that read Prepared.next_use (computed once here, shared with the threads)."""
 
 PARALLEL_MIN_WORK = 20_000_000
-"""References x runs below which parallel workers cost more than they save."""
+"""References x runs below which parallel threads cost more than they save."""
 
 
 @dataclass
@@ -126,62 +122,21 @@ def simulate_many(
     return _parallel(prep, jobs, workers, on_done)
 
 
-def _context() -> Any:
-    """fork (workers inherit the loaded kernels) unless other threads run (a progress bar):
-    forking them could leave a lock held in the child; then forkserver, else spawn."""
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
 def _parallel(
     prep: Prepared,
     jobs: list[tuple[str, int, dict[str, Any]]],
     workers: int,
     on_done: Callable[[SimResult], None] | None,
 ) -> list[SimResult]:
-    """Run jobs in worker processes sharing the ids through a memory-mapped file."""
-    with tempfile.TemporaryDirectory(prefix="vmsim-") as tmp:
-        path = Path(tmp) / "ids.npy"
-        np.save(path, prep.ids)
-        nxt_path = ""
-        if any(kernel_spec(p).name in NEEDS_NEXT_USE for p, _, _ in jobs):
-            nxt_path = str(Path(tmp) / "next.npy")
-            np.save(nxt_path, prep.next_use)
-        writes_path = ""
-        if prep.writes is not None:
-            writes_path = str(Path(tmp) / "writes.npy")
-            np.save(writes_path, prep.writes)
-        results: list[SimResult | None] = [None] * len(jobs)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-            futures = {
-                pool.submit(_worker, str(path), nxt_path, writes_path, prep.n_ids, p, f, o): i
-                for i, (p, f, o) in enumerate(jobs)
-            }
-            from concurrent.futures import as_completed
-
-            for fut in as_completed(futures):
-                r = fut.result()
-                results[futures[fut]] = r
-                if on_done:
-                    on_done(r)
+    """Run jobs in threads sharing the prepared trace: every kernel releases the GIL."""
+    if any(kernel_spec(p).name in NEEDS_NEXT_USE for p, _, _ in jobs):
+        _ = prep.next_use  # computed once, before the threads share it
+    results: list[SimResult | None] = [None] * len(jobs)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(run_one, prep, p, f, **o): i for i, (p, f, o) in enumerate(jobs)}
+        for fut in as_completed(futures):
+            r = fut.result()
+            results[futures[fut]] = r
+            if on_done:
+                on_done(r)
     return [r for r in results if r is not None]
-
-
-def _worker(
-    path: str,
-    nxt_path: str,
-    writes_path: str,
-    n_ids: int,
-    policy: str,
-    frames: int,
-    options: dict[str, Any],
-) -> SimResult:
-    """Worker process: map the ids (and next uses, write bits), run one job."""
-    ids = np.load(path, mmap_mode="r")
-    writes = np.asarray(np.load(writes_path, mmap_mode="r")) if writes_path else None
-    prep = Prepared(np.asarray(ids), n_ids, writes)
-    if nxt_path:
-        prep._next_use = np.asarray(np.load(nxt_path, mmap_mode="r"))
-    return run_one(prep, policy, frames, **options)

@@ -124,7 +124,7 @@ def plan(
     """The tasks of a sweep, checked: known policies, positive sizes, existing traces."""
     from vmsim.engine.kernels import kernel_spec
 
-    names = [kernel_spec(p.strip().lower()).name for p in policies]
+    names = list(dict.fromkeys(kernel_spec(p.strip().lower()).name for p in policies))
     if not names:
         raise ConfigError("policy", "", "at least one policy")
     sizes = tuple(sorted({int(f) for f in frames}))
@@ -303,12 +303,12 @@ def _run(
     """Submit the tasks, collect rows as they complete (journaling them)."""
     from distributed import as_completed
 
-    client.run(warm_kernels, sorted({t.policy for t in tasks}))
-    futures = [client.submit(run_task, t, pure=False) for t in tasks]
+    warm_workers(client, sorted({t.policy for t in tasks}))
+    futures = {client.submit(run_task, t, pure=False): t for t in tasks}
     rows: list[dict[str, Any]] = []
     finished = total - len(tasks)
-    for fut in as_completed(futures):
-        result = fut.result()
+    for fut in as_completed(list(futures)):
+        result = _result(fut, futures[fut])
         if isinstance(result, TaskFailure):
             if failures is not None:
                 failures.append(result)
@@ -320,3 +320,20 @@ def _run(
         if progress:
             progress(finished, total)
     return rows
+
+
+def _result(fut: Any, task: SweepTask) -> list[dict[str, Any]] | TaskFailure:
+    """A finished future's rows, or a TaskFailure for whatever stopped it (a lost worker)."""
+    try:
+        result: list[dict[str, Any]] | TaskFailure = fut.result()
+    except Exception as exc:  # the task raised or its worker died: the others go on
+        return TaskFailure(task.trace, task.policy, f"{type(exc).__name__}: {exc}")
+    return result
+
+
+def warm_workers(client: Any, policies: Sequence[str]) -> None:
+    """Warm every worker of the cluster, present and future, for these policies."""
+    from vmsim.engine.sweep_worker import WarmKernels
+
+    plugin = WarmKernels(policies)
+    client.register_plugin(plugin, name=plugin.name)

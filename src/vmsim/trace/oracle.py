@@ -10,13 +10,15 @@ of size 0 are skipped. The file has no magic number: it is recognised by its nam
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
+from typing import BinaryIO, cast
 
 import numpy as np
 
 from vmsim.kinds import LOAD
 from vmsim.trace.base import TraceChunk, TraceReader, register_format
-from vmsim.trace.compress import open_stream, read_fully
+from vmsim.trace.compress import open_stream
 
 ORACLE_DTYPE = np.dtype(
     [("real_time", "<u4"), ("obj_id", "<u8"), ("obj_size", "<u4"), ("next_access_vtime", "<i8")]
@@ -37,28 +39,45 @@ class OracleGeneralReader(TraceReader):
         """Yield the requests as loads of their object ids, with the object sizes."""
         stream, _ = open_stream(self.input)
         size = ORACLE_DTYPE.itemsize
+        buf = np.empty(self.chunk_refs, ORACLE_DTYPE)
         done = 0
         try:
             while True:
-                data = read_fully(stream, self.chunk_refs * size)
-                if len(data) % size:
+                got = _read_into(stream, buf.view(np.uint8))
+                if got % size:
                     raise self.error(
-                        done + len(data) // size + 1,
+                        done + got // size + 1,
                         "",
                         f"truncated record: the file is not a whole number of {size}-byte records",
                     )
-                if not data:
+                if not got:
                     return
-                rec = np.frombuffer(data, dtype=ORACLE_DTYPE)
+                rec = buf[: got // size]
                 done += len(rec)
                 self.stats.lines = done
-                kept = rec[rec["obj_size"] != 0]
-                self.stats.skipped += len(rec) - len(kept)
-                if len(kept):
+                sizes = rec["obj_size"]
+                if not sizes.all():
+                    rec = rec[sizes != 0]
+                    self.stats.skipped += got // size - len(rec)
+                    sizes = rec["obj_size"]
+                if len(rec):
                     yield TraceChunk(
-                        kept["obj_id"].copy(),
-                        np.full(len(kept), LOAD, np.uint8),
-                        kept["obj_size"].copy(),
+                        np.ascontiguousarray(rec["obj_id"]),
+                        np.full(len(rec), LOAD, np.uint8),
+                        np.ascontiguousarray(sizes),
                     )
         finally:
             stream.close()
+
+
+def _read_into(stream: BinaryIO, out: np.ndarray) -> int:
+    """Fill `out` (bytes) from the stream unless it ends first; return the bytes read."""
+    view = memoryview(out.data).cast("B")
+    readinto = cast(io.BufferedIOBase, stream).readinto
+    got = 0
+    while got < len(view):
+        n = readinto(view[got:])
+        if not n:
+            break
+        got += n
+    return got
