@@ -299,10 +299,12 @@ def simulate(
                 held, policies, counts, workers=workers, on_done=lambda r: advance(1), **opts
             )
     if html:
+        streamed = isinstance(held, list)  # no ids held: no faults over time
+        timelines = () if streamed else miss_timelines(held, policies, counts, opts)
         write_curves(html, f"{Path(trace_path).name}: simulate", trace_path, page_size, [
             (name, [(r.frames, r.misses, r.references) for r in results if r.policy == name])
             for name in policies
-        ], miss_timelines(prep, policies, counts, opts))  # fmt: skip
+        ], timelines)  # fmt: skip
     emit(
         f"{Path(trace_path).name}: {_what(data_only)}, {format_size(page_size)} pages",
         SIM_COLUMNS,
