@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 _W_D = WRITE | DIRTY
 """A store hits the TLB only on an entry with both: writable, and D already set."""
-_TRANSLATE, _FULL_PATH = -2, -1
+_WALK, _TRANSLATE, _FULL_PATH = -3, -2, -1
 """What Process._tlb_hit returns when it is not a hit (see there)."""
 
 
@@ -91,6 +91,7 @@ class Process:
         self._translate = self._k.mmu.translate
         self._mem = self._k.mem
         self._mmu = self._k.mmu
+        self._walk_fill = self._k.mmu.walk_fill
         tlb = self._k.tlb
         self._tlb_sets = tlb.sets if tlb.nsets else [{}]
         """The TLB's sets, for the hit path (no TLB: one set that stays empty, so every
@@ -184,7 +185,7 @@ class Process:
         if pa < 0:
             if pa == _FULL_PATH:
                 return self._access(va, n, READ, None)
-            pa = self._translate_user(va, READ)
+            pa = self._translate_user(va, READ, pa == _WALK)
         return self._mem.read(pa, n)
 
     def store(self, va: int, data: bytes) -> None:
@@ -196,17 +197,18 @@ class Process:
             if pa == _FULL_PATH:
                 self._access(va, len(data), WRITE_ACCESS, data)
                 return
-            pa = self._translate_user(va, WRITE_ACCESS)
+            pa = self._translate_user(va, WRITE_ACCESS, pa == _WALK)
         self._mem.write(pa, data)
 
     def _tlb_hit(self, va: int, n: int, access: int) -> int:
-        """The short path of a load or store: its pa on a TLB hit, else _TRANSLATE/_FULL_PATH."""
+        """Short path of a load/store: pa on a TLB hit, else _WALK, _TRANSLATE or _FULL_PATH."""
         # Only for a one-page access with nothing else to do (no context switch, timer tick
         # due or event log): it is counted as _access counts it, then the TLB is looked up
         # inline as MMU.translate does (the hit becomes its set's most recent as in
-        # TLB.lookup; a store needs a writable entry whose D is set). _TRANSLATE: counted,
-        # but the TLB did not allow it: MMU.translate does that part (miss, walk, D, fault).
-        # _FULL_PATH: nothing counted, _access does it all.
+        # TLB.lookup; a store needs a writable entry whose D is set). _WALK: counted, a TLB
+        # miss too (as MMU.translate counts it): the hardware walk is left. _TRANSLATE:
+        # counted, but the entry does not allow the access: MMU.translate does the rest
+        # (D, fault). _FULL_PATH: nothing counted, _access does it all.
         proc = self._proc
         k = self._k
         ps = self._ps
@@ -227,7 +229,8 @@ class Process:
         key = mmu.asid << ASID_SHIFT | vpn
         e = tlb_set.pop(key, None)
         if e is None:
-            return _TRANSLATE
+            mmu.stats.tlb_miss += 1
+            return _WALK
         tlb_set[key] = e
         if access == WRITE_ACCESS and e[1] & _W_D != _W_D:
             return _TRANSLATE
@@ -236,9 +239,11 @@ class Process:
             mmu.on_access(e[0], access == WRITE_ACCESS)
         return e[0] << self._shift | va & (ps - 1)
 
-    def _translate_user(self, va: int, access: int) -> int:
-        """MMU.translate for proc's access; on a page fault, the kernel's one access loop."""
+    def _translate_user(self, va: int, access: int, missed: bool = False) -> int:
+        """translate (missed: only the walk is left) for proc; a fault goes to the one loop."""
         try:
+            if missed:
+                return self._walk_fill(va, access)[0] << self._shift | va & (self._ps - 1)
             return self._translate(va, access)
         except PageFault as fault:
             return self._k.handle_user_fault(self._proc, fault)
