@@ -89,3 +89,16 @@ def test_vmsim_run_html_writes_a_page_that_opens(
     assert page.evaluate("vmsim.steps()") == 500
     page.evaluate("vmsim.seek(500)")
     assert page.locator("#now").inner_text().startswith("event 499")
+
+
+def test_vmsim_run_html_refuses_to_cut_the_event_log(
+    program: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A page's window drops the events outside it: --events and --narrate want them all."""
+    for extra in (["--events", str(tmp_path / "e.jsonl")], ["--narrate", "5"]):
+        status = main(["run", "--html", str(tmp_path / "r.html"), *extra, str(program)])
+        err = capfd.readouterr().err
+        assert status != 0
+        assert "--html keeps only its window of the event log" in err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r.html").exists() and not (tmp_path / "e.jsonl").exists()
