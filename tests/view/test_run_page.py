@@ -54,7 +54,7 @@ def program(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_real_programs_page_rebuilds_the_machines_states(
     program: Path, open_page: Any, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    m = Machine(memory="4MiB", record=256)
+    m = Machine(memory="12MiB", record=256)  # 3,072 frames: the recorder diffs 1,024 at a time
     truth: dict[int, Any] = {}
     m.recording.on_step = lambda i: truth.update({i: m.snapshot()}) if i % 97 == 0 else None
     p = m.spawn(program=str(program), argv=["fork"])
