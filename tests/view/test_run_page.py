@@ -54,7 +54,7 @@ def program(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_real_programs_page_rebuilds_the_machines_states(
     program: Path, open_page: Any, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    m = Machine(memory="4MiB", record=256)
+    m = Machine(memory="12MiB", record=256)  # 3,072 frames: the recorder diffs 1,024 at a time
     truth: dict[int, Any] = {}
     m.recording.on_step = lambda i: truth.update({i: m.snapshot()}) if i % 97 == 0 else None
     p = m.spawn(program=str(program), argv=["fork"])
@@ -89,3 +89,16 @@ def test_vmsim_run_html_writes_a_page_that_opens(
     assert page.evaluate("vmsim.steps()") == 500
     page.evaluate("vmsim.seek(500)")
     assert page.locator("#now").inner_text().startswith("event 499")
+
+
+def test_vmsim_run_html_refuses_to_cut_the_event_log(
+    program: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A page's window drops the events outside it: --events and --narrate want them all."""
+    for extra in (["--events", str(tmp_path / "e.jsonl")], ["--narrate", "5"]):
+        status = main(["run", "--html", str(tmp_path / "r.html"), *extra, str(program)])
+        err = capfd.readouterr().err
+        assert status != 0
+        assert "--html keeps only its window of the event log" in err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r.html").exists() and not (tmp_path / "e.jsonl").exists()

@@ -44,9 +44,18 @@ def _make(name: str, summary: str) -> click.Command:
     """The subcommand running simulator `name`."""
 
     def callback(argv: list[str]) -> None:
+        page = None
+        if name == "paging-policy":
+            from vmsim.report.view.ostep import split_html
+
+            argv, page = split_html(argv)
         status = run(name, argv)
         if status:
             raise ExitStatus(status)
+        if page is not None:
+            from vmsim.report.view.ostep import write_paging_policy_page
+
+            write_paging_policy_page(argv, page)
 
     return RawArgsCommand(
         name,
@@ -64,7 +73,8 @@ def ostep() -> None:
     `vmsim ostep SIMULATOR -h` shows the original's flags. For the same -s seed
     the problems and answers (-c) are the originals', byte for byte.
     paging-policy also reads any trace file the engine reads (--trace FILE),
-    prints --json, and counts -N runs in seconds even for OPT.
+    prints --json, counts -N runs in seconds even for OPT, and writes --html FILE:
+    the run's page faults over time and the policy's miss-ratio curve.
     """
 
 

@@ -114,6 +114,10 @@ def run(
     from vmsim.machine import Machine
 
     path = _find_program(program)
+    if html is not None and (events_file is not None or narrate_steps is not None):
+        raise VmsimError(
+            "run: --html keeps only its window of the event log: not with --events or --narrate"
+        )
     m = Machine(
         memory=memory,
         swap=swap,

@@ -105,5 +105,6 @@ def write_curves(
         CurveSeries(name, [p[0] for p in pts], [p[1] for p in pts], pts[0][2] if pts else 0)
         for name, pts in series
     ]
-    save_curves(path, title, curves, parse_size(page_size, "page-size"), timelines)
+    size = parse_size(page_size, "page-size") if page_size else 0  # 0: pages without a size
+    save_curves(path, title, curves, size, timelines)
     click.echo(f"wrote {path}: {len(curves)} curve(s)", err=True)

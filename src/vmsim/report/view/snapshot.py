@@ -104,6 +104,8 @@ class StateReader:
         self._swap: tuple[Any, dict[str, Any]] | None = None
         self._last: State | None = None
         self._tlb_out: list[Any] | None = None
+        self._frames_moved: list[int] = []
+        """The frames whose records the last read replaced."""
         self._rewalked = False
         """Whether this read walked some page tables afresh (every frame is re-read)."""
         self._pte_frames: set[int] = set()
@@ -153,6 +155,8 @@ class StateReader:
                 continue
             if key == "processes":
                 self._process_ops(old, new, ops)
+            elif key == "frames" and len(old) == len(new):
+                ops.extend([["frames", p], new[p]] for p in sorted(self._frames_moved))
             elif key == "tlb" and len(old) == len(new):
                 pairs = enumerate(zip(old, new, strict=True))
                 ops.extend([["tlb", i], b] for i, (a, b) in pairs if a is not b)
@@ -418,12 +422,14 @@ class StateReader:
         k = self.k
         fr = k.frames
         dirty = set(k.reclaimer.page_dirty).union(*(self._dirty[int(pid)] for pid in procs))
+        was = self._frames
         now = _FrameKeys(
-            list(fr.refcount), list(fr.purpose), dirty, dict(k.swap.cache_slot),
+            _kept(fr.refcount, was[0].refcount if was else None),
+            _kept(fr.purpose, was[0].purpose if was else None),
+            dirty, dict(k.swap.cache_slot),
             {ppn: pid for pid, proc in k.procs.items() for ppn in proc.mm.pgtables},
             dict(k.page_owner), (len(fr.rmap), sum(map(len, fr.rmap.values()))),
         )  # fmt: skip
-        was = self._frames
         if was is None or self._rewalked:
             todo: Any = range(fr.nframes)
             old = was[1] if was is not None else [None] * fr.nframes
@@ -436,14 +442,15 @@ class StateReader:
             self._frames = (now, was[1])
             return was[1]
         out = list(old)
-        moved = False
+        moved = []
         for ppn in todo:
             rec = self._frame(ppn, ppn in dirty, now.tables.get(ppn))
             if rec != old[ppn]:
                 out[ppn] = rec
-                moved = True
+                moved.append(ppn)
         if not moved and was is not None:
             out = was[1]
+        self._frames_moved = moved
         self._frames = (now, out)
         return out
 
@@ -555,14 +562,32 @@ class _FrameKeys:
         """The frames whose keys differ from old's."""
         out: set[int] = set()
         for a, b in ((old.refcount, self.refcount), (old.purpose, self.purpose)):
-            if a != b:
-                out.update(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
+            if a is not b:
+                out.update(_differ(a, b))
         if old.dirty != self.dirty:
             out |= old.dirty ^ self.dirty
         for c, d in ((old.cache, self.cache), (old.tables, self.tables), (old.owners, self.owners)):
             if c != d:
                 out.update(p for p in c.keys() | d.keys() if c.get(p) != d.get(p))
         return out
+
+
+def _kept(now: list[Any], saved: list[Any] | None) -> list[Any]:
+    """saved if it still equals now (no copy of a long list at every step), else a copy."""
+    return saved if saved is not None and saved == now else list(now)
+
+
+def _differ(a: list[Any], b: list[Any], block: int = 1024) -> list[int]:
+    """The indexes where two lists of one length differ (compared a block at a time in C)."""
+    out: list[int] = []
+    for k in range(0, len(a), block):
+        if a[k : k + block] != b[k : k + block]:
+            out.extend(
+                k + i
+                for i, (x, y) in enumerate(zip(a[k : k + block], b[k : k + block], strict=True))
+                if x != y
+            )
+    return out
 
 
 def _same(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:

@@ -21,6 +21,11 @@
     return `${n} B`;
   }
 
+  /** " (the bytes of n frames)", or nothing when pages have no size (OSTEP's homework). */
+  function sized(n) {
+    return data.page_size ? ` (${bytes(n * data.page_size)})` : "";
+  }
+
   /** The smallest 1, 2 or 5 times a power of ten that is >= x (the top of the y axis). */
   function niceCeiling(x) {
     const p = 10 ** Math.floor(Math.log10(x));
@@ -65,7 +70,7 @@
   ticks.filter((_, k) => k % step === 0).forEach((f) => {
     svg += `<text x="${sx(f)}" y="${H - M.bottom + 18}" text-anchor="middle" font-size="12">${f}</text>`;
   });
-  svg += `<text x="${(W - M.right + M.left) / 2}" y="${H - 15}" text-anchor="middle" font-size="13">memory (frames of ${bytes(data.page_size)}${logX ? ", log scale" : ""})</text>`;
+  svg += `<text x="${(W - M.right + M.left) / 2}" y="${H - 15}" text-anchor="middle" font-size="13">memory (${data.page_size ? "frames of " + bytes(data.page_size) : "pages"}${logX ? ", log scale" : ""})</text>`;
   svg += `<text x="18" y="${H / 2}" transform="rotate(-90 18 ${H / 2})" text-anchor="middle" font-size="13">miss ratio</text>`;
   data.series.forEach((s, k) => {
     const colour = COLOURS[k % COLOURS.length];
@@ -87,7 +92,7 @@
     const s = data.series[Number(g.dataset.s)];
     const j = Number(g.dataset.j);
     const ratio = s.references ? s.misses[j] / s.references : 0;
-    document.getElementById("hover").textContent = `${s.name}: ${s.frames[j]} frames (${bytes(s.frames[j] * data.page_size)}), ${Math.round(s.misses[j])} misses of ${s.references}, miss ratio ${ratio.toFixed(6)}`;
+    document.getElementById("hover").textContent = `${s.name}: ${s.frames[j]} frames${sized(s.frames[j])}, ${Math.round(s.misses[j])} misses of ${s.references}, miss ratio ${ratio.toFixed(6)}`;
   });
   /** Page faults over time: cumulative misses against references, one line per policy. */
   function timelineChart(lines) {
@@ -95,7 +100,7 @@
     const maxM = Math.max(1, ...lines.flatMap((t) => t.misses));
     const tx = (r) => M.left + (W - M.left - M.right) * (r / maxR);
     const ty = (m) => M.top + (H - M.top - M.bottom) * (1 - m / maxM);
-    let out = `<h2>Page faults over time (${lines[0].frames} frames, ${bytes(lines[0].frames * data.page_size)})</h2>`;
+    let out = `<h2>Page faults over time (${lines[0].frames} frames${sized(lines[0].frames)})</h2>`;
     out += `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="page faults over time">`;
     for (let k = 0; k <= 5; k++) {
       const y = ty((maxM * k) / 5);

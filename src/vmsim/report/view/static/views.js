@@ -283,13 +283,19 @@ const vmviews = (() => {
     return out + "</ul>";
   }
 
-  /** A small line chart (SVG) with the current step marked. */
+  const LINES = new WeakMap();
+
+  /** A small line chart (SVG) with the current step marked (each line's points built once). */
   function chart(title, xs, ys, step, n) {
     const W = 260;
     const H = 70;
     const maxY = Math.max(1, ...ys);
     const maxX = Math.max(1, n);
-    const pts = xs.map((x, k) => `${((x / maxX) * W).toFixed(1)},${(H - (ys[k] / maxY) * (H - 4)).toFixed(1)}`).join(" ");
+    let pts = LINES.get(ys);
+    if (pts === undefined) {
+      pts = xs.map((x, k) => `${((x / maxX) * W).toFixed(1)},${(H - (ys[k] / maxY) * (H - 4)).toFixed(1)}`).join(" ");
+      LINES.set(ys, pts);
+    }
     const cx = ((step / maxX) * W).toFixed(1);
     let cur = ys[0];
     for (let k = 0; k < xs.length && xs[k] <= step; k++) {
