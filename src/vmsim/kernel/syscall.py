@@ -37,7 +37,7 @@ from vmsim.kernel.filemap import open_file
 from vmsim.kernel.files import AT_FDCWD, FileTable, WouldBlock, stat_bytes
 from vmsim.kernel.memory import unmap_pages
 from vmsim.kernel.mm import PROT_WRITE, VM_FAULT_DONE, VM_FAULT_ERROR, VM_FAULT_SIGBUS
-from vmsim.kernel.mmap import close_vma, do_brk, do_mmap, do_mprotect, do_munmap
+from vmsim.kernel.mmap import close_vma, do_brk, do_mmap, do_mprotect, do_mremap, do_munmap
 from vmsim.kernel.proc import Proc, do_fork, do_wait
 from vmsim.kernel.sched import Deadlock, Wait, Yield
 from vmsim.kernel.shmem import ShmObject, release_object
@@ -667,31 +667,26 @@ def sys_madvise(rt: Runtime, t: UserTask, addr: int, length: int, advice: int, *
 
 
 def sys_mremap(
-    rt: Runtime, t: UserTask, old: int, old_size: int, new_size: int, flags: int, *_: int
+    rt: Runtime, t: UserTask, old: int, old_size: int, new_size: int, flags: int, new: int, *_: int
 ) -> int:
-    k, mm = rt.k, t.proc.mm
-    ps = k.fmt.page_size
-    old_size, new_size = pg_round_up(old_size, ps), pg_round_up(new_size, ps)
-    vma = mm.vma_at(old)
-    if vma is None or old % ps or not new_size:
-        raise SyscallError(errno.EFAULT if vma is None else errno.EINVAL, "mremap")
-    if new_size <= old_size:
-        if new_size < old_size:
-            do_munmap(k, mm, old + new_size, old_size - new_size)
-        return old
-    if not flags & MREMAP_MAYMOVE or vma.backing is not None:
-        raise SyscallError(errno.ENOMEM, "mremap: cannot grow in place")
-    new = do_mmap(k, mm, new_size, vma.prot, vma.kind)
-    for off in range(0, old_size, ps):  # moves the bytes; Linux moves the PTEs
-        write_user(rt, t, new + off, read_user(rt, t, old + off, ps))
-    do_munmap(k, mm, old, old_size)
-    return new
+    return do_mremap(rt.k, t.proc.mm, old, old_size, new_size, flags, new)
 
 
-def sys_msync(rt: Runtime, t: UserTask, addr: int, length: int, *_: int) -> int:
+def sys_msync(rt: Runtime, t: UserTask, addr: int, length: int, flags: int, *_: int) -> int:
     from vmsim.kernel.filemap import msync
 
-    msync(rt.k, t.proc.mm, addr, addr + length)
+    mm, ps = t.proc.mm, rt.k.fmt.page_size
+    if addr % ps or flags & ~7 or flags & 5 == 5:  # MS_ASYNC and MS_SYNC together
+        raise SyscallError(errno.EINVAL, "msync: bad address or flags")
+    end = addr + pg_round_up(length, ps)
+    covered = addr
+    for vma in mm.overlapping(addr, end):
+        if vma.start > covered:
+            break
+        covered = vma.end
+    if covered < end:  # a hole in the range: ENOMEM, as Linux
+        raise SyscallError(errno.ENOMEM, "msync: the range is not all mapped")
+    msync(rt.k, mm, addr, end)
     return 0
 
 
