@@ -282,6 +282,20 @@ int main(int argc, char **argv) {
            f == MAP_FAILED && errno == EFAULT);
     return 0;
   }
+  if (!strcmp(mode, "ids")) { /* the getuid family, dup3 */
+    uid_t r, e, s;
+    gid_t gr, ge, gs;
+    getresuid(&r, &e, &s);
+    getresgid(&gr, &ge, &gs);
+    gid_t groups[256];
+    int n = getgroups(256, groups);
+    int fd = dup3(1, 10, O_CLOEXEC);
+    printf("uids %d, gids %d, groups %d %d, dup3 %d cloexec %d, same fd EINVAL %d\n",
+           r == getuid() && e == geteuid() && s == r, gr == getgid() && ge == getegid(),
+           n, n == getgroups(0, NULL), fd, fcntl(fd, F_GETFD) == FD_CLOEXEC,
+           dup3(1, 1, 0) < 0 && errno == EINVAL);
+    return 0;
+  }
   if (!strcmp(mode, "stride")) { /* 20 passes, one load per page, over 2048 pages */
     size_t len = 8 << 20;
     unsigned char *p = malloc(len);

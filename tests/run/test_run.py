@@ -402,3 +402,14 @@ def test_mremap_moves_the_mapping_with_its_bytes(
     assert out.encode() == want and p.exit_status == code == 0
     assert out.startswith("moved 1, bytes abcd, tail zero 1\nold range unmapped 1, in place 1")
     assert p.stats.min_flt <= native_faults + 10
+
+
+def test_getuid_family_and_dup3_as_natively(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    argv = [str(bins["static"]), "ids"]
+    want, code, _ = native(argv)
+    out, m, p = on_vmsim(capfd, argv)
+    assert out.encode() == want and p.exit_status == code == 0
+    assert out.startswith("uids 1, gids 1, ")
+    assert not m.runtime._unknown  # every system call it made is implemented

@@ -34,7 +34,7 @@ from vmsim.kernel import signal as sig
 from vmsim.kernel.exec import ElfImage, exec_program, read_elf
 from vmsim.kernel.fault import find_fault_vma, handle_page_fault, vma_permits
 from vmsim.kernel.filemap import open_file
-from vmsim.kernel.files import AT_FDCWD, FileTable, WouldBlock, stat_bytes
+from vmsim.kernel.files import AT_FDCWD, O_CLOEXEC, FileTable, WouldBlock, stat_bytes
 from vmsim.kernel.memory import unmap_pages
 from vmsim.kernel.mm import PROT_WRITE, VM_FAULT_DONE, VM_FAULT_ERROR, VM_FAULT_SIGBUS
 from vmsim.kernel.mmap import close_vma, do_brk, do_mmap, do_mprotect, do_mremap, do_munmap
@@ -575,6 +575,15 @@ def sys_dup2(rt: Runtime, t: UserTask, fd: int, new: int, *_: int) -> int:
     return fd if fd == new else t.files.dup(fd, new)
 
 
+def sys_dup3(rt: Runtime, t: UserTask, fd: int, new: int, flags: int, *_: int) -> int:
+    if fd == new or flags & ~O_CLOEXEC:
+        raise SyscallError(errno.EINVAL, "dup3: same descriptor or bad flags")
+    t.files.get(fd)
+    n = t.files.dup(fd, new)
+    t.files.get(n).cloexec = bool(flags & O_CLOEXEC)
+    return n
+
+
 def sys_fcntl(rt: Runtime, t: UserTask, fd: int, cmd: int, arg: int, *_: int) -> int:
     f = t.files.get(fd)
     if cmd in (0, 1030):  # F_DUPFD, F_DUPFD_CLOEXEC
@@ -890,6 +899,27 @@ def sys_getegid(rt: Runtime, t: UserTask, *_: int) -> int:
     return os.getegid()
 
 
+def sys_getresuid(rt: Runtime, t: UserTask, r: int, e: int, s: int, *_: int) -> int:
+    for va, value in zip((r, e, s), os.getresuid(), strict=True):
+        write_user(rt, t, va, struct.pack("<I", value))
+    return 0
+
+
+def sys_getresgid(rt: Runtime, t: UserTask, r: int, e: int, s: int, *_: int) -> int:
+    for va, value in zip((r, e, s), os.getresgid(), strict=True):
+        write_user(rt, t, va, struct.pack("<I", value))
+    return 0
+
+
+def sys_getgroups(rt: Runtime, t: UserTask, size: int, va: int, *_: int) -> int:
+    groups = os.getgroups()
+    if size and _s32(size) < len(groups):
+        raise SyscallError(errno.EINVAL, "getgroups: buffer too small")
+    if size:
+        write_user(rt, t, va, struct.pack(f"<{len(groups)}I", *groups))
+    return len(groups)
+
+
 def sys_enosys(rt: Runtime, t: UserTask, *_: int) -> int:
     raise SyscallError(errno.ENOSYS, "not implemented")
 
@@ -1023,6 +1053,8 @@ SYSCALLS: dict[int, tuple[str, Handler]] = {
     97: ("getrlimit", sys_getrlimit), 98: ("getrusage", sys_getrusage),
     102: ("getuid", sys_getuid), 104: ("getgid", sys_getgid), 107: ("geteuid", sys_geteuid),
     108: ("getegid", sys_getegid), 110: ("getppid", sys_getppid),
+    115: ("getgroups", sys_getgroups), 118: ("getresuid", sys_getresuid),
+    120: ("getresgid", sys_getresgid), 292: ("dup3", sys_dup3),
     127: ("rt_sigpending", sys_rt_sigpending),
     158: ("arch_prctl", sys_arch_prctl), 186: ("gettid", sys_getpid), 200: ("tkill", sys_tkill),
     191: ("getxattr", sys_getxattr), 192: ("lgetxattr", sys_lgetxattr),
