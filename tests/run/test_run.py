@@ -413,3 +413,28 @@ def test_getuid_family_and_dup3_as_natively(
     assert out.encode() == want and p.exit_status == code == 0
     assert out.startswith("uids 1, gids 1, ")
     assert not m.runtime._unknown  # every system call it made is implemented
+
+
+def test_a_real_program_time_shares_with_a_python_one(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A compiled program and a Python-scripted one on one machine: they take turns."""
+    from vmsim.events import ContextSwitch
+
+    def scripted(p: vmsim.Process):  # type: ignore[no-untyped-def]
+        va = p.mmap(64 * PAGE)
+        for i in range(64 * 50):
+            p.store(va + (i % 64) * PAGE, b"x")
+            yield
+        return 5
+
+    m = vmsim.Machine(memory="64MiB", record_events=True)
+    real = m.spawn(program=str(bins["static"]), argv=[str(bins["static"]), "spin"])
+    py = m.spawn("py", program=scripted)
+    m.run()
+    out = capfd.readouterr().out
+    assert out == "child 1999999000000\nparent 1999999000000\n"
+    assert (real.exit_status, py.exit_status) == (0, 5)
+    order = [e.next_pid for e in m.events if isinstance(e, ContextSwitch)]
+    turns = [pid for i, pid in enumerate(order) if i == 0 or order[i - 1] != pid]
+    assert turns.count(py.pid) >= 2 and turns.count(real.pid) >= 2  # interleaved
