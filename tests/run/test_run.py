@@ -346,7 +346,9 @@ def test_a_working_set_beyond_qemus_first_tlb_stops_refilling(
     out, m, _ = on_vmsim(capfd, argv)
     assert out.encode() == want
     loads = 20 * 2048
-    assert m.runtime.fills < loads // 4  # without growing: at least one fill per load
+    # without growing: at least one fill per load; QEMU also shrinks its TLB by wall-clock
+    # windows, so how many fills growing takes varies (some 6,000 to 10,000 here)
+    assert m.runtime.fills < loads // 2
     assert sum(t.cpu.flushes for t in m.runtime.tasks.values()) >= 3  # 256 -> 2048 and more
 
 
