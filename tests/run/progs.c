@@ -1,4 +1,6 @@
 /* Small programs for `vmsim run` tests; argv[1] picks one. */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -250,6 +252,49 @@ int main(int argc, char **argv) {
     sigprocmask(SIG_BLOCK, &set, NULL); /* a blocked fault signal kills */
     fflush(stdout);
     return p[4096 + 1];
+  }
+  if (!strcmp(mode, "mremap")) { /* grow in place, then move: the bytes move, untouched pages stay so */
+    long ps = 4096;
+    char *a = mmap(NULL, 65 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    mprotect(a + 64 * ps, ps, PROT_NONE); /* a guard: no growing in place */
+    for (int i = 0; i < 4; i++) a[i * 16 * ps] = (char)('a' + i);
+    char *b = mremap(a, 64 * ps, 256 * ps, MREMAP_MAYMOVE);
+    printf("moved %d, bytes %c%c%c%c, tail zero %d\n", b != a, b[0], b[16 * ps], b[32 * ps],
+           b[48 * ps], b[200 * ps] == 0);
+    errno = 0;
+    int gone = msync(a, ps, MS_ASYNC) < 0 && errno == ENOMEM;
+    char *c = mmap(NULL, 3 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    c[0] = 'c';
+    munmap(c + ps, 2 * ps);
+    char *d = mremap(c, ps, 3 * ps, 0);
+    d[2 * ps] = 'd';
+    char *e = mremap(b, 256 * ps, 16 * ps, 0);
+    printf("old range unmapped %d, in place %d %c%c, shrunk %d %c\n", gone, d == c, d[0],
+           d[2 * ps], e == b, e[0]);
+    errno = 0;
+    char *g = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    mprotect(g + ps, ps, PROT_NONE);
+    void *f = mremap(g, ps, 2 * ps, 0);
+    int enomem = f == MAP_FAILED && errno == ENOMEM;
+    errno = 0;
+    f = mremap(a, ps, 2 * ps, MREMAP_MAYMOVE);
+    printf("no room without MAYMOVE %d, old range EFAULT %d\n", enomem,
+           f == MAP_FAILED && errno == EFAULT);
+    return 0;
+  }
+  if (!strcmp(mode, "ids")) { /* the getuid family, dup3 */
+    uid_t r, e, s;
+    gid_t gr, ge, gs;
+    getresuid(&r, &e, &s);
+    getresgid(&gr, &ge, &gs);
+    gid_t groups[256];
+    int n = getgroups(256, groups);
+    int fd = dup3(1, 10, O_CLOEXEC);
+    printf("uids %d, gids %d, groups %d %d, dup3 %d cloexec %d, same fd EINVAL %d\n",
+           r == getuid() && e == geteuid() && s == r, gr == getgid() && ge == getegid(),
+           n, n == getgroups(0, NULL), fd, fcntl(fd, F_GETFD) == FD_CLOEXEC,
+           dup3(1, 1, 0) < 0 && errno == EINVAL);
+    return 0;
   }
   if (!strcmp(mode, "stride")) { /* 20 passes, one load per page, over 2048 pages */
     size_t len = 8 << 20;

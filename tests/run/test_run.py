@@ -346,7 +346,9 @@ def test_a_working_set_beyond_qemus_first_tlb_stops_refilling(
     out, m, _ = on_vmsim(capfd, argv)
     assert out.encode() == want
     loads = 20 * 2048
-    assert m.runtime.fills < loads // 4  # without growing: at least one fill per load
+    # without growing: at least one fill per load; QEMU also shrinks its TLB by wall-clock
+    # windows, so how many fills growing takes varies (some 6,000 to 10,000 here)
+    assert m.runtime.fills < loads // 2
     assert sum(t.cpu.flushes for t in m.runtime.tasks.values()) >= 3  # 256 -> 2048 and more
 
 
@@ -385,3 +387,56 @@ def test_a_sigbus_handler_runs(
     got, out, _ = vmsim_run(capfd, "-q", *argv)
     assert out.encode() == want == b"first byte A, SIGBUS si_code 2, si_addr ok 1, c 0\n"
     assert got == code == 135  # the second one, blocked, kills
+
+
+def test_mremap_moves_the_mapping_with_its_bytes(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A moved mapping keeps its bytes; grown in place, shrunk, refused as Linux refuses.
+
+    Its PTEs move (as Linux's move_page_tables): the 60 never-touched pages of the 64
+    moved are not faulted in, so its minor faults are no more than native's (+10 pages;
+    a cold page cache makes vmsim's file faults major ones).
+    """
+    argv = [str(bins["static"]), "mremap"]
+    want, code, native_faults = native(argv)
+    out, _, p = on_vmsim(capfd, argv)
+    assert out.encode() == want and p.exit_status == code == 0
+    assert out.startswith("moved 1, bytes abcd, tail zero 1\nold range unmapped 1, in place 1")
+    assert p.stats.min_flt <= native_faults + 10
+
+
+def test_getuid_family_and_dup3_as_natively(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    argv = [str(bins["static"]), "ids"]
+    want, code, _ = native(argv)
+    out, m, p = on_vmsim(capfd, argv)
+    assert out.encode() == want and p.exit_status == code == 0
+    assert out.startswith("uids 1, gids 1, ")
+    assert not m.runtime._unknown  # every system call it made is implemented
+
+
+def test_a_real_program_time_shares_with_a_python_one(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A compiled program and a Python-scripted one on one machine: they take turns."""
+    from vmsim.events import ContextSwitch
+
+    def scripted(p: vmsim.Process):  # type: ignore[no-untyped-def]
+        va = p.mmap(64 * PAGE)
+        for i in range(64 * 50):
+            p.store(va + (i % 64) * PAGE, b"x")
+            yield
+        return 5
+
+    m = vmsim.Machine(memory="64MiB", record_events=True)
+    real = m.spawn(program=str(bins["static"]), argv=[str(bins["static"]), "spin"])
+    py = m.spawn("py", program=scripted)
+    m.run()
+    out = capfd.readouterr().out
+    assert out == "child 1999999000000\nparent 1999999000000\n"
+    assert (real.exit_status, py.exit_status) == (0, 5)
+    order = [e.next_pid for e in m.events if isinstance(e, ContextSwitch)]
+    turns = [pid for i, pid in enumerate(order) if i == 0 or order[i - 1] != pid]
+    assert turns.count(py.pid) >= 2 and turns.count(real.pid) >= 2  # interleaved

@@ -327,11 +327,15 @@ class CPU:
             self.flush_tlb()  # thrashing: a flush of a full TLB doubles it
             self._tlb_size *= 2
         vpn = va >> 12
-        self._filling, self._skipped_flush = vpn, False
-        try:
-            walked = self._walk(va, access)
-        finally:
-            self._filling = -1
+        first = self._fast_walk(va, access)
+        if isinstance(first, tuple):  # the common case: no fault
+            walked: tuple[int, int] | None = first
+        else:
+            self._filling, self._skipped_flush = vpn, False
+            try:
+                walked = self._walk(va, access, first)
+            finally:
+                self._filling = -1
         exe = walked is not None and access == EXEC and not walked[1] & NX
         if exe and walked is not None and self._code_changed(walked[0]):
             self._flush_code = True
@@ -354,10 +358,16 @@ class CPU:
         entry.perms = perms  # type: ignore[attr-defined]
         return True
 
-    def _walk(self, va: int, access: int) -> tuple[int, int] | None:
-        """(ppn, flags) of va after the walk and any faults the kernel resolved; None: stop."""
-        for _ in range(MAX_FAULT_RETRIES):
-            got = self._fast_walk(va, access)
+    def _walk(
+        self, va: int, access: int, got: tuple[int, int] | str | None
+    ) -> tuple[int, int] | None:
+        """(ppn, flags) of va once the kernel resolved its faults; None: the CPU stops.
+
+        got is the first walk's result: a fault's reason, or None (the MMU walks instead).
+        """
+        for i in range(MAX_FAULT_RETRIES):
+            if i:
+                got = self._fast_walk(va, access)
             if got is None:
                 try:
                     return self.mmu.walk_fill(va, access)

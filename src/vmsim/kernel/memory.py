@@ -93,3 +93,36 @@ def _copy_swap_entry(k: Kernel, dst: AddressSpace, va: int, dst_pa: int, pte: in
     k.swap.add_user(k.fmt.layout.ppn(pte), dst, va)
     if dst.owner is not None:
         dst.owner.stats.swap += 1
+
+
+def move_ptes(k: Kernel, mm: AddressSpace, start: int, end: int, new_start: int) -> None:
+    """Move every PTE of [start, end) to the same offset from new_start (mremap).
+
+    Frames and swap slots follow their PTE (rmap and swap users updated), nothing is
+    copied or faulted in; the destination must hold no PTEs.
+    """
+    layout = k.fmt.layout
+    for va, pte_pa, _ in list(scan_ptes(k, mm, start, end)):
+        pte = k.mem.read_uint(pte_pa, layout.size)
+        if not pte:
+            continue
+        new_va = new_start + (va - start)
+        ppn = layout.ppn(pte)
+        present = bool(pte & layout.present)
+        if present:
+            with k.frames.pinned(ppn):  # a table allocation may reclaim
+                dst_pa, _ = walk(k, mm, new_va, alloc=True)
+        else:
+            dst_pa, _ = walk(k, mm, new_va, alloc=True)
+        pte = k.mem.read_uint(pte_pa, layout.size)  # reclaim may have swapped it meanwhile
+        if not pte:
+            continue
+        ppn, present = layout.ppn(pte), bool(pte & layout.present)
+        set_pte(k, mm, va, pte_pa, 0)
+        set_pte(k, mm, new_va, dst_pa, pte)
+        if not present:
+            k.swap.add_user(ppn, mm, new_va)
+            k.swap.remove_user(ppn, mm, va)
+        elif ppn != k.zero_ppn:
+            k.frames.rmap_remove(ppn, mm, va)
+            k.frames.rmap_add(ppn, mm, new_va)

@@ -1,4 +1,4 @@
-"""The system calls on an address space: mmap, munmap, mprotect, brk (Linux's mm/mmap.c).
+"""The system calls on an address space: mmap, munmap, mprotect, brk, mremap (mm/mmap.c).
 
 They change VMAs and, through memory.py, the mappings under them; a VMA that goes
 (munmap, exit) writes its shared file pages back first and releases its object after.
@@ -7,12 +7,13 @@ They change VMAs and, through memory.py, the mappings under them; a VMA that goe
 from __future__ import annotations
 
 import errno
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from vmsim.errors import SyscallError, format_addr
 from vmsim.hw.pte import ACCESSED, COW, DIRTY, WRITE, pg_round_up
 from vmsim.kernel.filemap import FileObject, msync
-from vmsim.kernel.memory import unmap_pages
+from vmsim.kernel.memory import move_ptes, unmap_pages
 from vmsim.kernel.mm import PROT_READ, PROT_WRITE, VMA, AddressSpace, committed_pages_of
 from vmsim.kernel.oom import vm_enough_memory
 from vmsim.kernel.shmem import release_object
@@ -207,3 +208,89 @@ def do_brk(k: Kernel, mm: AddressSpace, new_brk: int) -> int:
             mm.reindex()
     mm.brk = new_brk
     return new_brk
+
+
+MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2
+
+
+def do_mremap(
+    k: Kernel, mm: AddressSpace, old: int, old_size: int, new_size: int, flags: int,
+    new_addr: int = 0,
+) -> int:  # fmt: skip
+    """Resize (and maybe move) the mapping at [old, old + old_size); return where it is.
+
+    As Linux: shrinking unmaps the tail; growing extends the VMA in place when the pages
+    after it are free, else (MREMAP_MAYMOVE) moves it, its PTEs with it (the frames and
+    swap slots follow, nothing is copied), to a free range or (MREMAP_FIXED) to new_addr.
+    SyscallError: EINVAL, EFAULT (not one VMA), ENOMEM (no room, or overcommit).
+    """
+    ps = mm.layout.page_size
+    old_size, new_size = pg_round_up(old_size, ps), pg_round_up(new_size, ps)
+    fixed = bool(flags & MREMAP_FIXED)
+    if old % ps or not new_size or flags & ~3 or (fixed and not flags & MREMAP_MAYMOVE):
+        raise _einval("mremap: bad address, size or flags")
+    vma = mm.vma_at(old)
+    if vma is None or old + old_size > vma.end:
+        raise SyscallError(errno.EFAULT, f"mremap: {_span(old, old + old_size)} is not one VMA")
+    if fixed:
+        if new_addr % ps or (new_addr < old + old_size and old < new_addr + new_size):
+            raise _einval("mremap: the new range is unaligned or overlaps the old one")
+        _check_range(mm, new_addr, new_size)
+        do_munmap(k, mm, new_addr, new_size)
+    elif new_size <= old_size:
+        if new_size < old_size:
+            do_munmap(k, mm, old + new_size, old_size - new_size)
+        return old
+    elif old + old_size == vma.end and _free(mm, vma.end, old + new_size):
+        _commit(k, mm, vma, (new_size - old_size) // ps)
+        vma.end = old + new_size
+        mm.reindex()
+        return old
+    elif not flags & MREMAP_MAYMOVE:
+        raise SyscallError(errno.ENOMEM, "mremap: cannot grow in place")
+    return _move_vma(k, mm, old, old_size, new_size, new_addr if fixed else None)
+
+
+def _free(mm: AddressSpace, start: int, end: int) -> bool:
+    """Whether [start, end) is inside user space and no VMA overlaps it."""
+    return end <= mm.layout.user_top and not mm.overlapping(start, end)
+
+
+def _check_range(mm: AddressSpace, addr: int, length: int) -> None:
+    """A fixed destination must lie inside user space."""
+    if addr < mm.layout.mmap_min_addr or addr + length > mm.layout.user_top:
+        raise SyscallError(errno.ENOMEM, f"mremap: {_span(addr, addr + length)} is outside")
+
+
+def _commit(k: Kernel, mm: AddressSpace, vma: VMA, pages: int) -> None:
+    """Charge `pages` more pages of vma against the commit limit (if it is charged)."""
+    probe = VMA(0, pages * mm.layout.page_size, vma.prot, vma.kind, shared=vma.shared,
+                noreserve=vma.noreserve)  # fmt: skip
+    charged = committed_pages_of(mm, probe)
+    if charged and not vm_enough_memory(k, charged):
+        raise SyscallError(errno.ENOMEM, f"mremap: cannot commit {pages} more pages (overcommit)")
+
+
+def _move_vma(
+    k: Kernel, mm: AddressSpace, old: int, old_size: int, new_size: int, at: int | None
+) -> int:
+    """Move [old, old + old_size) to a new VMA of new_size bytes (at `at`, or anywhere)."""
+    ps = mm.layout.page_size
+    (ov,) = _isolate(mm, old, old + old_size)
+    new = at if at is not None else mm.get_unmapped_area(new_size)
+    if new is None:
+        raise SyscallError(errno.ENOMEM, f"mremap: no room for {new_size} bytes")
+    extra = max(0, new_size - old_size) // ps
+    _commit(k, mm, ov, extra)
+    nv = replace(ov, start=new, end=new + new_size)
+    mm.insert(nv)
+    if nv.backing is not None:
+        nv.backing.map_count += 1
+    move_ptes(k, mm, ov.start, ov.start + min(old_size, new_size), new)
+    if new_size < old_size:
+        unmap_pages(k, mm, old + new_size, old + old_size)
+        k.vm_unacct_memory(committed_pages_of(mm, ov) * (old_size - new_size) // old_size)
+    mm.remove(ov)  # its PTEs moved, its commitment goes with them
+    if ov.backing is not None:
+        ov.backing.map_count -= 1
+    return new

@@ -34,10 +34,10 @@ from vmsim.kernel import signal as sig
 from vmsim.kernel.exec import ElfImage, exec_program, read_elf
 from vmsim.kernel.fault import find_fault_vma, handle_page_fault, vma_permits
 from vmsim.kernel.filemap import open_file
-from vmsim.kernel.files import AT_FDCWD, FileTable, WouldBlock, stat_bytes
+from vmsim.kernel.files import AT_FDCWD, O_CLOEXEC, FileTable, WouldBlock, stat_bytes
 from vmsim.kernel.memory import unmap_pages
 from vmsim.kernel.mm import PROT_WRITE, VM_FAULT_DONE, VM_FAULT_ERROR, VM_FAULT_SIGBUS
-from vmsim.kernel.mmap import close_vma, do_brk, do_mmap, do_mprotect, do_munmap
+from vmsim.kernel.mmap import close_vma, do_brk, do_mmap, do_mprotect, do_mremap, do_munmap
 from vmsim.kernel.proc import Proc, do_fork, do_wait
 from vmsim.kernel.sched import Deadlock, Wait, Yield
 from vmsim.kernel.shmem import ShmObject, release_object
@@ -575,6 +575,15 @@ def sys_dup2(rt: Runtime, t: UserTask, fd: int, new: int, *_: int) -> int:
     return fd if fd == new else t.files.dup(fd, new)
 
 
+def sys_dup3(rt: Runtime, t: UserTask, fd: int, new: int, flags: int, *_: int) -> int:
+    if fd == new or flags & ~O_CLOEXEC:
+        raise SyscallError(errno.EINVAL, "dup3: same descriptor or bad flags")
+    t.files.get(fd)
+    n = t.files.dup(fd, new)
+    t.files.get(n).cloexec = bool(flags & O_CLOEXEC)
+    return n
+
+
 def sys_fcntl(rt: Runtime, t: UserTask, fd: int, cmd: int, arg: int, *_: int) -> int:
     f = t.files.get(fd)
     if cmd in (0, 1030):  # F_DUPFD, F_DUPFD_CLOEXEC
@@ -667,31 +676,26 @@ def sys_madvise(rt: Runtime, t: UserTask, addr: int, length: int, advice: int, *
 
 
 def sys_mremap(
-    rt: Runtime, t: UserTask, old: int, old_size: int, new_size: int, flags: int, *_: int
+    rt: Runtime, t: UserTask, old: int, old_size: int, new_size: int, flags: int, new: int, *_: int
 ) -> int:
-    k, mm = rt.k, t.proc.mm
-    ps = k.fmt.page_size
-    old_size, new_size = pg_round_up(old_size, ps), pg_round_up(new_size, ps)
-    vma = mm.vma_at(old)
-    if vma is None or old % ps or not new_size:
-        raise SyscallError(errno.EFAULT if vma is None else errno.EINVAL, "mremap")
-    if new_size <= old_size:
-        if new_size < old_size:
-            do_munmap(k, mm, old + new_size, old_size - new_size)
-        return old
-    if not flags & MREMAP_MAYMOVE or vma.backing is not None:
-        raise SyscallError(errno.ENOMEM, "mremap: cannot grow in place")
-    new = do_mmap(k, mm, new_size, vma.prot, vma.kind)
-    for off in range(0, old_size, ps):  # moves the bytes; Linux moves the PTEs
-        write_user(rt, t, new + off, read_user(rt, t, old + off, ps))
-    do_munmap(k, mm, old, old_size)
-    return new
+    return do_mremap(rt.k, t.proc.mm, old, old_size, new_size, flags, new)
 
 
-def sys_msync(rt: Runtime, t: UserTask, addr: int, length: int, *_: int) -> int:
+def sys_msync(rt: Runtime, t: UserTask, addr: int, length: int, flags: int, *_: int) -> int:
     from vmsim.kernel.filemap import msync
 
-    msync(rt.k, t.proc.mm, addr, addr + length)
+    mm, ps = t.proc.mm, rt.k.fmt.page_size
+    if addr % ps or flags & ~7 or flags & 5 == 5:  # MS_ASYNC and MS_SYNC together
+        raise SyscallError(errno.EINVAL, "msync: bad address or flags")
+    end = addr + pg_round_up(length, ps)
+    covered = addr
+    for vma in mm.overlapping(addr, end):
+        if vma.start > covered:
+            break
+        covered = vma.end
+    if covered < end:  # a hole in the range: ENOMEM, as Linux
+        raise SyscallError(errno.ENOMEM, "msync: the range is not all mapped")
+    msync(rt.k, mm, addr, end)
     return 0
 
 
@@ -895,6 +899,27 @@ def sys_getegid(rt: Runtime, t: UserTask, *_: int) -> int:
     return os.getegid()
 
 
+def sys_getresuid(rt: Runtime, t: UserTask, r: int, e: int, s: int, *_: int) -> int:
+    for va, value in zip((r, e, s), os.getresuid(), strict=True):
+        write_user(rt, t, va, struct.pack("<I", value))
+    return 0
+
+
+def sys_getresgid(rt: Runtime, t: UserTask, r: int, e: int, s: int, *_: int) -> int:
+    for va, value in zip((r, e, s), os.getresgid(), strict=True):
+        write_user(rt, t, va, struct.pack("<I", value))
+    return 0
+
+
+def sys_getgroups(rt: Runtime, t: UserTask, size: int, va: int, *_: int) -> int:
+    groups = os.getgroups()
+    if size and _s32(size) < len(groups):
+        raise SyscallError(errno.EINVAL, "getgroups: buffer too small")
+    if size:
+        write_user(rt, t, va, struct.pack(f"<{len(groups)}I", *groups))
+    return len(groups)
+
+
 def sys_enosys(rt: Runtime, t: UserTask, *_: int) -> int:
     raise SyscallError(errno.ENOSYS, "not implemented")
 
@@ -1028,6 +1053,8 @@ SYSCALLS: dict[int, tuple[str, Handler]] = {
     97: ("getrlimit", sys_getrlimit), 98: ("getrusage", sys_getrusage),
     102: ("getuid", sys_getuid), 104: ("getgid", sys_getgid), 107: ("geteuid", sys_geteuid),
     108: ("getegid", sys_getegid), 110: ("getppid", sys_getppid),
+    115: ("getgroups", sys_getgroups), 118: ("getresuid", sys_getresuid),
+    120: ("getresgid", sys_getresgid), 292: ("dup3", sys_dup3),
     127: ("rt_sigpending", sys_rt_sigpending),
     158: ("arch_prctl", sys_arch_prctl), 186: ("gettid", sys_getpid), 200: ("tkill", sys_tkill),
     191: ("getxattr", sys_getxattr), 192: ("lgetxattr", sys_lgetxattr),
