@@ -217,9 +217,12 @@ def output_kind(path: str | os.PathLike[str]) -> str:
 def connect(client: Any = None, scheduler: str | None = None, workers: int | None = None) -> Any:
     """A distributed Client: the one given, one on `scheduler`, or a new LocalCluster's.
 
-    The LocalCluster runs one single-threaded worker process per core (or `workers`):
-    the kernels release the GIL, but reading and remapping a trace holds it for much of
-    a task, so processes scale where threads do not (BENCHMARKS.md has the measurement).
+    The LocalCluster runs one single-threaded worker process per core (or `workers`).
+    Threads were measured against it (benchmarks/bench_sweep.py, BENCHMARKS.md "The
+    sweep"): every kernel releases the GIL and 2 threads in one worker did as well as
+    2 processes, within the noise; processes are kept because not all of a task is
+    compiled (reader glue, pandas' CSV conversions, NumPy steps hold the GIL for part
+    of it) and a worker that dies then takes only its own task with it.
     """
     if client is not None:
         return client
