@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from vmsim.engine.sweep import plan, run_task, sweep, warm_kernels
+from vmsim.engine.sweep import plan, run_task, sweep
+from vmsim.engine.warm import warm_kernels
 
 POLICIES = ["lru", "fifo", "clock", "opt", "random", "sieve", "lfu", "arc", "2q", "lirs"]
 FRAMES = [64, 256, 1024]

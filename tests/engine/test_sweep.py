@@ -235,3 +235,18 @@ def test_an_unreachable_scheduler_is_a_clean_error(tmp_path: Path, capsys: Any) 
     err = capsys.readouterr().err
     assert rc == 1 and "scheduler" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_the_local_cluster_is_one_worker_process_with_a_thread_per_worker() -> None:
+    from vmsim.engine.sweep import connect
+
+    c = connect(workers=2)
+    try:
+        (threads,) = c.nthreads().values()
+        assert threads == 2
+        (pid,) = c.run(os.getpid).values()
+        assert pid != os.getpid()
+    finally:
+        cluster = c.cluster
+        c.close()
+        cluster.close()

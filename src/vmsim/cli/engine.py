@@ -124,7 +124,7 @@ def policy_run_options(f: Callable[..., Any]) -> Callable[..., Any]:
         "--workers",
         type=Number(1, 1024),
         default=None,
-        help="Worker processes (default: one per core).",
+        help="Parallel runs, in threads (default: one per core).",
     )(f)
     f = click.option(
         "--clock-load-clear",

@@ -52,7 +52,7 @@ COMMANDS: list[click.Command] = []
     "--workers",
     type=Number(1, 4096),
     default=None,
-    help="Workers of the local cluster (default: one per core).",
+    help="Threads of the local cluster's worker (default: one per core).",
 )
 @click.option(
     "--resume", is_flag=True, help="Keep the rows an interrupted run of this output finished."
@@ -77,10 +77,10 @@ def sweep(
     Each task's rows (trace, policy, frames, memory, references, misses, miss_ratio,
     seconds, vmsim_version) are journaled beside the output as they arrive
     (OUTPUT.journal), so an interrupted sweep loses nothing: run it again with
-    --resume. Without --scheduler a local cluster of one process per core runs the
-    tasks; on a cluster, start a scheduler (or dask-jobqueue's SLURMCluster) and give
-    its address. A task that fails (a malformed trace) is reported with its trace and
-    line; the others go on, and the exit status is 1.
+    --resume. Without --scheduler a local cluster (one worker process, one thread
+    per core) runs the tasks; on a cluster, start a scheduler (or dask-jobqueue's
+    SLURMCluster) and give its address. A task that fails (a malformed trace) is
+    reported with its trace and line; the others go on, and the exit status is 1.
     """  # fmt: skip
     from vmsim.engine.sweep import output_kind
     from vmsim.engine.sweep import sweep as run_sweep

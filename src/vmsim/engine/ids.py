@@ -29,17 +29,18 @@ _GOLDEN = 0x9E3779B97F4A7C15
 _KERNELS: dict[str, Any] = {}
 
 
-def _kernels() -> dict[str, Any]:
-    """The Numba functions, compiled (or loaded from the cache) on first use."""
-    if not _KERNELS:
+def _kernel(name: str) -> Any:
+    """One Numba function, compiled (or loaded from the cache) on its first use."""
+    f = _KERNELS.get(name)
+    if f is None:
         from numba import njit
 
         from vmsim.engine.jitcache import load_cache_lightly
 
         load_cache_lightly()
-        for name, (func, signature) in _SIGNATURES.items():
-            _KERNELS[name] = njit(signature, cache=True, nogil=True)(func)
-    return _KERNELS
+        func, signature = _SIGNATURES[name]
+        f = _KERNELS[name] = njit(signature, cache=True, nogil=True)(func)
+    return f
 
 
 def _min_max(pages: np.ndarray) -> tuple[int, int]:
@@ -133,7 +134,7 @@ _SIGNATURES = {
 
 def _call(name: str, *args: object) -> Any:
     """Call one of the kernels."""
-    return _kernels()[name](*args)
+    return _kernel(name)(*args)
 
 
 def _as_int64(pages: np.ndarray) -> np.ndarray:

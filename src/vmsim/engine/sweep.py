@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from vmsim.errors import ConfigError, VmsimError
 
 COLUMNS = [
@@ -96,20 +94,6 @@ def run_task(task: SweepTask) -> list[dict[str, Any]] | TaskFailure:
         }
         for f, m in zip(task.frames, misses, strict=True)
     ]
-
-
-def warm_kernels(policies: Sequence[str]) -> None:
-    """Load (from Numba's cache) or compile each policy's kernel once, on a tiny trace."""
-    from vmsim.engine.mrc import lru_curve
-    from vmsim.engine.prepared import Prepared
-    from vmsim.engine.simulate import run_one
-
-    prep = Prepared(np.array([0, 1, 0, 2, 1, 3], np.int32), 4)
-    for p in policies:
-        if p == "lru":
-            lru_curve(prep, [1, 2])
-        else:
-            run_one(prep, p, 2)
 
 
 def plan(
@@ -217,9 +201,13 @@ def output_kind(path: str | os.PathLike[str]) -> str:
 def connect(client: Any = None, scheduler: str | None = None, workers: int | None = None) -> Any:
     """A distributed Client: the one given, one on `scheduler`, or a new LocalCluster's.
 
-    The LocalCluster runs one single-threaded worker process per core (or `workers`):
-    the kernels release the GIL, but reading and remapping a trace holds it for much of
-    a task, so processes scale where threads do not (BENCHMARKS.md has the measurement).
+    The LocalCluster is one worker process running one thread per core (or `workers`
+    threads), apart from this process. Measured against one single-threaded worker
+    process per core (benchmarks/bench_sweep.py, BENCHMARKS.md "The sweep"), threads
+    won both runs (28.8 against 49.4 s, 36.5 against 38.6 s for 200 tasks on 2 cores):
+    every kernel, reader and the id map release the GIL (tests/engine/test_nogil.py),
+    so threads overlap as processes do, without a nanny, a copy of the modules and
+    Numba's cache per process, or a transfer of every result between processes.
     """
     if client is not None:
         return client
@@ -234,7 +222,7 @@ def connect(client: Any = None, scheduler: str | None = None, workers: int | Non
             ) from None
     n = workers or os.cpu_count() or 1
     cluster = LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
+        n_workers=1, threads_per_worker=n, processes=True, dashboard_address=":0"
     )
     return Client(cluster)
 

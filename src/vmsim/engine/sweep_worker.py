@@ -21,6 +21,6 @@ class WarmKernels(WorkerPlugin):
 
     def setup(self, worker: Any) -> None:
         """Warm this worker's kernels."""
-        from vmsim.engine.sweep import warm_kernels
+        from vmsim.engine.warm import warm_kernels
 
         warm_kernels(self.policies)
