@@ -143,7 +143,7 @@ def test_kernel_has_no_forwarding_methods() -> None:
 KERNEL_ORDER = [
     "kalloc", "mm", "oom", "vm", "swap_state", "filemap", "swap", "shmem", "memory", "rmap",
     "faultaround", "fault", "uaccess", "mmap", "reclaim", "proc", "exec", "replay", "sched",
-    "files", "signal", "syscall", "check", "kernel",
+    "files", "signal", "ltrace", "syscall", "check", "kernel",
 ]  # fmt: skip
 """kernel/ bottom to top, as docs/DESIGN.md lists it (swap_state and filemap are peers)."""
 

@@ -440,3 +440,50 @@ def test_a_real_program_time_shares_with_a_python_one(
     order = [e.next_pid for e in m.events if isinstance(e, ContextSwitch)]
     turns = [pid for i, pid in enumerate(order) if i == 0 or order[i - 1] != pid]
     assert turns.count(py.pid) >= 2 and turns.count(real.pid) >= 2  # interleaved
+
+
+@pytest.mark.parametrize("kind", ["static", "dynamic"])
+def test_the_event_log_tells_malloc_then_its_mmap_then_the_first_touch(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """The libc-level view: malloc's call, the mmap it makes, its return, the faults."""
+    from vmsim import events as ev
+
+    out, m, _ = on_vmsim(capfd, [str(bins[kind]), "touch", "1"], record_events=True)
+    assert out == "touched 1 MiB, sum 32640\n"
+    log = m.events
+    call = next(i for i, e in enumerate(log) if isinstance(e, ev.LibcCall) and e.args == "1048576")
+    assert log[call].func == "malloc"
+    syscalls = [i for i in range(call, len(log)) if isinstance(log[i], ev.Syscall)]
+    mmap = next(i for i in syscalls if log[i].name == "mmap")  # above the mmap threshold
+    assert log[mmap].args.startswith("0x0, 0x101000, ")  # 1 MiB, its header, page-rounded
+    base = log[mmap].result
+    ret = next(
+        i for i in range(mmap, len(log)) if isinstance(log[i], ev.LibcReturn)
+    )  # nothing else starts or ends in between
+    assert (log[ret].func, log[ret].result) == ("malloc", base + 16)  # after the chunk header
+    faults = [
+        i for i, e in enumerate(log) if isinstance(e, ev.PageFault) and e.va >> 12 == base >> 12
+    ]
+    assert faults and call < faults[0] < ret  # malloc writes the chunk's size: its first touch
+    second = [
+        i
+        for i, e in enumerate(log)
+        if isinstance(e, ev.PageFault) and e.va >> 12 == (base >> 12) + 1
+    ]
+    assert second and second[0] > ret  # the program's own first store to its next page
+
+
+def test_narrate_steps_from_a_window_starts_at_malloc(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """--from M --steps N tells steps M .. M+N-1; a malloc call is a step of its own."""
+    _, _, err = vmsim_run(capfd, "-q", "--steps", "100000", str(bins["static"]), "touch", "1")
+    steps = [line for line in err.splitlines() if line and not line.startswith(" ")]
+    at = steps.index("pid 1 calls malloc(1048576)")
+    _, _, err = vmsim_run(
+        capfd, "-q", "--from", str(at), "--steps", "2", str(bins["static"]), "touch", "1"
+    )
+    window = [line for line in err.splitlines() if line and not line.startswith(" ")]
+    assert window == steps[at : at + 2]
+    assert window[1].startswith("pid 1 mmap(0x0, 0x101000, ")

@@ -52,17 +52,19 @@ from vmsim.report.view.cli import html_option, window_option, window_or_default,
 )
 @click.option(
     "--narrate",
+    "--steps",
     "narrate_steps",
     type=Number(0),
     default=None,
-    help="Tell the first N steps (system calls and page faults) from the event log.",
+    help="Tell N steps (malloc/new/free calls, system calls, page faults) from the event"
+    " log, from the first or from --from.",
 )
 @click.option(
     "--from",
     "from_step",
     type=Number(0),
     default=0,
-    help="With --narrate: start at this step.",
+    help="With --narrate/--steps: start at this step.",
 )
 @click.option(
     "--events",
@@ -192,13 +194,14 @@ def _write_events(events: list[Any], path: str) -> None:
 def _narrate(events: list[Any], start: int, count: int) -> None:
     """Steps start .. start + count of the run told in causal order, on stderr.
 
-    A step is a system call or a page fault (what a real program does that the kernel
-    sees); the walks, frame allocations, mappings and swaps it caused follow, indented.
+    A step is a C library memory call (malloc, free, operator new, ...: kernel/ltrace.py),
+    a system call or a page fault; the walks, frame allocations, mappings, swaps and
+    returns it caused follow, indented.
     """
     from vmsim import events as ev
     from vmsim.report.narrative import describe
 
-    top = (ev.Syscall, ev.PageFault, ev.ProcessExit, ev.ContextSwitch)
+    top = (ev.LibcCall, ev.Syscall, ev.PageFault, ev.ProcessExit, ev.ContextSwitch)
     step = -1
     lines = []
     for e in events:

@@ -191,6 +191,8 @@ class CPU:
         self._ad = lay.accessed | lay.dirty
         self._flag_bits = self._wu | self._ad | lay.present | lay.cow | lay.nx
         self._flags_of: dict[int, int] = {}
+        self._watched: dict[int, Callable[[], None]] = {}
+        """Breakpoints: what to call when the instruction at an address is about to run."""
         self.exact_tlb = exact_tlb
         self._vpn_of: dict[int, int] = {}
         """exact_tlb: the virtual page each frame in Unicorn's TLB is mapped at."""
@@ -244,6 +246,19 @@ class CPU:
     def syscall_args(self) -> tuple[int, ...]:
         """The six syscall arguments (rdi, rsi, rdx, r10, r8, r9)."""
         return tuple(int(self.uc.reg_read(r)) for r in SYSCALL_ARGS)
+
+    def watch(self, va: int, on_reach: Callable[[], None]) -> None:
+        """A breakpoint: on_reach() each time the instruction at va is about to run.
+
+        One per address (a second watch of va replaces the first's callback).
+        """
+        if va not in self._watched:
+            self.uc.hook_add(UC_HOOK_CODE, self._reach, None, va, va)
+        self._watched[va] = on_reach
+
+    def _reach(self, _uc: Uc, address: int, _size: int, _data: object) -> None:
+        """Unicorn's code hook of a breakpoint."""
+        self._watched[address]()
 
     def copy_registers_from(self, other: CPU) -> None:
         """Take other's whole register state (fork: the child continues where the parent is)."""

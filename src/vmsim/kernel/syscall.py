@@ -35,6 +35,7 @@ from vmsim.kernel.exec import ElfImage, exec_program, read_elf
 from vmsim.kernel.fault import find_fault_vma, handle_page_fault, vma_permits
 from vmsim.kernel.filemap import open_file
 from vmsim.kernel.files import AT_FDCWD, O_CLOEXEC, FileTable, WouldBlock, stat_bytes
+from vmsim.kernel.ltrace import rearm, watch_image
 from vmsim.kernel.memory import unmap_pages
 from vmsim.kernel.mm import PROT_WRITE, VM_FAULT_DONE, VM_FAULT_ERROR, VM_FAULT_SIGBUS
 from vmsim.kernel.mmap import close_vma, do_brk, do_mmap, do_mprotect, do_mremap, do_munmap
@@ -84,6 +85,10 @@ class UserTask:
     """The most pages the process had resident (getrusage's ru_maxrss, in pages)."""
     error: str = ""
     """Why vmsim stopped the program, when it was not the program's own doing."""
+    watches: dict[int, str] = field(default_factory=dict)
+    """While recording: the C library functions with a breakpoint (kernel/ltrace.py)."""
+    calls: list[tuple[int, int, str]] = field(default_factory=list)
+    """While recording: the C library calls under way (return address, stack, name)."""
 
 
 @dataclass(frozen=True)
@@ -205,6 +210,7 @@ def start_program(
     t.image = start.image
     t.cpu.set_reg("rip", start.pc)
     t.cpu.set_reg("rsp", start.sp)
+    watch_image(rt, t, start.image.path, start.image.base, exe=True)
     return t
 
 
@@ -641,7 +647,10 @@ def sys_mmap(
             else None
         )
     try:
-        return do_mmap(k, mm, length, prot & 7, kind, shared, backing, pgoff, name, addr=where)
+        va = do_mmap(k, mm, length, prot & 7, kind, shared, backing, pgoff, name, addr=where)
+        if kind == "file" and pgoff == 0:
+            watch_image(rt, t, backing.path, va, exe=False)  # a shared object's load base
+        return va
     finally:
         if backing is not None and backing.map_count == 0:
             release_object(k, backing)
@@ -723,6 +732,8 @@ def _fork(rt: Runtime, t: UserTask, flags: int, ctid: int, stack: int) -> int:
     ct = rt.new_task(child, t.files.fork(), t.exe)
     ct.signals = t.signals.fork()
     ct.cpu.copy_registers_from(t.cpu)
+    ct.watches, ct.calls = dict(t.watches), list(t.calls)
+    rearm(rt, ct)
     ct.cpu.set_reg("rax", 0)
     if stack:
         ct.cpu.set_reg("rsp", stack)
@@ -814,6 +825,8 @@ def sys_execve(rt: Runtime, t: UserTask, path: int, argv: int, envp: int, *_: in
     old.close()
     t.cpu.set_reg("rip", start.pc)
     t.cpu.set_reg("rsp", start.sp)
+    t.watches, t.calls = {}, []
+    watch_image(rt, t, start.image.path, start.image.base, exe=True)
     for fd in [fd for fd, f in t.files.fds.items() if f.cloexec]:
         t.files.close(fd)
     t.signals.reset_on_exec()
