@@ -273,3 +273,16 @@ def test_the_api_streams_a_long_trace_file(monkeypatch: pytest.MonkeyPatch) -> N
     assert vmsim.simulate(LS, "opt", 16) == whole[2]
     streamed = vmsim.miss_ratio_curve(LS, method="exact")
     assert streamed.misses.tolist() == curve.misses.tolist()
+
+
+def test_threads_change_nothing() -> None:
+    """Each chunk's states in parallel threads or one after another: the same misses."""
+    pages, kinds = _locality_trace(30_000, 4)
+    jobs = [(p, f, {}) for p in ("lru", "fifo", "clock", "nru", "arc") for f in (16, 400)]
+    runs = []
+    for threads in (1, 2):
+        s = Stream(jobs, curve=True, threads=threads)
+        for lo in range(0, len(pages), 5000):
+            s.feed(pages[lo : lo + 5000], kinds[lo : lo + 5000])
+        runs.append(([r.misses for r in s.finish()], s.curve().misses.tolist()))
+    assert runs[0] == runs[1]

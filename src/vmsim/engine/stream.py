@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -106,6 +108,7 @@ class Stream:
         self,
         jobs: Sequence[tuple[str, int, dict[str, Any]]] = (),
         curve: bool = False,
+        threads: int | None = None,
     ) -> None:
         self.idmap = PageIdMap()
         self.jobs = list(jobs)
@@ -119,16 +122,25 @@ class Stream:
         self.spool = NextUseSpool() if len(self.one_pass) < len(self.states) else None
         self.sd = StackDistances() if curve else None
         self.references = 0
+        tasks = len(self.one_pass) + (self.sd is not None)
+        n = min(os.cpu_count() or 1, tasks) if threads is None else min(threads, tasks)
+        self._pool = ThreadPoolExecutor(n, thread_name_prefix="vmsim-stream") if n > 1 else None
+        """The kernels release the GIL: each chunk's states run in parallel threads."""
 
     def feed_ids(self, ids: np.ndarray, kinds: np.ndarray | None) -> None:
         """One chunk of dense ids (from self.idmap) with its kinds (None: all reads)."""
         n_ids = self.idmap.n_ids
         packed = write_bits(kinds, len(ids)) if self.writes else None
         wb = NO_BITS if packed is None else packed
-        for st in self.one_pass:
-            st.feed(ids, n_ids, wb)
+        calls: list[Callable[[], Any]] = [partial(st.feed, ids, n_ids, wb) for st in self.one_pass]
         if self.sd is not None:
-            self.sd.feed(ids, n_ids)
+            calls.append(partial(self.sd.feed, ids, n_ids))
+        if self._pool is None:
+            for call in calls:
+                call()
+        else:
+            for f in [self._pool.submit(call) for call in calls]:
+                f.result()
         if self.spool is not None:
             self.spool.write(ids)
         self.references += len(ids)
@@ -137,8 +149,15 @@ class Stream:
         """One chunk of page numbers."""
         self.feed_ids(self.idmap.map(pages), kinds)
 
+    def close(self) -> None:
+        """Stop the threads."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
     def finish(self) -> list[SimResult]:
         """Run the kernels that need next uses over the spool; the results in job order."""
+        self.close()
         if self.spool is not None:
             later = [s for s in self.states if s.NEXT_USE]
             for s in later:
@@ -157,6 +176,7 @@ class Stream:
     def curve(self, sizes: Sequence[int] | np.ndarray | None = None) -> MissRatioCurve:
         """The exact LRU curve of what was fed."""
         assert self.sd is not None
+        self.close()
         cold = self.sd.cold
         by_size = lru_misses_by_size(self.sd.hist[: cold + 1], cold)
         chosen = _check_sizes(sizes)
