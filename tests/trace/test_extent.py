@@ -44,7 +44,10 @@ def test_a_cut_or_compressed_vmt_falls_back_to_bytes(vmt: Path, tmp_path: Path) 
     assert Trace(packed).extent() == (packed.stat().st_size, "bytes")
 
 
-def test_another_file_counts_the_bytes_consumed() -> None:
+def test_another_file_counts_the_bytes_consumed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # blocks of 64 KiB: the decompressing thread runs at most 3 blocks ahead (of 12.8 MB)
+    # whatever the load; with the 4 MiB default it may be done before the first chunk
+    monkeypatch.setattr("vmsim.trace.lines.BLOCK", 1 << 16)
     t = Trace(LS)
     size = LS.stat().st_size
     assert t.extent() == (size, "bytes")
