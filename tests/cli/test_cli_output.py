@@ -344,6 +344,19 @@ def test_a_vmt_shows_references_read_of_its_count_and_an_eta(
     assert f"reading {vmt}" in err and "893651/893651" in err and ETA.search(err), err
 
 
+def test_the_exact_lru_curve_shows_its_references_done_and_an_eta(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, vmt: Path
+) -> None:
+    """After reading, the stack-distance pass has a bar of its own over the references."""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setenv("COLUMNS", "250")
+    code, _, err = vm(capsys, "mrc", str(vmt), "--method", "exact", "--json")
+    err = _plain(err)
+    assert code == 0, err
+    after = err[err.index("the exact LRU curve") :]
+    assert "893651/893651" in after and ETA.search(after), err
+
+
 @pytest.mark.parametrize("command", STREAMED, ids=[" ".join(c[:-1]) for c in STREAMED])
 def test_another_file_shows_the_share_of_its_bytes_read_and_an_eta(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: list[str]

@@ -463,7 +463,8 @@ def _curve(
     from vmsim.engine.mrc import default_sizes, lru_curve, policy_curve
 
     if policy == "lru" and method in ("auto", "exact"):
-        return lru_curve(prep, sizes)
+        with progress_bar("the exact LRU curve", total=len(prep)) as advance:
+            return lru_curve(prep, sizes, advance)
     chosen = sizes if sizes is not None else default_sizes(prep.n_ids).tolist()
     mine = {k: v for k, v in opts.items() if k in kernel_spec(policy).options}
     with progress_bar(f"simulating {policy}", total=len(chosen)) as advance:

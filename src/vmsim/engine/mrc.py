@@ -159,9 +159,16 @@ def _check_sizes(sizes: Sequence[int] | np.ndarray | None) -> np.ndarray | None:
     return arr
 
 
-def lru_curve(prep: Prepared, sizes: Sequence[int] | np.ndarray | None = None) -> MissRatioCurve:
-    """The exact LRU curve; all sizes 1..distinct pages unless sizes are given."""
-    hist, cold = stack_distance_hist(prep.ids, max(prep.n_ids, 1))
+def lru_curve(
+    prep: Prepared,
+    sizes: Sequence[int] | np.ndarray | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> MissRatioCurve:
+    """The exact LRU curve; all sizes 1..distinct pages unless sizes are given.
+
+    progress(n), if given, is told of the references done as the pass goes.
+    """
+    hist, cold = stack_distance_hist(prep.ids, max(prep.n_ids, 1), progress)
     by_size = lru_misses_by_size(hist, cold)  # index c = frames
     chosen = _check_sizes(sizes)
     if chosen is None:

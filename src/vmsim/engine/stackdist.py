@@ -15,6 +15,8 @@ renumbered in order (compaction), so memory is O(pages), not O(references).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numba import njit
 
@@ -66,10 +68,25 @@ DBUF = 4096
 increments then run in a tight loop with many cache misses in flight."""
 
 
-def stack_distance_hist(ids: np.ndarray, n_ids: int) -> tuple[np.ndarray, int]:
-    """(hist, cold): hist[d] = references at stack distance d; cold = first references."""
+PROGRESS_REFS = 1 << 22
+"""With a progress callback, the pass is fed this many references at a time."""
+
+
+def stack_distance_hist(
+    ids: np.ndarray, n_ids: int, progress: Callable[[int], None] | None = None
+) -> tuple[np.ndarray, int]:
+    """(hist, cold): hist[d] = references at stack distance d; cold = first references.
+
+    progress(n), if given, is told of every PROGRESS_REFS references done.
+    """
     sd = StackDistances(n_ids, np.int32 if len(ids) < 2**31 else np.int64)
-    sd.feed(ids, n_ids)
+    if progress is None:
+        sd.feed(ids, n_ids)
+    else:
+        for at in range(0, len(ids), PROGRESS_REFS):
+            part = ids[at : at + PROGRESS_REFS]
+            sd.feed(part, n_ids)
+            progress(len(part))
     return sd.hist, sd.cold
 
 
