@@ -406,6 +406,10 @@
     $("scrubber").max = String(rec.n);
     setHtml("legend", vmviews.legend(JUMPS));
     wire();
+    // warm the seek and draw paths on a mid-run state (the browser compiles them on first
+    // use), so the user's first jump costs what the later ones do; then show step 0
+    rec.seek(Math.floor(rec.n / 2));
+    render();
     rec.seek(0);
     render();
     $("status").textContent = `${rec.n} events`;
