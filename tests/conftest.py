@@ -5,6 +5,7 @@ from __future__ import annotations
 import lzma
 import os
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))  # tests/toolcheck.py, for every directory
 
 
 def refs_dir() -> Path:

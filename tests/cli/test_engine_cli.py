@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from toolcheck import needs_tool
 from vmsim.cli.main import main
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -199,8 +200,8 @@ VALGRIND = shutil.which("valgrind")
 CC = shutil.which("cc")
 
 
-@pytest.mark.skipif(VALGRIND is None, reason="valgrind is not installed (apt-get install valgrind)")
-@pytest.mark.skipif(CC is None, reason="no C compiler to build the program to record")
+@needs_tool("valgrind", "valgrind (apt-get install valgrind)")
+@needs_tool("cc", "a C compiler to build the program to record")
 def test_record_a_real_program(tmp_path: Path) -> None:
     src = tmp_path / "prog.c"
     src.write_text(

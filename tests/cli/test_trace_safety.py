@@ -23,6 +23,7 @@ import pytest
 import zstandard
 from click.testing import CliRunner
 
+from toolcheck import needs_tool
 from vmsim.cli.main import main
 from vmsim.trace import Trace, TraceChunk
 from vmsim.trace.lackey import write_lackey
@@ -153,7 +154,7 @@ def test_a_writer_interrupted_mid_stream_leaves_nothing(tmp_path: Path, dest: st
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.skipif(VALGRIND is None, reason="valgrind is not installed (apt-get install valgrind)")
+@needs_tool("valgrind", "valgrind (apt-get install valgrind)")
 def test_ctrl_c_during_record_leaves_nothing(tmp_path: Path) -> None:
     out_dir = tmp_path / "out"
     out_dir.mkdir()

@@ -10,13 +10,13 @@ it is missing the test is skipped, except under CI=true, where that is a failure
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 import vmsim
+from toolcheck import require
 from vmsim.engine.source import PageOptions, prepare
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -36,9 +36,7 @@ def golden_tools() -> ModuleType:
     try:
         import libcachesim  # noqa: F401
     except ImportError:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("libcachesim is missing under CI: pip install -e '.[dev]'")
-        pytest.skip("libcachesim not installed (pip install -e '.[dev]')")
+        require(False, "libcachesim (pip install -e '.[dev]')")
     return _make_golden()
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from toolcheck import require
 
 
 def build_c_program(tmp_path_factory: pytest.TempPathFactory, source: str) -> Path:
@@ -17,10 +18,8 @@ def build_c_program(tmp_path_factory: pytest.TempPathFactory, source: str) -> Pa
     one: there a missing compiler is a failure, never a silent skip.
     """
     cc = shutil.which("gcc") or shutil.which("cc")
-    if cc is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("no C compiler in CI: .ci/run must install gcc")
-        pytest.skip("no C compiler")
+    require(cc, "a C compiler (gcc)")
+    assert cc is not None
     d = tmp_path_factory.mktemp("elf")
     (d / "prog.c").write_text(source)
     subprocess.run([cc, "-O0", "-o", str(d / "prog"), str(d / "prog.c")], check=True)

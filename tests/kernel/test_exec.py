@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import vmsim
+from toolcheck import require
 
 PAGE = 4096
 SOURCE = r"""
@@ -42,8 +43,7 @@ def _load_segments(path: Path) -> list[tuple[int, int, int, int, str]]:
 
 
 def test_segments_become_vmas_with_their_permissions(program: Path) -> None:
-    if shutil.which("readelf") is None:
-        pytest.skip("no readelf")
+    require(shutil.which("readelf"), "readelf (binutils)")
     m = vmsim.Machine(memory="4MiB")
     p = m.exec(program)
     image = p.image

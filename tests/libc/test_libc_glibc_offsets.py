@@ -22,12 +22,14 @@ from glibcseq import (
     run_vmsim,
 )
 
+from toolcheck import require
+
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Harness:
     h = build_harness(tmp_path_factory.mktemp("glibc"))
-    if h is None:
-        pytest.skip("no C compiler")
+    require(h, "a C compiler (gcc)")
+    assert h is not None
     return h
 
 
@@ -189,7 +191,6 @@ def test_buggy_programs_fail_exactly_as_with_glibc(harness: Harness, seed: int, 
     Needs the same addresses on both sides (Safe-Linking mixes addresses into the
     pointers a buggy program reads back), so it runs only with randomisation off.
     """
-    if harness.heap_base is None:
-        pytest.skip("address randomisation cannot be turned off here (setarch -R)")
+    require(harness.heap_base is not None, "setarch -R (address randomisation off)")
     rng = random.Random(seed)
     compare(harness, [buggy_sequence(rng, 80, ops) for _ in range(120)])

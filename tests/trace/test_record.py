@@ -9,12 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from toolcheck import needs_tool
 
 VALGRIND = shutil.which("valgrind")
-pytestmark = pytest.mark.skipif(
-    VALGRIND is None, reason="valgrind is not installed (apt-get install valgrind)"
-)
+pytestmark = needs_tool("valgrind", "valgrind (apt-get install valgrind)")
 
 
 def vmsim(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
