@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 ASID_SHIFT = 52
 """Entries are keyed by asid << 52 | vpn (vpns are at most 36 bits wide)."""
-_ASID_SHIFT = ASID_SHIFT  # the name report/view/snapshot.py imports
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +35,6 @@ class TLB:
         self.sets: list[dict[int, tuple[int, int]]] = [{} for _ in range(self.nsets)]
         """Set i maps asid << ASID_SHIFT | vpn (vpn % nsets == i) to (ppn, flags), least
         recent first; the machine's TLB-hit path reads it inline, as `lookup` does."""
-        self._sets = self.sets  # the name report/view/snapshot.py reads
         self.on_flush: Callable[[int | None], None] | None = None
         """Called on every flush with the vpn (None: all): a CPU with a TLB of its own
         (hw.cpu) flushes that one too."""

@@ -33,7 +33,7 @@ import copy
 import struct
 from typing import TYPE_CHECKING, Any
 
-from vmsim.hw.tlb import _ASID_SHIFT as TLB_ASID_SHIFT
+from vmsim.hw.tlb import ASID_SHIFT as TLB_ASID_SHIFT
 
 if TYPE_CHECKING:
     from vmsim.machine import Machine
@@ -523,7 +523,7 @@ class StateReader:
 
     def _tlb_sets(self) -> list[Any]:
         """Each TLB set's entries, least recently used first."""
-        sets = self.k.tlb._sets
+        sets = self.k.tlb.sets
         if len(self._tlb) != len(sets):
             self._tlb = [((), []) for _ in sets]
         mask = (1 << TLB_ASID_SHIFT) - 1
