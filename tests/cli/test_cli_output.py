@@ -197,22 +197,6 @@ def test_json_and_csv_together_is_a_usage_error(capsys: pytest.CaptureFixture[st
 # ---------------------------------------------------------------- plots
 
 
-@pytest.fixture
-def figures(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """The matplotlib figures the command saves (they are still written)."""
-    from matplotlib.figure import Figure
-
-    saved: list[Any] = []
-    original = Figure.savefig
-
-    def spy(self: Any, *args: Any, **kwargs: Any) -> None:
-        saved.append(self)
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, "savefig", spy)
-    return saved
-
-
 def test_mrc_plot_says_what_it_shows(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, figures: list[Any]
 ) -> None:

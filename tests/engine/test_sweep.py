@@ -159,22 +159,6 @@ def test_resume_after_a_kill(tmp_path: Path) -> None:
     assert not journal.exists()
 
 
-@pytest.fixture
-def figures(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """The matplotlib figures the command saves (they are still written)."""
-    from matplotlib.figure import Figure
-
-    saved: list[Any] = []
-    original = Figure.savefig
-
-    def spy(self: Any, *args: Any, **kwargs: Any) -> None:
-        saved.append(self)
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, "savefig", spy)
-    return saved
-
-
 def test_cli_on_a_scheduler_with_progress_and_plots(
     client: Any, tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch, figures: list[Any]
 ) -> None:
