@@ -186,8 +186,8 @@ def curves(
                 pages, method="shards", rate=rate, sizes=sizes
             ),
         )
-        keep = sizes >= 10 / rate
-        err = np.abs(sh.miss_ratios - curve.miss_ratios[sizes - 1])[keep]
+        keep = sh.sizes >= 10 / rate  # SHARDS leaves out the sizes below 1 / rate
+        err = np.abs(sh.miss_ratios - curve.miss_ratios[sh.sizes - 1])[keep]
         entry[f"shards_{rate}"] = {"s": t_sh, "mae": float(err.mean()), "max": float(err.max())}
     out.append(entry)
     print(

@@ -62,6 +62,12 @@ def test_uint64_pages_above_2_63_are_distinct_pages() -> None:
     assert m.pages_by_id().view(np.uint64).tolist() == [2**64 - 1, 5, 2**63]
 
 
-def test_dense_ids_of_a_compact_array_is_the_offset() -> None:
-    ids, n = dense_ids(np.array([7, 9, 7, 12], np.uint32))
-    assert ids.dtype == np.int32 and ids.tolist() == [0, 2, 0, 5] and n == 6
+def test_dense_ids_of_an_array_number_pages_by_first_appearance() -> None:
+    ids, n = dense_ids(np.array([12, 7, 9, 7, 12], np.uint32))
+    assert ids.dtype == np.int32 and ids.tolist() == [0, 1, 2, 1, 0] and n == 3
+
+
+def test_dense_ids_of_a_sparse_array_are_those_of_the_map() -> None:
+    pages = np.array([2**40, 3, 2**40, 2**20, 3], np.int64)
+    ids, n = dense_ids(pages)
+    assert ids.tolist() == [0, 1, 0, 2, 1] and n == 3

@@ -1,8 +1,9 @@
 """Dense page ids: page numbers (any int64) -> 0..n_ids-1, so kernels index arrays.
 
-`dense_ids` of a whole array whose pages lie in a compact range is just `page - min`.
-`PageIdMap` numbers pages in order of first appearance across a stream of chunks, in
-memory proportional to the distinct pages: while the pages seen lie in a compact
+`PageIdMap` (and `dense_ids` of a whole array) numbers pages in order of first
+appearance across a stream of chunks, which keeps the pages used together next to each
+other in the kernels' per-page arrays, in memory proportional to the distinct pages:
+while the pages seen lie in a compact
 range it keeps a direct table (one int32 id per page number of the range: a lookup
 is one load), and when a page falls far outside it moves to an open-addressing hash
 table whose key and id share a slot (one cache miss a lookup). Every function has one
@@ -52,12 +53,6 @@ def _min_max(pages: np.ndarray) -> tuple[int, int]:
         lo = min(lo, v)
         hi = max(hi, v)
     return lo, hi
-
-
-def _offset(pages: np.ndarray, lo: int, out: np.ndarray) -> None:
-    """out = pages - lo (as int32)."""
-    for t in range(len(pages)):
-        out[t] = pages[t] - lo
 
 
 def _map_direct(
@@ -121,7 +116,6 @@ def _insert_all(keys: np.ndarray, ids: np.ndarray, slots: np.ndarray, shift: int
 
 _SIGNATURES = {
     "min_max": (_min_max, "UniTuple(int64, 2)(int64[::1])"),
-    "offset": (_offset, "void(int64[::1], int64, int32[::1])"),
     "map_direct": (_map_direct, "int64(int64[::1], int64, int32[::1], int64, int32[::1])"),
     "map_hash": (
         _map_hash,
@@ -232,16 +226,10 @@ class PageIdMap:
 
 
 def dense_ids(pages: np.ndarray) -> tuple[np.ndarray, int]:
-    """(int32 ids, n_ids) for a whole array of pages (`page - min` when compact)."""
-    pages = _as_int64(pages)
-    if len(pages) == 0:
-        return np.empty(0, np.int32), 0
-    lo, hi = (int(x) for x in _call("min_max", pages))
-    span = hi - lo + 1
-    if 0 < span <= max(DIRECT_SPAN, 4 * len(pages)) and span <= MAX_IDS:
-        out = np.empty(len(pages), np.int32)
-        _call("offset", pages, lo, out)
-        return out, span
+    """(int32 ids in order of first appearance, n_ids = distinct pages) of a whole array.
+
+    First-appearance order keeps the pages used together (the hot ones first) next to
+    each other in every kernel's per-page arrays: page - min would scatter them."""
     m = PageIdMap()
     ids = m.map(pages)
     return ids, m.n_ids

@@ -24,7 +24,9 @@ def arc_kernel(
     ids: np.ndarray, where: np.ndarray, prv: np.ndarray, nxt: np.ndarray, size: np.ndarray,
     pf: np.ndarray, frames: int, flags: np.ndarray,
 ) -> int:  # fmt: skip
-    """ARC with c = frames (size: the lists' lengths; pf[0]: p)."""
+    """ARC with c = frames (size: the lists' lengths, updated; pf[0]: p)."""
+    size_in = size
+    size = size_in.copy()  # a local copy: the compiler need not reload it after every list store
     n_ids = len(where)
     c = frames
     p = pf[0]
@@ -98,6 +100,7 @@ def arc_kernel(
         size[dest] += 1
         where[x] = dest
     pf[0] = p
+    size_in[:] = size
     return misses
 
 
