@@ -10,6 +10,10 @@ with the load average seen. "task seconds" sums the tasks' own times (their
 `seconds` column): beside the wall time it shows how much the tasks overlapped, and
 how much slower each one ran when it shared the machine.
 
+The machine's own ceiling is measured too: a fixed pure-Python loop alone, then in two
+processes at once (best of --repeat); 2 x alone / both is the speed-up two
+independent processes get here, the most any sweep can show on this machine.
+
     python benchmarks/bench_sweep.py [--repeat 3]
 """
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -78,6 +83,26 @@ def _on_cluster(client: Any, traces: list[str]) -> tuple[float, float]:
     return wall, float(df.drop_duplicates(["trace", "policy"])["seconds"].sum())
 
 
+SPIN = "s = 0\nfor i in range(15_000_000):\n    s += i\n"
+"""The calibration loop: about a second of one core's work."""
+
+
+def _spin(copies: int) -> float:
+    """Wall seconds for `copies` processes running SPIN at once."""
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(copies)]
+    for p in procs:
+        p.wait()
+    return time.perf_counter() - t0
+
+
+def machine_ceiling(repeat: int) -> float:
+    """2 x (one SPIN alone) / (two at once): the parallel speed-up of 2 processes here."""
+    alone = min(_spin(1) for _ in range(repeat))
+    both = min(_spin(2) for _ in range(repeat))
+    return 2 * alone / both
+
+
 def main(argv: list[str]) -> int:
     """Time the three ways, best of --repeat, interleaved; print a table with the load."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -107,6 +132,7 @@ def main(argv: list[str]) -> int:
                 client.close()  # type: ignore[attr-defined]
                 cluster.close()  # type: ignore[attr-defined]
     one = best[ways[0]][0]
+    ceiling = machine_ceiling(args.repeat)
     print(f"{len(tasks)} tasks ({TRACES} traces x {len(POLICIES)} policies, {REFS:,} references, "
           f"{len(FRAMES)} sizes each); best of {args.repeat}; "
           f"load average {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores")  # fmt: skip
@@ -114,6 +140,7 @@ def main(argv: list[str]) -> int:
     print("| --- | ---: | ---: | ---: |")
     for w, (wall, busy) in best.items():
         print(f"| {w} | {wall:.1f} | {one / wall:.2f}x | {busy:.1f} |")
+    print(f"The machine's ceiling: two independent processes ran {ceiling:.2f}x as fast as one.")
     return 0
 
 
