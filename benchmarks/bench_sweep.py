@@ -14,7 +14,7 @@ The machine's own ceiling is measured too: a fixed pure-Python loop alone, then 
 processes at once (best of --repeat); 2 x alone / both is the speed-up two
 independent processes get here, the most any sweep can show on this machine.
 
-    python benchmarks/bench_sweep.py [--repeat 3]
+    python benchmarks/bench_sweep.py [--repeat 3] [--refs 400000]
 """
 
 from __future__ import annotations
@@ -39,14 +39,14 @@ TRACES = 20
 REFS = 400_000
 
 
-def _write_traces(directory: Path) -> list[str]:
-    """TRACES synthetic .npy traces of page-aligned addresses."""
+def _write_traces(directory: Path, refs: int = REFS) -> list[str]:
+    """TRACES synthetic .npy traces of `refs` page-aligned addresses each."""
     rng = np.random.default_rng(1)
     paths = []
     for i in range(TRACES):
         ws = 200 + 100 * i
-        loop = np.tile(np.arange(ws), REFS // (2 * ws) + 1)[: REFS // 2]
-        pages = np.concatenate([loop, rng.integers(0, 8 * ws, REFS - len(loop))])
+        loop = np.tile(np.arange(ws), refs // (2 * ws) + 1)[: refs // 2]
+        pages = np.concatenate([loop, rng.integers(0, 8 * ws, refs - len(loop))])
         rng.shuffle(pages[len(loop) :])
         p = directory / f"s{i:02d}.npy"
         np.save(p, (pages.astype(np.uint64) << np.uint64(12)))
@@ -107,12 +107,13 @@ def main(argv: list[str]) -> int:
     """Time the three ways, best of --repeat, interleaved; print a table with the load."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--refs", type=int, default=REFS, help="references per trace")
     args = ap.parse_args(argv)
     ways = ("one process", "2 worker processes", "1 worker process, 2 threads")
     best = {w: (float("inf"), 0.0) for w in ways}
     loads = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory(prefix="vmsim-bench-sweep-") as tmp:
-        traces = _write_traces(Path(tmp))
+        traces = _write_traces(Path(tmp), args.refs)
         tasks = plan(traces, POLICIES, FRAMES)
         assert len(tasks) == 200
         warm_kernels(POLICIES)
@@ -133,7 +134,7 @@ def main(argv: list[str]) -> int:
                 cluster.close()  # type: ignore[attr-defined]
     one = best[ways[0]][0]
     ceiling = machine_ceiling(args.repeat)
-    print(f"{len(tasks)} tasks ({TRACES} traces x {len(POLICIES)} policies, {REFS:,} references, "
+    print(f"{len(tasks)} tasks ({TRACES} traces x {len(POLICIES)} policies, {args.refs:,} references, "
           f"{len(FRAMES)} sizes each); best of {args.repeat}; "
           f"load average {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores")  # fmt: skip
     print("| way | wall s | speed-up | task seconds (sum) |")

@@ -288,11 +288,11 @@ def _run(
     total: int,
     failures: list[TaskFailure] | None,
 ) -> list[dict[str, Any]]:
-    """Submit the tasks, collect rows as they complete (journaling them)."""
+    """Submit the tasks (in one message), collect rows as they complete (journaling them)."""
     from distributed import as_completed
 
     warm_workers(client, sorted({t.policy for t in tasks}))
-    futures = {client.submit(run_task, t, pure=False): t for t in tasks}
+    futures = dict(zip(client.map(run_task, tasks, pure=False), tasks, strict=True))
     rows: list[dict[str, Any]] = []
     finished = total - len(tasks)
     for fut in as_completed(list(futures)):
