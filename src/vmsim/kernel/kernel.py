@@ -93,6 +93,10 @@ class Kernel:
         self.layout = Layout.for_space(self.fmt.user_top, config.page_size, config.stack_limit)
         self.procs: dict[int, Proc] = {}
         self.loaded_mm: AddressSpace | None = None
+        self.gathering: AddressSpace | None = None
+        """The address space being torn down (tlb_gather_mmu), if any."""
+        self.gathered = 0
+        """Page flushes deferred to tlb_finish_mmu."""
         """The address space loaded on the CPU (Linux's cpu_tlbstate.loaded_mm): without
         ASIDs, the TLB holds only its translations."""
         self.asids = AsidAllocator(config.asid_bits)
@@ -141,7 +145,11 @@ class Kernel:
             mm.owner.stats.rss += delta
 
     def flush_tlb_page(self, mm: AddressSpace, va: int) -> None:
-        """Invalidate the TLB entry that may cache mm's translation of va."""
+        """Invalidate the TLB entry that may cache mm's translation of va (deferred to
+        tlb_finish_mmu while mm's mappings are being gathered)."""
+        if self.gathering is mm:
+            self.gathered += 1
+            return
         vpn = va >> self.fmt.page_shift
         if self.asids.current(mm):
             hit = self.tlb.flush_page(vpn, mm.asid)
@@ -152,6 +160,26 @@ class Kernel:
         self.stats.tlb_flush_page += 1
         if hit:
             self.emit(TlbFlush("page", mm.asid, va))
+
+    def tlb_gather_mmu(self, mm: AddressSpace) -> None:
+        """Start tearing down mm: its page flushes wait for one tlb_finish_mmu (Linux's
+        mmu_gather for a whole address space)."""
+        self.gathering, self.gathered = mm, 0
+
+    def tlb_finish_mmu(self, mm: AddressSpace) -> None:
+        """End the teardown: the deferred page flushes done at once, as one flush of mm's
+        translations (counted as the page flushes it stands for)."""
+        self.gathering = None
+        if not self.gathered:
+            return
+        if self.asids.current(mm):
+            self.tlb.flush_asid(mm.asid)
+        elif not self.asids.bits and self.loaded_mm is mm:
+            self.tlb.flush_asid(0)  # no ASIDs: every entry is the loaded mm's
+        else:
+            return
+        self.stats.tlb_flush_page += self.gathered
+        self.emit(TlbFlush("asid", mm.asid, 0))
 
     def flush_tlb_all(self) -> None:
         """Invalidate the whole TLB."""
@@ -392,7 +420,12 @@ def replay_vma(user_top: int) -> VMA:
 
 
 def exit_mmap(k: Kernel, mm: AddressSpace) -> None:
-    """Tear down an address space: every mapping, every VMA, every page-table page."""
-    for vma in list(mm.vmas):
-        close_vma(k, mm, vma)
+    """Tear down an address space: every mapping, every VMA, every page-table page (one
+    TLB flush at the end, not one per page)."""
+    k.tlb_gather_mmu(mm)
+    try:
+        for vma in list(mm.vmas):
+            close_vma(k, mm, vma)
+    finally:
+        k.tlb_finish_mmu(mm)
     free_pgtables(k, mm)

@@ -85,7 +85,8 @@ def map_page(
         old = k.mem.read_uint(pte_pa, k.fmt.pte_size)
     if old & k.fmt.layout.present:
         raise KernelPanic(f"map_pages: remap of {va:#x}")
-    set_pte(k, mm, va, pte_pa, k.fmt.make_pte(ppn, flags | PRESENT))
+    # no TLB flush: a TLB never holds a not-present PTE (Linux's set_pte_at, no flush)
+    k.mem.write_uint(pte_pa, k.fmt.pte_size, k.fmt.make_pte(ppn, flags | PRESENT))
     if ppn != k.zero_ppn:
         k.frames.rmap_add(ppn, mm, va)
         k.rss_add(mm, 1)
