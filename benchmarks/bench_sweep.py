@@ -134,8 +134,8 @@ def main(argv: list[str]) -> int:
                 cluster.close()  # type: ignore[attr-defined]
     one = best[ways[0]][0]
     ceiling = machine_ceiling(args.repeat)
-    print(f"{len(tasks)} tasks ({TRACES} traces x {len(POLICIES)} policies, {args.refs:,} references, "
-          f"{len(FRAMES)} sizes each); best of {args.repeat}; "
+    print(f"{len(tasks)} tasks ({TRACES} traces x {len(POLICIES)} policies, "
+          f"{args.refs:,} references, {len(FRAMES)} sizes each); best of {args.repeat}; "
           f"load average {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores")  # fmt: skip
     print("| way | wall s | speed-up | task seconds (sum) |")
     print("| --- | ---: | ---: | ---: |")

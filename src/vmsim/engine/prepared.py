@@ -19,19 +19,6 @@ from vmsim.kinds import STORE
 
 
 @njit(cache=True, nogil=True)
-def next_use_kernel(ids: np.ndarray, n_ids: int) -> np.ndarray:
-    """nxt[t] = the next index after t with the same id, or len(ids) if none (never)."""
-    n = len(ids)
-    nxt = np.empty(n, np.int64)
-    last = np.full(n_ids, n, np.int64)
-    for t in range(n - 1, -1, -1):
-        p = ids[t]
-        nxt[t] = last[p]
-        last[p] = t
-    return nxt
-
-
-@njit(cache=True, nogil=True)
 def next_use_chunk(ids: np.ndarray, lo: int, last: np.ndarray, out: np.ndarray) -> None:
     """Next uses of the references lo.. of a trace read backwards in chunks: ids is its
     chunk from position lo; last[p] holds p's first position after the chunk (the
@@ -108,9 +95,14 @@ class Prepared:
 
     @property
     def next_use(self) -> np.ndarray:
-        """Next use of each reference (len(ids) = never), computed once."""
+        """Next use of each reference (len(ids) = never), computed once (one backward
+        chunk; int32 below 2**31 references)."""
         if self._next_use is None:
-            self._next_use = next_use_kernel(self.ids, self.n_ids)
+            n = len(self.ids)
+            dt = np.int32 if n < 2**31 else np.int64  # half the memory traffic when it fits
+            out = np.empty(n, dt)
+            next_use_chunk(self.ids, 0, np.full(self.n_ids, n, dt), out)
+            self._next_use = out
         return self._next_use
 
     @property
