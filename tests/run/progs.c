@@ -18,6 +18,17 @@
 static void *thread_main(void *arg) { return arg; }
 
 static volatile sig_atomic_t caught;
+static volatile sig_atomic_t chld, chld_code, chld_status, chld_pid, usr;
+
+static void on_usr(int signo) { usr += signo == SIGUSR1; }
+
+static void on_chld(int signo, siginfo_t *si, void *uc) {
+  (void)uc;
+  chld += signo == SIGCHLD;
+  chld_code = si->si_code;
+  chld_status = si->si_status;
+  chld_pid = si->si_pid;
+}
 static char *page;
 static int seen_code, seen_addr_ok;
 static sigjmp_buf env;
@@ -204,6 +215,79 @@ int main(int argc, char **argv) {
       printf("line %ld\n", i);
       fflush(stdout);
     }
+    return 0;
+  }
+  if (!strcmp(mode, "sigsuspend")) { /* wait for a child's signal with the race closed */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr;
+    sigaction(SIGUSR1, &sa, NULL);
+    sigset_t block, none, now;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    sigemptyset(&none);
+    sigprocmask(SIG_BLOCK, &block, NULL);
+    pid_t c = fork();
+    if (c == 0) {
+      kill(getppid(), SIGUSR1);
+      _exit(0);
+    }
+    int r = sigsuspend(&none);
+    int e = errno;
+    sigprocmask(SIG_BLOCK, NULL, &now);
+    printf("sigsuspend %d, EINTR %d, handled %d, SIGUSR1 blocked again %d\n", r, e == EINTR,
+           usr, sigismember(&now, SIGUSR1));
+    waitpid(c, NULL, 0);
+    return 0;
+  }
+  if (!strcmp(mode, "eintr")) { /* a handler runs while read() waits on an empty pipe */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr;
+    sa.sa_flags = argc > 2 && !strcmp(argv[2], "restart") ? SA_RESTART : 0;
+    sigaction(SIGUSR1, &sa, NULL);
+    int fd[2];
+    if (pipe(fd)) return 1;
+    pid_t c = fork();
+    if (c == 0) {
+      kill(getppid(), SIGUSR1);
+      write(fd[1], "x", 1);
+      _exit(0);
+    }
+    char b = 0;
+    ssize_t r = read(fd[0], &b, 1);
+    int e = errno;
+    printf("read %zd, EINTR %d, handled %d", r, r < 0 && e == EINTR, usr);
+    if (r < 0) r = read(fd[0], &b, 1);
+    printf(", then %zd '%c'\n", r, b);
+    waitpid(c, NULL, 0);
+    return 0;
+  }
+  if (!strcmp(mode, "sigchld")) { /* SIGCHLD with siginfo: an exit, then a kill */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_chld;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGCHLD, &sa, NULL);
+    int st;
+    pid_t c = fork();
+    if (c == 0) _exit(7);
+    pid_t w = waitpid(c, &st, 0);
+    printf("exit: handled %d, si_code %d, si_status %d, si_pid ok %d, waited ok %d, status %d\n",
+           chld, chld_code, chld_status, chld_pid == c, w == c, WEXITSTATUS(st));
+    c = fork();
+    if (c == 0) {
+      kill(getpid(), SIGTERM);
+      pause();
+    }
+    waitpid(c, &st, 0);
+    printf("kill: handled %d, si_code %d, si_status %d, signaled %d, signal %d\n", chld,
+           chld_code, chld_status, WIFSIGNALED(st), WTERMSIG(st));
+    signal(SIGCHLD, SIG_DFL); /* the default: ignored, nothing runs */
+    c = fork();
+    if (c == 0) _exit(0);
+    waitpid(c, &st, 0);
+    printf("default: handled %d\n", chld);
     return 0;
   }
   if (!strcmp(mode, "mask")) { /* sigprocmask holds signals pending; unblocking delivers */

@@ -376,6 +376,68 @@ def test_sigprocmask_holds_signals_pending(
     assert "Traceback" not in err
 
 
+def test_a_child_exit_sends_sigchld_with_its_siginfo(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The parent's handler gets CLD_EXITED and the code, then CLD_KILLED and the signal."""
+    argv = [str(bins["static"]), "sigchld"]
+    want, code, _ = native(argv)
+    got, out, _ = vmsim_run(capfd, "-q", *argv)
+    assert (
+        out.encode()
+        == want
+        == (
+            b"exit: handled 1, si_code 1, si_status 7, si_pid ok 1, waited ok 1, status 7\n"
+            b"kill: handled 2, si_code 2, si_status 15, signaled 1, signal 15\n"
+            b"default: handled 2\n"
+        )
+    )
+    assert got == code == 0
+
+
+def test_sigsuspend_waits_for_a_signal_and_restores_the_mask(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A child signals its parent, which waits in sigsuspend with SIGUSR1 blocked before."""
+    argv = [str(bins["static"]), "sigsuspend"]
+    want, code, _ = native(argv)
+    got, out, _ = vmsim_run(capfd, "-q", *argv)
+    assert out.encode() == want == b"sigsuspend -1, EINTR 1, handled 1, SIGUSR1 blocked again 1\n"
+    assert got == code == 0
+
+
+@pytest.mark.parametrize(
+    ("flag", "line"),
+    [
+        ("none", "read -1, EINTR 1, handled 1, then 1 'x'\n"),
+        ("restart", "read 1, EINTR 0, handled 1, then 1 'x'\n"),
+    ],
+)
+def test_a_handler_interrupts_a_pipe_read_unless_sa_restart(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], flag: str, line: str
+) -> None:
+    """The parent reads an empty pipe first (vmsim's scheduler runs the child only once the
+    parent waits); the child signals it, then writes. Without SA_RESTART the read fails
+    with EINTR after the handler, as Linux's; with it the read goes on and gets the byte.
+    (Natively the child may signal before the parent reads: not compared with native.)"""
+    got, out, _ = vmsim_run(capfd, "-q", str(bins["static"]), "eintr", flag)
+    assert (got, out) == (0, line)
+
+
+def test_pause_with_no_one_to_signal_is_a_clear_deadlock(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """pause() in the only process: vmsim says nothing can ever wake it, no traceback."""
+    src = tmp_path / "p.c"
+    src.write_text("#include <unistd.h>\nint main(void) { pause(); return 0; }\n")
+    exe = tmp_path / "p"
+    subprocess.run(["gcc", "-O1", "-static", "-o", str(exe), str(src)], check=True)
+    got, out, err = vmsim_run(capfd, "-q", str(exe))
+    assert got == 1 and out == ""
+    assert err.startswith("vmsim: ") and "waits for a signal no process will send" in err
+    assert "Traceback" not in err
+
+
 def test_a_sigbus_handler_runs(
     bins: dict[str, Path], capfd: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -400,6 +400,8 @@ class Kernel:
         proc.exit_status = status
         proc.exit_reason = reason
         self.emit(ProcessExit(proc.pid, status, reason))
+        for notify in self.pids.exited:
+            notify(proc)
         for child in list(proc.children):  # orphans go to init, which reaps them
             child.parent = None
             if child.state == ZOMBIE:

@@ -80,6 +80,9 @@ class PidMap:
         """Linux's idr_next: where the search for the next pid starts."""
         self.released: list[Callable[[Proc], None]] = []
         """Called with each process that is reaped (tables above the kernel forget it)."""
+        self.exited: list[Callable[[Proc], None]] = []
+        """Called with each process that has just exited, a zombie now (Linux's
+        exit_notify: the layer that has signals tells the parent, SIGCHLD)."""
 
     def alloc(self, in_use: Container[int]) -> int | None:
         """The next free pid (see the class docstring), or None if every pid is in use."""

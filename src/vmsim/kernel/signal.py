@@ -7,6 +7,9 @@ the process, is ignored (SIGCHLD, SIGWINCH, SIGURG, SIGCONT) or ignored because 
 program asked (SIG_IGN). A handler runs on the program's stack in Linux's rt_sigframe
 (sigcontext, sigmask, siginfo) and returns through its restorer and rt_sigreturn.
 
+A process that exits sends its parent SIGCHLD (si_code CLD_EXITED or CLD_KILLED, si_pid,
+si_status), ignored unless the parent installed a handler.
+
 A signal the process blocks (sigprocmask, or a running handler's mask) stays pending,
 once (standard signals do not queue), until the mask lets it through; pending signals
 are delivered, lowest number first, whenever the process returns to user mode. A fault
@@ -82,8 +85,9 @@ class SignalState:
     blocked: int = 0
     saved: list[tuple[int, Any]] = field(default_factory=list)
     """(frame address, CPU context) of each handler running, innermost last."""
-    pending: dict[int, tuple[int, int]] = field(default_factory=dict)
-    """Signals sent but not delivered yet: signo -> (si_code, si_addr or si_pid | si_uid << 32)."""
+    pending: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    """Signals sent but not delivered yet: signo -> (si_code, si_addr or si_pid | si_uid
+    << 32, si_status: SIGCHLD's exit code or signal, else 0)."""
 
     def action(self, signo: int) -> SigAction:
         """The action for signo (default if never set)."""
@@ -132,7 +136,10 @@ class SignalState:
 # --- handlers: the signal frame on the user stack, and rt_sigreturn ----------------------
 
 SA_NODEFER, SA_RESETHAND, SA_RESTORER, SA_SIGINFO = 0x40000000, 0x80000000, 0x04000000, 4
+SA_RESTART = 0x10000000
 SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR, SI_USER, SI_TKILL = 1, 2, 2, 0, -6
+CLD_EXITED, CLD_KILLED = 1, 2
+"""SIGCHLD's si_code: the child exited, or a signal killed it (without a core dump)."""
 RED_ZONE = 128
 _UC_MCONTEXT = 8 + 40
 """Offset of uc_mcontext in the frame: pretcode, then uc_flags, uc_link, uc_stack."""
@@ -157,20 +164,25 @@ def setup_rt_frame(
     code: int,
     addr: int,
     copy_out: Callable[[int, bytes], None],
+    status: int = 0,
+    saved_mask: int | None = None,
 ) -> None:
     """Enter the handler of signo: Linux's rt_sigframe below the red zone, registers set.
 
     The interrupted register state is in the frame's sigcontext (a handler may change
     it, as Linux allows); the CPU's full state (FPU, SSE) is kept by the kernel until
-    rt_sigreturn, which restores it and then the sigcontext registers over it.
+    rt_sigreturn, which restores it and then the sigcontext registers over it. siginfo
+    holds si_signo, si_code, then si_addr (or si_pid and si_uid) and si_status. The frame
+    keeps the mask rt_sigreturn restores: the current one, or saved_mask (sigsuspend's).
     """
     act = state.action(signo)
     regs = [cpu.reg(r) for r in _SIGCONTEXT_REGS]
     frame = ((cpu.reg("rsp") - RED_ZONE - _FRAME_SIZE) & ~15) - 8
-    info = struct.pack("<iii4xQ", signo, 0, code, addr).ljust(128, b"\0")
+    info = struct.pack("<iii4xQi", signo, 0, code, addr, status).ljust(128, b"\0")
     uc = struct.pack("<QQQi4xQ", 0, 0, 0, 2, 0)  # uc_flags, uc_link, uc_stack (SS_DISABLE)
     sigcontext = _SIGCONTEXT.pack(*regs) + struct.pack("<Q", 0x33) + bytes(256 - 152)
-    data = struct.pack("<Q", act.restorer) + uc + sigcontext + struct.pack("<Q", state.blocked)
+    mask = state.blocked if saved_mask is None else saved_mask
+    data = struct.pack("<Q", act.restorer) + uc + sigcontext + struct.pack("<Q", mask)
     copy_out(frame, data + info)
     state.saved.append((frame, cpu.uc.context_save()))
     if not act.flags & SA_NODEFER:

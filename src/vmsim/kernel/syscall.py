@@ -80,7 +80,9 @@ class UserTask:
     faulted: bool = False
     """The last trap queued a fault signal for a handler (SIGSEGV, SIGBUS)."""
     pipe_waits: int = 0
-    """Consecutive retries of a syscall waiting on a pipe."""
+    """Consecutive retries of a syscall waiting on a pipe or for a signal."""
+    suspend_mask: int | None = None
+    """rt_sigsuspend: the mask to restore once a handler has run (Linux's saved_sigmask)."""
     max_rss: int = 0
     """The most pages the process had resident (getrusage's ru_maxrss, in pages)."""
     error: str = ""
@@ -126,6 +128,7 @@ class Runtime:
         """Involuntary context switches: quanta that ran out."""
         self.exact_tlb = False
         """Every access of the programs through the machine's TLB model (hw.cpu), slow."""
+        k.pids.exited.append(self.notify_parent)
 
     def new_task(self, proc: Proc, files: FileTable, exe: str) -> UserTask:
         """A task for proc with a fresh CPU whose faults trap into this kernel."""
@@ -148,7 +151,7 @@ class Runtime:
                 if code:
                     k.stats.pgfault += 1
                     k.stats.segv += 1
-                    t.signals.pending[sig.SIGSEGV] = (code, va)
+                    t.signals.pending[sig.SIGSEGV] = (code, va, 0)
                     t.faulted = True
                     return False
             ret = handle_page_fault(k, proc, va, access, reason)
@@ -160,7 +163,7 @@ class Runtime:
                     t.max_rss = proc.stats.rss
                 return proc.alive
             if ret & VM_FAULT_SIGBUS and not proc.killed and catches(t, sig.SIGBUS):
-                t.signals.pending[sig.SIGBUS] = (sig.BUS_ADRERR, va)
+                t.signals.pending[sig.SIGBUS] = (sig.BUS_ADRERR, va, 0)
                 t.faulted = True
                 return False
             k.fault_error(proc, va, access, ret)  # the signal's default action (or OOM)
@@ -172,6 +175,17 @@ class Runtime:
         """The task's process exits (or is killed: status -signo)."""
         t.files.close_all()
         self.k.do_exit(t.proc, status, reason)
+
+    def notify_parent(self, child: Proc) -> None:
+        """A process exited: SIGCHLD to its parent, if that is a live real program (Linux's
+        do_notify_parent; discarded unless the parent handles it)."""
+        parent = child.parent
+        t = self.tasks.get(parent.pid) if parent is not None else None
+        if t is None or t.proc is not parent or not parent.alive:
+            return
+        status = child.exit_status if child.exit_status is not None else 0
+        code, value = (sig.CLD_KILLED, -status) if status < 0 else (sig.CLD_EXITED, status)
+        deliver(self, t, sig.SIGCHLD, code, child.pid, value)
 
     @property
     def fills(self) -> int:
@@ -233,9 +247,12 @@ def run_task(rt: Runtime, t: UserTask) -> Generator[Any, Any, int | None]:
             if stop.kind == "syscall":
                 cpu.set_reg("rip", stop.rip)
                 blocked = dispatch(rt, t)
-                if blocked is PIPE_WAIT:  # a pipe is empty or full: others run, then retry
+                if blocked is PIPE_WAIT or blocked is SIGNAL_WAIT:  # others run, then retry
                     cpu.set_reg("rip", stop.rip - 2)
-                    yield from _wait_for_pipe(rt, t)
+                    yield from _wait_for_pipe(rt, t, "a pipe" if blocked is PIPE_WAIT else "")
+                    if interrupts(t, restartable=blocked is PIPE_WAIT):
+                        cpu.set_reg("rip", stop.rip)
+                        cpu.set_reg("rax", -errno.EINTR)
                 elif isinstance(blocked, Blocked):
                     got = yield blocked.wait
                     t.cpu.set_reg("rax", blocked.finish(got))
@@ -254,6 +271,16 @@ def run_task(rt: Runtime, t: UserTask) -> Generator[Any, Any, int | None]:
     return proc.exit_status
 
 
+def interrupts(t: UserTask, restartable: bool) -> bool:
+    """Whether a signal that arrived while t waited ends the wait with EINTR: a handler
+    will run for it, and the syscall is not restarted (SA_RESTART restarts pipe I/O;
+    pause and rt_sigsuspend always return EINTR)."""
+    signo = t.signals.next_pending()
+    if signo is None or not sig.handles(t.signals, signo):
+        return False
+    return not (restartable and t.signals.action(signo).flags & sig.SA_RESTART)
+
+
 def catches(t: UserTask, signo: int) -> bool:
     """Whether a fault signal goes to the program's handler (installed and not blocked)."""
     return sig.handles(t.signals, signo) and not t.signals.is_blocked(signo)
@@ -266,9 +293,12 @@ def deliver_pending(rt: Runtime, t: UserTask) -> None:
         signo = s.next_pending()
         if signo is None:
             return
-        code, value = s.pending.pop(signo)
+        code, value, status = s.pending.pop(signo)
         if sig.handles(s, signo):
-            sig.setup_rt_frame(t.cpu, s, signo, code, value, partial(write_user, rt, t))
+            mask, t.suspend_mask = t.suspend_mask, None  # sigreturn restores the one before
+            sig.setup_rt_frame(
+                t.cpu, s, signo, code, value, partial(write_user, rt, t), status, mask
+            )
         elif s.kills(signo):
             rt.kill(t, signo)
 
@@ -283,14 +313,28 @@ def segv_code(k: Kernel, proc: Proc, va: int, access: int) -> int:
 
 PIPE_WAIT = Blocked(Wait(), lambda _got: 0)
 """What dispatch returns for a syscall that must wait on a pipe (the syscall is retried)."""
+SIGNAL_WAIT = Blocked(Wait(), lambda _got: 0)
+"""What dispatch returns for pause and rt_sigsuspend while no signal has come (retried)."""
+
+
+class SignalWait(Exception):
+    """Raised by a syscall that sleeps until a signal comes (dispatch: SIGNAL_WAIT)."""
+
+
 MAX_PIPE_WAITS = 100_000
 
 
-def _wait_for_pipe(rt: Runtime, t: UserTask) -> Generator[Any, Any, None]:
-    """Give up the CPU while a pipe is empty or full; Deadlock if it can never change."""
+def _wait_for_pipe(rt: Runtime, t: UserTask, pipe: str) -> Generator[Any, Any, None]:
+    """Give up the CPU while a pipe is empty or full (pipe names it) or until a signal
+    comes (pipe ""); Deadlock if no other process can run to change that."""
     t.pipe_waits += 1
-    if t.pipe_waits > MAX_PIPE_WAITS:
-        raise Deadlock(f"pid {t.proc.pid} waits on a pipe that no process will ever change")
+    if not rt.others_ready() or t.pipe_waits > MAX_PIPE_WAITS:
+        what = (
+            f"on {pipe} that no process will change"
+            if pipe
+            else "for a signal no process will send"
+        )
+        raise Deadlock(f"pid {t.proc.pid} waits {what}")
     yield Yield()
 
 
@@ -331,6 +375,9 @@ def dispatch(rt: Runtime, t: UserTask) -> Blocked | None:
         except WouldBlock:
             rt.syscalls[name] -= 1  # it is retried: counted once
             return PIPE_WAIT
+        except SignalWait:
+            rt.syscalls[name] -= 1
+            return SIGNAL_WAIT
     if rt.k.events is not None:
         shown = ret if isinstance(ret, int) else 0
         rt.k.emit(Syscall(t.proc.pid, name, ", ".join(f"{a:#x}" for a in args[:3]), shown))
@@ -783,8 +830,12 @@ def sys_tkill(rt: Runtime, t: UserTask, tid: int, signo: int, *_: int) -> int:
     return 0
 
 
-def deliver(rt: Runtime, t: UserTask, signo: int, code: int = sig.SI_USER, sender: int = 0) -> None:
-    """Send signo to t (from pid sender): pending until t returns to user mode.
+def deliver(
+    rt: Runtime, t: UserTask, signo: int, code: int = sig.SI_USER, sender: int = 0,
+    status: int = 0,
+) -> None:  # fmt: skip
+    """Send signo to t (from pid sender; status: SIGCHLD's si_status): pending until t
+    returns to user mode.
 
     An unblocked signal whose default action terminates kills t at once (even one
     waiting in wait4); an ignored one that is not blocked is discarded.
@@ -797,7 +848,7 @@ def deliver(rt: Runtime, t: UserTask, signo: int, code: int = sig.SI_USER, sende
     if s.kills(signo) and not s.is_blocked(signo):
         rt.kill(t, signo)
         return
-    s.pending.setdefault(signo, (code, sender | os.getuid() << 32))
+    s.pending.setdefault(signo, (code, sender | os.getuid() << 32, status))
 
 
 def _read_strv(rt: Runtime, t: UserTask, va: int) -> list[str]:
@@ -866,6 +917,25 @@ def sys_rt_sigprocmask(rt: Runtime, t: UserTask, how: int, nset: int, oset: int,
         else:
             t.signals.blocked = mask
     return 0
+
+
+def sys_pause(rt: Runtime, t: UserTask, *_: int) -> int:
+    """Sleep until a signal runs a handler (or kills): then EINTR (run_task's retry)."""
+    raise SignalWait
+
+
+def sys_rt_sigsuspend(rt: Runtime, t: UserTask, uset: int, size: int, *_: int) -> int:
+    """Wait for a signal with the mask replaced by *uset; the handler's return restores
+    the mask of before. EINTR at once if the new mask lets a pending signal through."""
+    if size != 8:
+        raise SyscallError(errno.EINVAL, f"rt_sigsuspend: sigset size {size}")
+    if t.suspend_mask is None:  # not a retry
+        (mask,) = struct.unpack("<Q", read_user(rt, t, uset, 8))
+        t.suspend_mask, t.signals.blocked = t.signals.blocked, mask
+    signo = t.signals.next_pending()
+    if signo is not None and sig.handles(t.signals, signo):
+        return -errno.EINTR
+    raise SignalWait
 
 
 def sys_rt_sigpending(rt: Runtime, t: UserTask, uset: int, size: int, *_: int) -> int:
@@ -1068,7 +1138,8 @@ SYSCALLS: dict[int, tuple[str, Handler]] = {
     108: ("getegid", sys_getegid), 110: ("getppid", sys_getppid),
     115: ("getgroups", sys_getgroups), 118: ("getresuid", sys_getresuid),
     120: ("getresgid", sys_getresgid), 292: ("dup3", sys_dup3),
-    127: ("rt_sigpending", sys_rt_sigpending),
+    127: ("rt_sigpending", sys_rt_sigpending), 130: ("rt_sigsuspend", sys_rt_sigsuspend),
+    34: ("pause", sys_pause),
     158: ("arch_prctl", sys_arch_prctl), 186: ("gettid", sys_getpid), 200: ("tkill", sys_tkill),
     191: ("getxattr", sys_getxattr), 192: ("lgetxattr", sys_lgetxattr),
     201: ("time", sys_time), 202: ("futex", sys_futex), 217: ("getdents64", sys_getdents64),
