@@ -22,6 +22,17 @@ static volatile sig_atomic_t chld, chld_code, chld_status, chld_pid, usr;
 
 static void on_usr(int signo) { usr += signo == SIGUSR1; }
 
+static int rt_sig[16], rt_val[16], rt_code[16], nrt;
+
+static void on_rt(int signo, siginfo_t *si, void *uc) {
+  (void)uc;
+  if (nrt < 16) {
+    rt_sig[nrt] = signo;
+    rt_val[nrt] = si->si_code == SI_QUEUE ? si->si_value.sival_int : 0;
+    rt_code[nrt++] = si->si_code;
+  }
+}
+
 static void on_chld(int signo, siginfo_t *si, void *uc) {
   (void)uc;
   chld += signo == SIGCHLD;
@@ -215,6 +226,35 @@ int main(int argc, char **argv) {
       printf("line %ld\n", i);
       fflush(stdout);
     }
+    return 0;
+  }
+  if (!strcmp(mode, "rtqueue")) { /* real-time signals queue, with their values, in order */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_rt;
+    sa.sa_flags = SA_SIGINFO;
+    sigfillset(&sa.sa_mask); /* one handler at a time: the order of delivery shows */
+    sigaction(SIGRTMIN, &sa, NULL);
+    sigaction(SIGRTMIN + 1, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigset_t set;
+    sigfillset(&set);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    union sigval v;
+    for (int i = 1; i <= 3; i++) {
+      v.sival_int = 10 * i;
+      sigqueue(getpid(), SIGRTMIN + 1, v);
+      v.sival_int = i;
+      sigqueue(getpid(), SIGRTMIN, v);
+    }
+    kill(getpid(), SIGUSR1);
+    kill(getpid(), SIGUSR1); /* a standard signal: once */
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    printf("delivered:");
+    for (int i = 0; i < nrt; i++)
+      printf(" %s/%d/%s", rt_sig[i] == SIGUSR1 ? "USR1" : rt_sig[i] == SIGRTMIN ? "RTMIN" : "RTMIN+1",
+             rt_val[i], rt_code[i] == SI_QUEUE ? "queue" : rt_code[i] == SI_USER ? "user" : "?");
+    printf("\n");
     return 0;
   }
   if (!strcmp(mode, "sigsuspend")) { /* wait for a child's signal with the race closed */

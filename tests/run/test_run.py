@@ -395,6 +395,25 @@ def test_a_child_exit_sends_sigchld_with_its_siginfo(
     assert got == code == 0
 
 
+def test_real_time_signals_queue_with_their_values_in_order(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Blocked, sigqueue'd three times each: every real-time instance arrives, lowest signal
+    first and in the order sent, with its si_value; SIGUSR1 sent twice arrives once."""
+    argv = [str(bins["static"]), "rtqueue"]
+    want, code, _ = native(argv)
+    got, out, _ = vmsim_run(capfd, "-q", *argv)
+    assert (
+        out.encode()
+        == want
+        == (
+            b"delivered: USR1/0/user RTMIN/1/queue RTMIN/2/queue RTMIN/3/queue"
+            b" RTMIN+1/10/queue RTMIN+1/20/queue RTMIN+1/30/queue\n"
+        )
+    )
+    assert got == code == 0
+
+
 def test_sigsuspend_waits_for_a_signal_and_restores_the_mask(
     bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
 ) -> None:

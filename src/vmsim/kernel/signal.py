@@ -11,7 +11,8 @@ A process that exits sends its parent SIGCHLD (si_code CLD_EXITED or CLD_KILLED,
 si_status), ignored unless the parent installed a handler.
 
 A signal the process blocks (sigprocmask, or a running handler's mask) stays pending,
-once (standard signals do not queue), until the mask lets it through; pending signals
+once for a standard signal, every instance in order for a real-time one (SIGRTMIN..,
+with sigqueue's value), until the mask lets it through; pending signals
 are delivered, lowest number first, whenever the process returns to user mode. A fault
 signal (SIGSEGV, SIGBUS) that is blocked or ignored kills, as Linux's force_sig_fault.
 """
@@ -29,6 +30,10 @@ from vmsim.hw.cpu import CPU
 SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE = 1, 2, 3, 4, 5, 6, 7, 8
 SIGKILL, SIGUSR1, SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM = 9, 10, 11, 12, 13, 14, 15
 SIGCHLD, SIGCONT, SIGSTOP, SIGURG, SIGWINCH = 17, 18, 19, 23, 28
+SIGRTMIN = 32
+"""The first real-time signal (glibc keeps 32 and 33 and calls 34 SIGRTMIN)."""
+RT_QUEUE_MAX = 1 << 15
+"""Instances of one real-time signal that may wait (as RLIMIT_SIGPENDING bounds them)."""
 NSIG = 64
 SIG_DFL, SIG_IGN = 0, 1
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
@@ -76,6 +81,10 @@ class SigAction:
 
 _DEFAULT_ACTION = SigAction()
 
+SigInfo = tuple[int, int, int]
+"""What a pending signal carries to its handler's siginfo: (si_code, si_addr or si_pid |
+si_uid << 32, si_status for SIGCHLD or si_value for sigqueue, else 0)."""
+
 
 @dataclass
 class SignalState:
@@ -85,9 +94,29 @@ class SignalState:
     blocked: int = 0
     saved: list[tuple[int, Any]] = field(default_factory=list)
     """(frame address, CPU context) of each handler running, innermost last."""
-    pending: dict[int, tuple[int, int, int]] = field(default_factory=dict)
-    """Signals sent but not delivered yet: signo -> (si_code, si_addr or si_pid | si_uid
-    << 32, si_status: SIGCHLD's exit code or signal, else 0)."""
+    pending: dict[int, list[SigInfo]] = field(default_factory=dict)
+    """Signals sent but not delivered yet, signo -> its instances in the order sent: one
+    at most for a standard signal, any number for a real-time one (SIGRTMIN..)."""
+
+    def post(self, signo: int, info: SigInfo) -> bool:
+        """Make signo pending with info; False if a real-time queue is full (EAGAIN)."""
+        queue = self.pending.setdefault(signo, [])
+        if signo < SIGRTMIN:
+            if not queue:
+                queue.append(info)
+            return True
+        if len(queue) >= RT_QUEUE_MAX:
+            return False
+        queue.append(info)
+        return True
+
+    def take(self, signo: int) -> SigInfo:
+        """The oldest pending instance of signo, no longer pending."""
+        queue = self.pending[signo]
+        info = queue.pop(0)
+        if not queue:
+            del self.pending[signo]
+        return info
 
     def action(self, signo: int) -> SigAction:
         """The action for signo (default if never set)."""
@@ -172,13 +201,14 @@ def setup_rt_frame(
     The interrupted register state is in the frame's sigcontext (a handler may change
     it, as Linux allows); the CPU's full state (FPU, SSE) is kept by the kernel until
     rt_sigreturn, which restores it and then the sigcontext registers over it. siginfo
-    holds si_signo, si_code, then si_addr (or si_pid and si_uid) and si_status. The frame
+    holds si_signo, si_code, then si_addr (or si_pid and si_uid) and si_status (or
+    si_value). The frame
     keeps the mask rt_sigreturn restores: the current one, or saved_mask (sigsuspend's).
     """
     act = state.action(signo)
     regs = [cpu.reg(r) for r in _SIGCONTEXT_REGS]
     frame = ((cpu.reg("rsp") - RED_ZONE - _FRAME_SIZE) & ~15) - 8
-    info = struct.pack("<iii4xQi", signo, 0, code, addr, status).ljust(128, b"\0")
+    info = struct.pack("<iii4xQq", signo, 0, code, addr, status).ljust(128, b"\0")
     uc = struct.pack("<QQQi4xQ", 0, 0, 0, 2, 0)  # uc_flags, uc_link, uc_stack (SS_DISABLE)
     sigcontext = _SIGCONTEXT.pack(*regs) + struct.pack("<Q", 0x33) + bytes(256 - 152)
     mask = state.blocked if saved_mask is None else saved_mask

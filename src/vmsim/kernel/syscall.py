@@ -151,7 +151,7 @@ class Runtime:
                 if code:
                     k.stats.pgfault += 1
                     k.stats.segv += 1
-                    t.signals.pending[sig.SIGSEGV] = (code, va, 0)
+                    t.signals.pending[sig.SIGSEGV] = [(code, va, 0)]
                     t.faulted = True
                     return False
             ret = handle_page_fault(k, proc, va, access, reason)
@@ -163,7 +163,7 @@ class Runtime:
                     t.max_rss = proc.stats.rss
                 return proc.alive
             if ret & VM_FAULT_SIGBUS and not proc.killed and catches(t, sig.SIGBUS):
-                t.signals.pending[sig.SIGBUS] = (sig.BUS_ADRERR, va, 0)
+                t.signals.pending[sig.SIGBUS] = [(sig.BUS_ADRERR, va, 0)]
                 t.faulted = True
                 return False
             k.fault_error(proc, va, access, ret)  # the signal's default action (or OOM)
@@ -293,7 +293,7 @@ def deliver_pending(rt: Runtime, t: UserTask) -> None:
         signo = s.next_pending()
         if signo is None:
             return
-        code, value, status = s.pending.pop(signo)
+        code, value, status = s.take(signo)
         if sig.handles(s, signo):
             mask, t.suspend_mask = t.suspend_mask, None  # sigreturn restores the one before
             sig.setup_rt_frame(
@@ -818,6 +818,20 @@ def sys_kill(rt: Runtime, t: UserTask, pid: int, signo: int, *_: int) -> int:
     return 0
 
 
+def sys_rt_sigqueueinfo(rt: Runtime, t: UserTask, pid: int, signo: int, uinfo: int, *_: int) -> int:
+    """sigqueue: a signal with the sender's si_code (SI_QUEUE) and si_value."""
+    target = rt.tasks.get(_s32(pid))
+    if target is None or not target.proc.alive:
+        raise SyscallError(errno.ESRCH, f"sigqueue: no process {pid}")
+    raw = read_user(rt, t, uinfo, 32)
+    (code,) = struct.unpack_from("<i", raw, 8)
+    (value,) = struct.unpack_from("<q", raw, 24)  # si_value
+    if code >= 0 and target is not t:  # Linux: only the kernel may claim si_code >= 0
+        raise SyscallError(errno.EPERM, "sigqueue: si_code >= 0 for another process")
+    deliver(rt, target, signo, code, t.proc.pid, value)
+    return 0
+
+
 def sys_tgkill(rt: Runtime, t: UserTask, tgid: int, tid: int, signo: int, *_: int) -> int:
     return sys_tkill(rt, t, tid, signo)
 
@@ -834,8 +848,8 @@ def deliver(
     rt: Runtime, t: UserTask, signo: int, code: int = sig.SI_USER, sender: int = 0,
     status: int = 0,
 ) -> None:  # fmt: skip
-    """Send signo to t (from pid sender; status: SIGCHLD's si_status): pending until t
-    returns to user mode.
+    """Send signo to t (from pid sender; status: SIGCHLD's si_status or sigqueue's
+    si_value): pending until t returns to user mode (EAGAIN: a real-time queue is full).
 
     An unblocked signal whose default action terminates kills t at once (even one
     waiting in wait4); an ignored one that is not blocked is discarded.
@@ -848,7 +862,8 @@ def deliver(
     if s.kills(signo) and not s.is_blocked(signo):
         rt.kill(t, signo)
         return
-    s.pending.setdefault(signo, (code, sender | os.getuid() << 32, status))
+    if not s.post(signo, (code, sender | os.getuid() << 32, status)):
+        raise SyscallError(errno.EAGAIN, f"signal {signo}: too many queued")
 
 
 def _read_strv(rt: Runtime, t: UserTask, va: int) -> list[str]:
@@ -1139,6 +1154,7 @@ SYSCALLS: dict[int, tuple[str, Handler]] = {
     115: ("getgroups", sys_getgroups), 118: ("getresuid", sys_getresuid),
     120: ("getresgid", sys_getresgid), 292: ("dup3", sys_dup3),
     127: ("rt_sigpending", sys_rt_sigpending), 130: ("rt_sigsuspend", sys_rt_sigsuspend),
+    129: ("rt_sigqueueinfo", sys_rt_sigqueueinfo),
     34: ("pause", sys_pause),
     158: ("arch_prctl", sys_arch_prctl), 186: ("gettid", sys_getpid), 200: ("tkill", sys_tkill),
     191: ("getxattr", sys_getxattr), 192: ("lgetxattr", sys_lgetxattr),
