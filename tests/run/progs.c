@@ -257,6 +257,36 @@ int main(int argc, char **argv) {
     printf("\n");
     return 0;
   }
+  if (!strcmp(mode, "waitintr")) { /* a signal while waitpid waits for another child */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr;
+    sa.sa_flags = argc > 2 && !strcmp(argv[2], "restart") ? SA_RESTART : 0;
+    sigaction(SIGUSR1, &sa, NULL);
+    int fd[2];
+    if (pipe(fd)) return 1;
+    pid_t slow = fork();
+    if (slow == 0) { /* exits once the parent has been signalled */
+      char b;
+      read(fd[0], &b, 1);
+      _exit(3);
+    }
+    pid_t c = fork();
+    if (c == 0) {
+      kill(getppid(), SIGUSR1);
+      write(fd[1], "x", 1);
+      _exit(0);
+    }
+    int st = 0;
+    pid_t w = waitpid(slow, &st, 0);
+    int e = errno;
+    printf("waitpid %s, EINTR %d, handled %d", w == slow ? "slow" : w < 0 ? "-1" : "?",
+           w < 0 && e == EINTR, usr);
+    if (w < 0) w = waitpid(slow, &st, 0);
+    printf(", then %s status %d\n", w == slow ? "slow" : "?", WEXITSTATUS(st));
+    waitpid(c, NULL, 0);
+    return 0;
+  }
   if (!strcmp(mode, "sigsuspend")) { /* wait for a child's signal with the race closed */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -5,16 +5,16 @@ calls through its process; each `yield` is a point where it may be preempted. Th
 scheduler sends each resumed program the accesses left in its quantum (a trace replay
 uses it to stop exactly at the end of its quantum; other programs may ignore it).
 A program that yields `Wait()` sleeps until a child exits, and gets (pid, status)
-back; one that yields `Yield()` gives up the rest of its quantum. When the program
-returns, its process exits with the returned status (0 if None). The quantum is
-counted in memory accesses; switching to another process is a context switch
-(kernel.switch_to: without ASIDs it flushes the TLB).
+back (or INTERRUPTED, if the Wait says a signal ended it); one that yields `Yield()`
+gives up the rest of its quantum. When the program returns, its process exits with the
+returned status (0 if None). The quantum is counted in memory accesses; switching to
+another process is a context switch (kernel.switch_to: without ASIDs it flushes the TLB).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,9 +29,18 @@ Program = Generator[Any, Any, Any]
 
 @dataclass(frozen=True)
 class Wait:
-    """What a program yields to wait for a child (any, or pid) to exit."""
+    """What a program yields to wait for a child (any, or pid) to exit.
+
+    interrupted, if given, is asked while the program sleeps: when it says True (a
+    signal came whose handler must run) the program wakes with INTERRUPTED instead.
+    """
 
     pid: int = -1
+    interrupted: Callable[[], bool] | None = None
+
+
+INTERRUPTED = ("interrupted",)
+"""The reply of a Wait that a signal ended before any child exited."""
 
 
 @dataclass(frozen=True)
@@ -150,8 +159,11 @@ class Scheduler:
                 self.sleeping.remove(task)
                 task.program.close()
                 continue
-            assert task.waiting is not None
-            got = do_wait(self._k, task.proc, task.waiting.pid)
+            waiting = task.waiting
+            assert waiting is not None
+            got: tuple[Any, ...] | None = do_wait(self._k, task.proc, waiting.pid)
+            if got is None and waiting.interrupted is not None and waiting.interrupted():
+                got = INTERRUPTED
             if got is not None:
                 self.sleeping.remove(task)
                 task.waiting, task.reply = None, got

@@ -22,7 +22,7 @@ import re
 import struct
 from collections import Counter
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +40,7 @@ from vmsim.kernel.memory import unmap_pages
 from vmsim.kernel.mm import PROT_WRITE, VM_FAULT_DONE, VM_FAULT_ERROR, VM_FAULT_SIGBUS
 from vmsim.kernel.mmap import close_vma, do_brk, do_mmap, do_mprotect, do_mremap, do_munmap
 from vmsim.kernel.proc import Proc, do_fork, do_wait
-from vmsim.kernel.sched import Deadlock, Wait, Yield
+from vmsim.kernel.sched import INTERRUPTED, Deadlock, Wait, Yield
 from vmsim.kernel.shmem import ShmObject, release_object
 from vmsim.kernel.uaccess import copy_in, copy_out
 
@@ -254,8 +254,13 @@ def run_task(rt: Runtime, t: UserTask) -> Generator[Any, Any, int | None]:
                         cpu.set_reg("rip", stop.rip)
                         cpu.set_reg("rax", -errno.EINTR)
                 elif isinstance(blocked, Blocked):
-                    got = yield blocked.wait
-                    t.cpu.set_reg("rax", blocked.finish(got))
+                    got = yield replace(blocked.wait, interrupted=partial(signal_due, t))
+                    if got is not INTERRUPTED:
+                        t.cpu.set_reg("rax", blocked.finish(got))
+                    elif interrupts(t, restartable=True):
+                        t.cpu.set_reg("rax", -errno.EINTR)
+                    else:  # SA_RESTART: the handler runs, then wait4 again
+                        t.cpu.set_reg("rip", stop.rip - 2)
             elif stop.kind == "quantum":  # preempted: another process gets the CPU
                 rt.preemptions += 1
                 yield Yield()
@@ -271,13 +276,20 @@ def run_task(rt: Runtime, t: UserTask) -> Generator[Any, Any, int | None]:
     return proc.exit_status
 
 
+def signal_due(t: UserTask) -> bool:
+    """Whether a pending signal would run t's handler now (it ends a sleep)."""
+    signo = t.signals.next_pending()
+    return signo is not None and sig.handles(t.signals, signo)
+
+
 def interrupts(t: UserTask, restartable: bool) -> bool:
     """Whether a signal that arrived while t waited ends the wait with EINTR: a handler
     will run for it, and the syscall is not restarted (SA_RESTART restarts pipe I/O;
     pause and rt_sigsuspend always return EINTR)."""
-    signo = t.signals.next_pending()
-    if signo is None or not sig.handles(t.signals, signo):
+    if not signal_due(t):
         return False
+    signo = t.signals.next_pending()
+    assert signo is not None
     return not (restartable and t.signals.action(signo).flags & sig.SA_RESTART)
 
 
