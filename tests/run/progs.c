@@ -287,6 +287,16 @@ int main(int argc, char **argv) {
     waitpid(c, NULL, 0);
     return 0;
   }
+  if (!strcmp(mode, "nozombie")) { /* SIGCHLD ignored: children leave no zombie */
+    signal(SIGCHLD, SIG_IGN);
+    pid_t c = fork();
+    if (c == 0) _exit(5);
+    pid_t w = wait(NULL); /* waits for the child, then finds none: ECHILD */
+    int e = errno;
+    printf("wait %d, ECHILD %d, child gone %d\n", w, w < 0 && e == ECHILD,
+           kill(c, 0) < 0 && errno == ESRCH);
+    return 0;
+  }
   if (!strcmp(mode, "sigsuspend")) { /* wait for a child's signal with the race closed */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

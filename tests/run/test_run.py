@@ -414,6 +414,17 @@ def test_real_time_signals_queue_with_their_values_in_order(
     assert got == code == 0
 
 
+def test_sigchld_ignored_leaves_no_zombie_and_wait_finds_echild(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """signal(SIGCHLD, SIG_IGN): the child is reaped as it exits; wait() waits, then ECHILD."""
+    argv = [str(bins["static"]), "nozombie"]
+    want, code, _ = native(argv)
+    got, out, _ = vmsim_run(capfd, "-q", *argv)
+    assert out.encode() == want == b"wait -1, ECHILD 1, child gone 1\n"
+    assert got == code == 0
+
+
 def test_sigsuspend_waits_for_a_signal_and_restores_the_mask(
     bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
 ) -> None:

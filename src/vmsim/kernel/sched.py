@@ -5,7 +5,8 @@ calls through its process; each `yield` is a point where it may be preempted. Th
 scheduler sends each resumed program the accesses left in its quantum (a trace replay
 uses it to stop exactly at the end of its quantum; other programs may ignore it).
 A program that yields `Wait()` sleeps until a child exits, and gets (pid, status)
-back (or INTERRUPTED, if the Wait says a signal ended it); one that yields `Yield()`
+back (INTERRUPTED if the Wait says a signal ended it; SyscallError raised at the yield
+if its children went meanwhile); one that yields `Yield()`
 gives up the rest of its quantum. When the program returns, its process exits with the
 returned status (0 if None). The quantum is counted in memory accesses; switching to
 another process is a context switch (kernel.switch_to: without ASIDs it flushes the TLB).
@@ -18,7 +19,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from vmsim.errors import ProcessKilled, SimulatedSignal, VmsimError
+from vmsim.errors import ProcessKilled, SimulatedSignal, SyscallError, VmsimError
 from vmsim.kernel.proc import Proc, do_wait
 
 if TYPE_CHECKING:
@@ -150,6 +151,8 @@ class Scheduler:
             task.started = True
             return next(task.program)
         reply, task.reply = task.reply, None
+        if isinstance(reply, SyscallError):  # raised where the program waited
+            return task.program.throw(reply)
         return task.program.send(reply if reply is not None else budget)
 
     def _wake_sleepers(self) -> None:
@@ -161,7 +164,11 @@ class Scheduler:
                 continue
             waiting = task.waiting
             assert waiting is not None
-            got: tuple[Any, ...] | None = do_wait(self._k, task.proc, waiting.pid)
+            got: Any = None
+            try:
+                got = do_wait(self._k, task.proc, waiting.pid)
+            except SyscallError as exc:  # no child left to wait for: the program gets ECHILD
+                got = exc
             if got is None and waiting.interrupted is not None and waiting.interrupted():
                 got = INTERRUPTED
             if got is not None:

@@ -165,7 +165,7 @@ class SignalState:
 # --- handlers: the signal frame on the user stack, and rt_sigreturn ----------------------
 
 SA_NODEFER, SA_RESETHAND, SA_RESTORER, SA_SIGINFO = 0x40000000, 0x80000000, 0x04000000, 4
-SA_RESTART = 0x10000000
+SA_RESTART, SA_NOCLDWAIT = 0x10000000, 2
 SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR, SI_USER, SI_TKILL = 1, 2, 2, 0, -6
 CLD_EXITED, CLD_KILLED = 1, 2
 """SIGCHLD's si_code: the child exited, or a signal killed it (without a core dump)."""

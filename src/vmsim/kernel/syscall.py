@@ -39,7 +39,7 @@ from vmsim.kernel.ltrace import rearm, watch_image
 from vmsim.kernel.memory import unmap_pages
 from vmsim.kernel.mm import PROT_WRITE, VM_FAULT_DONE, VM_FAULT_ERROR, VM_FAULT_SIGBUS
 from vmsim.kernel.mmap import close_vma, do_brk, do_mmap, do_mprotect, do_mremap, do_munmap
-from vmsim.kernel.proc import Proc, do_fork, do_wait
+from vmsim.kernel.proc import Proc, do_fork, do_wait, reap
 from vmsim.kernel.sched import INTERRUPTED, Deadlock, Wait, Yield
 from vmsim.kernel.shmem import ShmObject, release_object
 from vmsim.kernel.uaccess import copy_in, copy_out
@@ -178,11 +178,15 @@ class Runtime:
 
     def notify_parent(self, child: Proc) -> None:
         """A process exited: SIGCHLD to its parent, if that is a live real program (Linux's
-        do_notify_parent; discarded unless the parent handles it)."""
+        do_notify_parent; discarded unless the parent handles it). A parent that set
+        SIGCHLD to SIG_IGN, or SA_NOCLDWAIT, leaves no zombie: the child is reaped now."""
         parent = child.parent
         t = self.tasks.get(parent.pid) if parent is not None else None
         if t is None or t.proc is not parent or not parent.alive:
             return
+        act = t.signals.action(sig.SIGCHLD)
+        if act.handler == sig.SIG_IGN or act.flags & sig.SA_NOCLDWAIT:
+            reap(self.k, child)  # no zombie: wait4 waits for the others, then ECHILD
         status = child.exit_status if child.exit_status is not None else 0
         code, value = (sig.CLD_KILLED, -status) if status < 0 else (sig.CLD_EXITED, status)
         deliver(self, t, sig.SIGCHLD, code, child.pid, value)
@@ -254,13 +258,12 @@ def run_task(rt: Runtime, t: UserTask) -> Generator[Any, Any, int | None]:
                         cpu.set_reg("rip", stop.rip)
                         cpu.set_reg("rax", -errno.EINTR)
                 elif isinstance(blocked, Blocked):
-                    got = yield replace(blocked.wait, interrupted=partial(signal_due, t))
-                    if got is not INTERRUPTED:
-                        t.cpu.set_reg("rax", blocked.finish(got))
-                    elif interrupts(t, restartable=True):
-                        t.cpu.set_reg("rax", -errno.EINTR)
-                    else:  # SA_RESTART: the handler runs, then wait4 again
-                        t.cpu.set_reg("rip", stop.rip - 2)
+                    try:
+                        got = yield replace(blocked.wait, interrupted=partial(signal_due, t))
+                    except SyscallError as exc:  # the children went while it slept (ECHILD)
+                        t.cpu.set_reg("rax", -(exc.errno or errno.ECHILD))
+                    else:
+                        finish_wait(t, blocked, got, stop.rip)
             elif stop.kind == "quantum":  # preempted: another process gets the CPU
                 rt.preemptions += 1
                 yield Yield()
@@ -274,6 +277,17 @@ def run_task(rt: Runtime, t: UserTask) -> Generator[Any, Any, int | None]:
             k.tlb.on_flush = None
         t.files.close_all()
     return proc.exit_status
+
+
+def finish_wait(t: UserTask, blocked: Blocked, got: Any, syscall_end: int) -> None:
+    """wait4's result once the scheduler woke it: (pid, status), or a signal's EINTR or
+    restart (SA_RESTART: the syscall instruction runs again after the handler)."""
+    if got is not INTERRUPTED:
+        t.cpu.set_reg("rax", blocked.finish(got))
+    elif interrupts(t, restartable=True):
+        t.cpu.set_reg("rax", -errno.EINTR)
+    else:
+        t.cpu.set_reg("rip", syscall_end - 2)
 
 
 def signal_due(t: UserTask) -> bool:
