@@ -42,6 +42,24 @@ def progs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
+@pytest.mark.parametrize(("offset", "hits"), [(4096, 9), (4092, 10)])
+def test_a_load_across_a_page_boundary_looks_up_both_pages(
+    tmp_path: Path, offset: int, hits: int
+) -> None:
+    """Worked out by hand (16 entries, fully associative): 8 instruction fetches on one
+    code page (1 miss, 7 hits), a store to each of bss pages A and B (2 misses), the load
+    (inside B: 1 hit; across A and B: 2 hits, one per page, as on x86), then a store and
+    a load of the stack (1 miss, 1 hit)."""
+    if shutil.which("gcc") is None:
+        pytest.fail("gcc is needed (.ci/run installs it)")
+    exe = tmp_path / "cross"
+    cmd = ["gcc", "-O1", "-static", "-nostdlib", "-fno-pie", "-no-pie", f"-DOFFSET={offset}"]
+    subprocess.run([*cmd, "-o", str(exe), str(HERE / "crossprog.c")], check=True)
+    m, p = _exact_run(exe, tlb_entries=16, tlb_ways=0)
+    assert p.exit_status == 0
+    assert (m.stats.tlb_hit, m.stats.tlb_miss) == (hits, 4)
+
+
 def _exact_run(program: Path, **machine: object) -> tuple[vmsim.Machine, vmsim.Process]:
     m = vmsim.Machine(**{"memory": "16MiB", **machine})
     m.runtime.exact_tlb = True

@@ -466,16 +466,23 @@ class CPU:
         return (leaf & addr) >> 12, flags
 
     def _exact_fetch(self, uc: Uc, address: int, size: int, _data: object) -> None:
-        """exact_tlb: an instruction is fetched from address."""
+        """exact_tlb: an instruction is fetched from address (an instruction that crosses
+        into the next page looks that page up too, as the hardware does)."""
         self._model(address, EXEC)
+        if (address & 0xFFF) + size > 0x1000:
+            self._model((address | 0xFFF) + 1, EXEC)
 
     def _exact_data(
         self, uc: Uc, uc_access: int, paddr: int, size: int, value: int, _data: object
     ) -> None:
-        """exact_tlb: a load or store at physical address paddr (its page from the fill)."""
+        """exact_tlb: a load or store at physical address paddr (its page from the fill);
+        one that crosses into the next page is two lookups, one per page, as on x86."""
         vpn = self._vpn_of.get(paddr >> 12)
         if vpn is not None:
-            self._model((vpn << 12) | (paddr & 0xFFF), _ACCESS.get(uc_access, READ))
+            access = _ACCESS.get(uc_access, READ)
+            self._model((vpn << 12) | (paddr & 0xFFF), access)
+            if (paddr & 0xFFF) + size > 0x1000:
+                self._model((vpn + 1) << 12, access)
 
     def _model(self, va: int, access: int) -> None:
         """One access through the machine's TLB model."""
