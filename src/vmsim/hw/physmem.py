@@ -33,6 +33,9 @@ class PhysicalMemory:
         self.writes = 0
         self.host_buffer: mmap.mmap | None = None
         """The one anonymous host mapping holding every frame, once map_host_buffer ran."""
+        self._host_view: memoryview | None = None
+        """A view of the whole host mapping: PTE-sized loads and stores go straight to it."""
+        self._touched: set[int] = set()
 
     def map_host_buffer(self) -> mmap.mmap:
         """Move every frame into one anonymous host mapping (a CPU maps it as guest RAM).
@@ -47,6 +50,7 @@ class PhysicalMemory:
                 for ppn, data in self._frames.items():
                     frames.get(ppn)[:] = data
             self._frames, self.host_buffer = frames, buf
+            self._host_view, self._touched = frames.view, frames.touched
         return self.host_buffer
 
     @property
@@ -97,18 +101,28 @@ class PhysicalMemory:
 
     def read_uint(self, pa: int, size: int) -> int:
         """A little-endian unsigned integer of size 1, 4 or 8 bytes at pa."""
-        self._check(pa, size)
+        if pa < 0 or pa + size > self.size or (pa & self._offset_mask) + size > self.page_size:
+            self._check(pa, size)
         self.reads += 1
+        view = self._host_view
+        if view is not None:
+            return int(_UINT[size].unpack_from(view, pa)[0])
         f = self._frames.get(pa >> self.page_shift)
         if f is None:
             return 0
-        return int(_UINT[size].unpack_from(f, pa & (self.page_size - 1))[0])
+        return int(_UINT[size].unpack_from(f, pa & self._offset_mask)[0])
 
     def write_uint(self, pa: int, size: int, value: int) -> None:
         """Store a little-endian unsigned integer of size 1, 4 or 8 bytes at pa."""
-        self._check(pa, size)
+        if pa < 0 or pa + size > self.size or (pa & self._offset_mask) + size > self.page_size:
+            self._check(pa, size)
         self.writes += 1
-        _UINT[size].pack_into(self.frame(pa >> self.page_shift), pa & (self.page_size - 1), value)
+        view = self._host_view
+        if view is not None:
+            _UINT[size].pack_into(view, pa, value)
+            self._touched.add(pa >> self.page_shift)
+            return
+        _UINT[size].pack_into(self.frame(pa >> self.page_shift), pa & self._offset_mask, value)
 
     def read_frame(self, ppn: int) -> bytes:
         """The whole content of frame ppn."""
@@ -146,19 +160,20 @@ class _HostFrames:
     """Frames as views of one host mapping: every frame exists (reads its bytes), pop zeroes."""
 
     def __init__(self, buf: mmap.mmap, page_size: int) -> None:
-        self._view = memoryview(buf)
+        self.view = memoryview(buf)
         self._ps = page_size
-        self._touched: set[int] = set()
+        self.touched: set[int] = set()
+        """The frames written since their last release (host memory they may hold)."""
 
     def get(self, ppn: int, default: object = None) -> memoryview:
         """The bytes of frame ppn, in place (every frame exists: `default` is never used)."""
-        self._touched.add(ppn)
-        return self._view[ppn * self._ps : (ppn + 1) * self._ps]
+        self.touched.add(ppn)
+        return self.view[ppn * self._ps : (ppn + 1) * self._ps]
 
     def pop(self, ppn: int, default: None = None) -> None:
         """Zero frame ppn."""
-        self._view[ppn * self._ps : (ppn + 1) * self._ps] = bytes(self._ps)
-        self._touched.discard(ppn)
+        self.view[ppn * self._ps : (ppn + 1) * self._ps] = bytes(self._ps)
+        self.touched.discard(ppn)
 
     def __setitem__(self, ppn: int, data: bytearray) -> None:
         self.get(ppn)[:] = data
@@ -167,4 +182,4 @@ class _HostFrames:
         return self.get(ppn)
 
     def __len__(self) -> int:
-        return len(self._touched)
+        return len(self.touched)
