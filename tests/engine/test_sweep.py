@@ -202,9 +202,12 @@ def test_workers_are_warmed_by_a_plugin(client: Any, tmp_path: Path) -> None:
 
 
 def test_a_lost_task_is_a_failure_of_its_trace_not_of_the_sweep() -> None:
-    """as_completed(raise_errors=False) hands over the exception of a task whose worker died."""
+    class Lost:
+        def result(self) -> Any:
+            raise RuntimeError("worker tcp://10.0.0.1:4000 died")
+
     task = SweepTask("a.vmt", "lru", (8,))
-    got = _result(RuntimeError("worker tcp://10.0.0.1:4000 died"), task)
+    got = _result(Lost(), task)
     assert isinstance(got, TaskFailure)
     assert (got.trace, got.policy) == ("a.vmt", "lru") and "died" in got.error
 

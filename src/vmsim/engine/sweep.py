@@ -295,9 +295,8 @@ def _run(
     futures = dict(zip(client.map(run_task, tasks, pure=False), tasks, strict=True))
     rows: list[dict[str, Any]] = []
     finished = total - len(tasks)
-    # with_results: the client fetches each result as it completes, in its event loop
-    for fut, value in as_completed(list(futures), with_results=True, raise_errors=False):
-        result = _result(value, futures[fut])
+    for fut in as_completed(list(futures)):
+        result = _result(fut, futures[fut])
         if isinstance(result, TaskFailure):
             if failures is not None:
                 failures.append(result)
@@ -311,12 +310,12 @@ def _run(
     return rows
 
 
-def _result(value: Any, task: SweepTask) -> list[dict[str, Any]] | TaskFailure:
-    """A finished task's rows, or a TaskFailure for whatever stopped it (the exception
-    as_completed hands over when the task raised or its worker died)."""
-    if isinstance(value, BaseException):  # the others go on
-        return TaskFailure(task.trace, task.policy, f"{type(value).__name__}: {value}")
-    result: list[dict[str, Any]] | TaskFailure = value
+def _result(fut: Any, task: SweepTask) -> list[dict[str, Any]] | TaskFailure:
+    """A finished future's rows, or a TaskFailure for whatever stopped it (a lost worker)."""
+    try:
+        result: list[dict[str, Any]] | TaskFailure = fut.result()
+    except Exception as exc:  # the task raised or its worker died: the others go on
+        return TaskFailure(task.trace, task.policy, f"{type(exc).__name__}: {exc}")
     return result
 
 
