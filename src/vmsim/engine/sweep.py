@@ -295,19 +295,32 @@ def _run(
     futures = dict(zip(client.map(run_task, tasks, pure=False), tasks, strict=True))
     rows: list[dict[str, Any]] = []
     finished = total - len(tasks)
-    for fut in as_completed(list(futures)):
-        result = _result(fut, futures[fut])
-        if isinstance(result, TaskFailure):
-            if failures is not None:
-                failures.append(result)
-        else:
-            rows += result
-            if journal is not None:
-                journal.append(result)
-        finished += 1
-        if progress:
-            progress(finished, total)
+    for batch in as_completed(list(futures)).batches():  # what has finished since the last
+        for result in _results(client, batch, futures):
+            if isinstance(result, TaskFailure):
+                if failures is not None:
+                    failures.append(result)
+            else:
+                rows += result
+                if journal is not None:
+                    journal.append(result)
+            finished += 1
+            if progress:
+                progress(finished, total)
     return rows
+
+
+def _results(
+    client: Any, batch: list[Any], futures: dict[Any, SweepTask]
+) -> list[list[dict[str, Any]] | TaskFailure]:
+    """The results of a batch of finished futures, those that succeeded fetched in one
+    gather (one round trip, not one each); the others' TaskFailures."""
+    done = [f for f in batch if f.status == "finished"]
+    try:
+        got = dict(zip(done, client.gather(done), strict=True)) if done else {}
+    except Exception:  # a worker went between the batch and the gather: one by one
+        got = {}
+    return [got[f] if f in got else _result(f, futures[f]) for f in batch]
 
 
 def _result(fut: Any, task: SweepTask) -> list[dict[str, Any]] | TaskFailure:
