@@ -22,6 +22,25 @@ static volatile sig_atomic_t chld, chld_code, chld_status, chld_pid, usr;
 
 static void on_usr(int signo) { usr += signo == SIGUSR1; }
 
+/* sigaction(signo) with handler h: an sa_sigaction if flags has SA_SIGINFO; all signals
+   blocked while it runs if block_all. */
+static void install(int signo, void *h, int flags, int block_all) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  if (flags & SA_SIGINFO)
+    sa.sa_sigaction = (void (*)(int, siginfo_t *, void *))h;
+  else
+    sa.sa_handler = (void (*)(int))h;
+  sa.sa_flags = flags;
+  if (block_all) sigfillset(&sa.sa_mask);
+  sigaction(signo, &sa, NULL);
+}
+
+/* SA_RESTART if argv[2] is "restart". */
+static int restart_flag(int argc, char **argv) {
+  return argc > 2 && !strcmp(argv[2], "restart") ? SA_RESTART : 0;
+}
+
 static int rt_sig[16], rt_val[16], rt_code[16], nrt;
 
 static void on_rt(int signo, siginfo_t *si, void *uc) {
@@ -229,14 +248,10 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(mode, "rtqueue")) { /* real-time signals queue, with their values, in order */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_rt;
-    sa.sa_flags = SA_SIGINFO;
-    sigfillset(&sa.sa_mask); /* one handler at a time: the order of delivery shows */
-    sigaction(SIGRTMIN, &sa, NULL);
-    sigaction(SIGRTMIN + 1, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
+    /* all blocked in the handler: one at a time, so the order of delivery shows */
+    install(SIGRTMIN, on_rt, SA_SIGINFO, 1);
+    install(SIGRTMIN + 1, on_rt, SA_SIGINFO, 1);
+    install(SIGUSR1, on_rt, SA_SIGINFO, 1);
     sigset_t set;
     sigfillset(&set);
     sigprocmask(SIG_BLOCK, &set, NULL);
@@ -258,11 +273,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(mode, "waitintr")) { /* a signal while waitpid waits for another child */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr;
-    sa.sa_flags = argc > 2 && !strcmp(argv[2], "restart") ? SA_RESTART : 0;
-    sigaction(SIGUSR1, &sa, NULL);
+    install(SIGUSR1, on_usr, restart_flag(argc, argv), 0);
     int fd[2];
     if (pipe(fd)) return 1;
     pid_t slow = fork();
@@ -298,10 +309,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(mode, "sigsuspend")) { /* wait for a child's signal with the race closed */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr;
-    sigaction(SIGUSR1, &sa, NULL);
+    install(SIGUSR1, on_usr, 0, 0);
     sigset_t block, none, now;
     sigemptyset(&block);
     sigaddset(&block, SIGUSR1);
@@ -321,11 +329,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(mode, "eintr")) { /* a handler runs while read() waits on an empty pipe */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr;
-    sa.sa_flags = argc > 2 && !strcmp(argv[2], "restart") ? SA_RESTART : 0;
-    sigaction(SIGUSR1, &sa, NULL);
+    install(SIGUSR1, on_usr, restart_flag(argc, argv), 0);
     int fd[2];
     if (pipe(fd)) return 1;
     pid_t c = fork();
@@ -344,11 +348,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(mode, "sigchld")) { /* SIGCHLD with siginfo: an exit, then a kill */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_chld;
-    sa.sa_flags = SA_SIGINFO;
-    sigaction(SIGCHLD, &sa, NULL);
+    install(SIGCHLD, on_chld, SA_SIGINFO, 0);
     int st;
     pid_t c = fork();
     if (c == 0) _exit(7);

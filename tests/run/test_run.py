@@ -376,23 +376,28 @@ def test_sigprocmask_holds_signals_pending(
     assert "Traceback" not in err
 
 
+def as_on_the_host(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], *args: str
+) -> tuple[bytes, int]:
+    """`vmsim run -q` of the static progs with args, and the host's run: their stdout and
+    exit status must be the same; returns them."""
+    argv = [str(bins["static"]), *args]
+    want, code, _ = native(argv)
+    got, out, _ = vmsim_run(capfd, "-q", *argv)
+    assert (out.encode(), got) == (want, code)
+    return want, code
+
+
 def test_a_child_exit_sends_sigchld_with_its_siginfo(
     bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
 ) -> None:
     """The parent's handler gets CLD_EXITED and the code, then CLD_KILLED and the signal."""
-    argv = [str(bins["static"]), "sigchld"]
-    want, code, _ = native(argv)
-    got, out, _ = vmsim_run(capfd, "-q", *argv)
-    assert (
-        out.encode()
-        == want
-        == (
-            b"exit: handled 1, si_code 1, si_status 7, si_pid ok 1, waited ok 1, status 7\n"
-            b"kill: handled 2, si_code 2, si_status 15, signaled 1, signal 15\n"
-            b"default: handled 2\n"
-        )
+    assert as_on_the_host(bins, capfd, "sigchld") == (
+        b"exit: handled 1, si_code 1, si_status 7, si_pid ok 1, waited ok 1, status 7\n"
+        b"kill: handled 2, si_code 2, si_status 15, signaled 1, signal 15\n"
+        b"default: handled 2\n",
+        0,
     )
-    assert got == code == 0
 
 
 def test_real_time_signals_queue_with_their_values_in_order(
@@ -400,74 +405,60 @@ def test_real_time_signals_queue_with_their_values_in_order(
 ) -> None:
     """Blocked, sigqueue'd three times each: every real-time instance arrives, lowest signal
     first and in the order sent, with its si_value; SIGUSR1 sent twice arrives once."""
-    argv = [str(bins["static"]), "rtqueue"]
-    want, code, _ = native(argv)
-    got, out, _ = vmsim_run(capfd, "-q", *argv)
-    assert (
-        out.encode()
-        == want
-        == (
-            b"delivered: USR1/0/user RTMIN/1/queue RTMIN/2/queue RTMIN/3/queue"
-            b" RTMIN+1/10/queue RTMIN+1/20/queue RTMIN+1/30/queue\n"
-        )
+    assert as_on_the_host(bins, capfd, "rtqueue") == (
+        b"delivered: USR1/0/user RTMIN/1/queue RTMIN/2/queue RTMIN/3/queue"
+        b" RTMIN+1/10/queue RTMIN+1/20/queue RTMIN+1/30/queue\n",
+        0,
     )
-    assert got == code == 0
 
 
 def test_sigchld_ignored_leaves_no_zombie_and_wait_finds_echild(
     bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
 ) -> None:
     """signal(SIGCHLD, SIG_IGN): the child is reaped as it exits; wait() waits, then ECHILD."""
-    argv = [str(bins["static"]), "nozombie"]
-    want, code, _ = native(argv)
-    got, out, _ = vmsim_run(capfd, "-q", *argv)
-    assert out.encode() == want == b"wait -1, ECHILD 1, child gone 1\n"
-    assert got == code == 0
+    assert as_on_the_host(bins, capfd, "nozombie") == (b"wait -1, ECHILD 1, child gone 1\n", 0)
 
 
 def test_sigsuspend_waits_for_a_signal_and_restores_the_mask(
     bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
 ) -> None:
     """A child signals its parent, which waits in sigsuspend with SIGUSR1 blocked before."""
-    argv = [str(bins["static"]), "sigsuspend"]
-    want, code, _ = native(argv)
-    got, out, _ = vmsim_run(capfd, "-q", *argv)
-    assert out.encode() == want == b"sigsuspend -1, EINTR 1, handled 1, SIGUSR1 blocked again 1\n"
-    assert got == code == 0
+    assert as_on_the_host(bins, capfd, "sigsuspend") == (
+        b"sigsuspend -1, EINTR 1, handled 1, SIGUSR1 blocked again 1\n",
+        0,
+    )
 
 
 @pytest.mark.parametrize(
-    ("flag", "line"),
+    ("program", "line"),
     [
-        ("none", "read -1, EINTR 1, handled 1, then 1 'x'\n"),
-        ("restart", "read 1, EINTR 0, handled 1, then 1 'x'\n"),
+        ("eintr", "read -1, EINTR 1, handled 1, then 1 'x'\n"),
+        ("waitintr", "waitpid -1, EINTR 1, handled 1, then slow status 3\n"),
     ],
 )
-def test_a_handler_interrupts_a_pipe_read_unless_sa_restart(
-    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], flag: str, line: str
+def test_a_handler_interrupts_a_wait_without_sa_restart(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], program: str, line: str
 ) -> None:
-    """The parent reads an empty pipe first (vmsim's scheduler runs the child only once the
-    parent waits); the child signals it, then writes. Without SA_RESTART the read fails
-    with EINTR after the handler, as Linux's; with it the read goes on and gets the byte.
-    (Natively the child may signal before the parent reads: not compared with native.)"""
-    got, out, _ = vmsim_run(capfd, "-q", str(bins["static"]), "eintr", flag)
+    """A child signals the parent while it waits: in read() on an empty pipe (the child
+    writes after), or in waitpid for a slower child. vmsim runs the child only once the
+    parent waits, so the wait fails with EINTR after the handler, as Linux's would. Not
+    compared with the host: there the signal may come before the wait begins."""
+    got, out, _ = vmsim_run(capfd, "-q", str(bins["static"]), program, "none")
     assert (got, out) == (0, line)
 
 
-def test_a_handler_interrupts_waitpid_unless_sa_restart(
-    bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("program", "out"),
+    [
+        ("eintr", b"read 1, EINTR 0, handled 1, then 1 'x'\n"),
+        ("waitintr", b"waitpid slow, EINTR 0, handled 1, then slow status 3\n"),
+    ],
+)
+def test_sa_restart_lets_the_wait_go_on_as_on_the_host(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], program: str, out: bytes
 ) -> None:
-    """The parent waits for a slow child; another child signals it (then lets the slow one
-    exit). Without SA_RESTART waitpid fails with EINTR after the handler (vmsim only: on
-    the host the signal may come before waitpid starts); with it waitpid goes on, as on
-    the host (compared)."""
-    got, out, _ = vmsim_run(capfd, "-q", str(bins["static"]), "waitintr", "none")
-    assert (got, out) == (0, "waitpid -1, EINTR 1, handled 1, then slow status 3\n")
-    argv = [str(bins["static"]), "waitintr", "restart"]
-    want, code, _ = native(argv)
-    got, out, _ = vmsim_run(capfd, "-q", *argv)
-    assert out.encode() == want == b"waitpid slow, EINTR 0, handled 1, then slow status 3\n"
-    assert got == code == 0
+    """With SA_RESTART the handler runs and the read or waitpid goes on to its result."""
+    assert as_on_the_host(bins, capfd, program, "restart") == (out, 0)
 
 
 def test_pause_with_no_one_to_signal_is_a_clear_deadlock(

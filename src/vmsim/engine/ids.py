@@ -3,12 +3,11 @@
 `PageIdMap` (and `dense_ids` of a whole array) numbers pages in order of first
 appearance across a stream of chunks, which keeps the pages used together next to each
 other in the kernels' per-page arrays, in memory proportional to the distinct pages:
-while the pages seen lie in a compact
-range it keeps a direct table (one int32 id per page number of the range: a lookup
-is one load), and when a page falls far outside it moves to an open-addressing hash
-table whose key and id share a slot (one cache miss a lookup). Every function has one
-explicit signature, compiled (or loaded from Numba's cache, see jitcache.py) once, when
-first used.
+while the pages seen lie in a compact range it keeps a direct table (one int32 id per
+page number of the range: a lookup is one load), and when a page falls far outside it
+moves to an open-addressing hash table whose key and id share a slot (one cache miss a
+lookup). Every function has one explicit signature, compiled (or loaded from Numba's
+cache, see jitcache.py) once, when first used.
 """
 
 from __future__ import annotations

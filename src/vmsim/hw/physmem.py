@@ -33,9 +33,8 @@ class PhysicalMemory:
         self.writes = 0
         self.host_buffer: mmap.mmap | None = None
         """The one anonymous host mapping holding every frame, once map_host_buffer ran."""
-        self._host_view: memoryview | None = None
-        """A view of the whole host mapping: PTE-sized loads and stores go straight to it."""
-        self._touched: set[int] = set()
+        self._host: _HostFrames | None = None
+        """The frames in the host mapping: PTE-sized loads and stores go straight to it."""
 
     def map_host_buffer(self) -> mmap.mmap:
         """Move every frame into one anonymous host mapping (a CPU maps it as guest RAM).
@@ -50,7 +49,7 @@ class PhysicalMemory:
                 for ppn, data in self._frames.items():
                     frames.get(ppn)[:] = data
             self._frames, self.host_buffer = frames, buf
-            self._host_view, self._touched = frames.view, frames.touched
+            self._host = frames
         return self.host_buffer
 
     @property
@@ -104,9 +103,9 @@ class PhysicalMemory:
         if pa < 0 or pa + size > self.size or (pa & self._offset_mask) + size > self.page_size:
             self._check(pa, size)
         self.reads += 1
-        view = self._host_view
-        if view is not None:
-            return int(_UINT[size].unpack_from(view, pa)[0])
+        host = self._host
+        if host is not None:
+            return int(_UINT[size].unpack_from(host.view, pa)[0])
         f = self._frames.get(pa >> self.page_shift)
         if f is None:
             return 0
@@ -117,10 +116,10 @@ class PhysicalMemory:
         if pa < 0 or pa + size > self.size or (pa & self._offset_mask) + size > self.page_size:
             self._check(pa, size)
         self.writes += 1
-        view = self._host_view
-        if view is not None:
-            _UINT[size].pack_into(view, pa, value)
-            self._touched.add(pa >> self.page_shift)
+        host = self._host
+        if host is not None:
+            _UINT[size].pack_into(host.view, pa, value)
+            host.touched.add(pa >> self.page_shift)
             return
         _UINT[size].pack_into(self.frame(pa >> self.page_shift), pa & self._offset_mask, value)
 

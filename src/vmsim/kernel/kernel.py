@@ -93,12 +93,12 @@ class Kernel:
         self.layout = Layout.for_space(self.fmt.user_top, config.page_size, config.stack_limit)
         self.procs: dict[int, Proc] = {}
         self.loaded_mm: AddressSpace | None = None
+        """The address space loaded on the CPU (Linux's cpu_tlbstate.loaded_mm): without
+        ASIDs, the TLB holds only its translations."""
         self.gathering: AddressSpace | None = None
         """The address space being torn down (tlb_gather_mmu), if any."""
         self.gathered = 0
         """Page flushes deferred to tlb_finish_mmu."""
-        """The address space loaded on the CPU (Linux's cpu_tlbstate.loaded_mm): without
-        ASIDs, the TLB holds only its translations."""
         self.asids = AsidAllocator(config.asid_bits)
         self.pids = PidMap(config.pid_max)
         self.clock = 0

@@ -6,9 +6,9 @@ scheduler sends each resumed program the accesses left in its quantum (a trace r
 uses it to stop exactly at the end of its quantum; other programs may ignore it).
 A program that yields `Wait()` sleeps until a child exits, and gets (pid, status)
 back (INTERRUPTED if the Wait says a signal ended it; SyscallError raised at the yield
-if its children went meanwhile); one that yields `Yield()`
-gives up the rest of its quantum. When the program returns, its process exits with the
-returned status (0 if None). The quantum is counted in memory accesses; switching to
+if its children went meanwhile); one that yields `Yield()` gives up the rest of its
+quantum. When the program returns, its process exits with the returned status (0 if
+None). The quantum is counted in memory accesses; switching to
 another process is a context switch (kernel.switch_to: without ASIDs it flushes the TLB).
 """
 

@@ -202,8 +202,8 @@ def setup_rt_frame(
     it, as Linux allows); the CPU's full state (FPU, SSE) is kept by the kernel until
     rt_sigreturn, which restores it and then the sigcontext registers over it. siginfo
     holds si_signo, si_code, then si_addr (or si_pid and si_uid) and si_status (or
-    si_value). The frame
-    keeps the mask rt_sigreturn restores: the current one, or saved_mask (sigsuspend's).
+    si_value). The frame keeps the mask rt_sigreturn restores: the current one, or
+    saved_mask (sigsuspend's).
     """
     act = state.action(signo)
     regs = [cpu.reg(r) for r in _SIGCONTEXT_REGS]

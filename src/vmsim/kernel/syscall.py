@@ -253,7 +253,7 @@ def run_task(rt: Runtime, t: UserTask) -> Generator[Any, Any, int | None]:
                 blocked = dispatch(rt, t)
                 if blocked is PIPE_WAIT or blocked is SIGNAL_WAIT:  # others run, then retry
                     cpu.set_reg("rip", stop.rip - 2)
-                    yield from _wait_for_pipe(rt, t, "a pipe" if blocked is PIPE_WAIT else "")
+                    yield from _wait_and_retry(rt, t, blocked is PIPE_WAIT)
                     if interrupts(t, restartable=blocked is PIPE_WAIT):
                         cpu.set_reg("rip", stop.rip)
                         cpu.set_reg("rax", -errno.EINTR)
@@ -290,20 +290,24 @@ def finish_wait(t: UserTask, blocked: Blocked, got: Any, syscall_end: int) -> No
         t.cpu.set_reg("rip", syscall_end - 2)
 
 
-def signal_due(t: UserTask) -> bool:
-    """Whether a pending signal would run t's handler now (it ends a sleep)."""
+def due_handler(t: UserTask) -> int | None:
+    """The pending signal whose handler would run now, if any (it ends a sleep)."""
     signo = t.signals.next_pending()
-    return signo is not None and sig.handles(t.signals, signo)
+    return signo if signo is not None and sig.handles(t.signals, signo) else None
+
+
+def signal_due(t: UserTask) -> bool:
+    """Whether a pending signal would run t's handler now."""
+    return due_handler(t) is not None
 
 
 def interrupts(t: UserTask, restartable: bool) -> bool:
     """Whether a signal that arrived while t waited ends the wait with EINTR: a handler
-    will run for it, and the syscall is not restarted (SA_RESTART restarts pipe I/O;
-    pause and rt_sigsuspend always return EINTR)."""
-    if not signal_due(t):
+    will run for it, and the syscall is not restarted (SA_RESTART restarts pipe I/O and
+    wait4; pause and rt_sigsuspend always return EINTR)."""
+    signo = due_handler(t)
+    if signo is None:
         return False
-    signo = t.signals.next_pending()
-    assert signo is not None
     return not (restartable and t.signals.action(signo).flags & sig.SA_RESTART)
 
 
@@ -350,15 +354,13 @@ class SignalWait(Exception):
 MAX_PIPE_WAITS = 100_000
 
 
-def _wait_for_pipe(rt: Runtime, t: UserTask, pipe: str) -> Generator[Any, Any, None]:
-    """Give up the CPU while a pipe is empty or full (pipe names it) or until a signal
-    comes (pipe ""); Deadlock if no other process can run to change that."""
+def _wait_and_retry(rt: Runtime, t: UserTask, pipe: bool) -> Generator[Any, Any, None]:
+    """Give up the CPU while a pipe is empty or full (pipe) or until a signal comes; the
+    syscall is then retried. Deadlock if no other process can run to change that."""
     t.pipe_waits += 1
     if not rt.others_ready() or t.pipe_waits > MAX_PIPE_WAITS:
         what = (
-            f"on {pipe} that no process will change"
-            if pipe
-            else "for a signal no process will send"
+            "on a pipe that no process will change" if pipe else "for a signal no process will send"
         )
         raise Deadlock(f"pid {t.proc.pid} waits {what}")
     yield Yield()
@@ -973,8 +975,7 @@ def sys_rt_sigsuspend(rt: Runtime, t: UserTask, uset: int, size: int, *_: int) -
     if t.suspend_mask is None:  # not a retry
         (mask,) = struct.unpack("<Q", read_user(rt, t, uset, 8))
         t.suspend_mask, t.signals.blocked = t.signals.blocked, mask
-    signo = t.signals.next_pending()
-    if signo is not None and sig.handles(t.signals, signo):
+    if signal_due(t):
         return -errno.EINTR
     raise SignalWait
 
