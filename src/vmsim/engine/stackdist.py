@@ -20,6 +20,8 @@ from collections.abc import Callable
 import numpy as np
 from numba import njit
 
+from vmsim.engine.prefetch import PREFETCH, prefetch
+
 _M1 = np.uint64(0x5555555555555555)
 _M2 = np.uint64(0x3333333333333333)
 _M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
@@ -61,8 +63,6 @@ def _rebuild(bits: np.ndarray, tree: np.ndarray, skip_block: int) -> int:
     return total
 
 
-PREFETCH = 12
-"""References ahead whose `last` entry is touched early (a software prefetch)."""
 DBUF = 4096
 """Distances are buffered and added to the histogram in batches: the scattered
 increments then run in a tight loop with many cache misses in flight."""
@@ -169,8 +169,8 @@ def _compact(
 def _stack_distances(
     ids: np.ndarray, last: np.ndarray, hist: np.ndarray, bits: np.ndarray, tree: np.ndarray,
     owner: np.ndarray, dbuf: np.ndarray, sc: np.ndarray,
-) -> int:  # fmt: skip
-    """Add the stack distances of ids to hist; return a prefetch checksum. sc: cold misses,
+) -> None:  # fmt: skip
+    """Add the stack distances of ids to hist. sc: cold misses,
     marks in the finished blocks (those in the tree), the block being filled, its marks,
     the next position.
 
@@ -178,7 +178,7 @@ def _stack_distances(
     the tree is small enough for the L1 cache. The block being filled is kept out
     of the tree until it is full (its count is a scalar): setting a mark costs no
     tree update, and a reuse within it needs no tree walk. The `last` entry of the
-    reference PREFETCH places ahead is read early, so its cache miss overlaps this
+    reference PREFETCH places ahead is prefetched, so its cache miss overlaps this
     reference's work. Positions run to twice the pages before a compaction.
     """
     nb = len(tree) - 1
@@ -191,10 +191,9 @@ def _stack_distances(
     pos = sc[4]
     one = np.uint64(1)
     n = len(ids)
-    ahead = 0  # returned so that the early loads are not optimised away
     for t in range(n):
         if t + PREFETCH < n:
-            ahead += last[ids[t + PREFETCH]]
+            prefetch(last, ids[t + PREFETCH])
         p = ids[t]
         lp = last[p]
         if lp < 0:
@@ -251,7 +250,6 @@ def _stack_distances(
     sc[2] = cur
     sc[3] = cur_count
     sc[4] = pos
-    return ahead
 
 
 def lru_misses_by_size(hist: np.ndarray, cold: int) -> np.ndarray:

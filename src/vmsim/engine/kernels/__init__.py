@@ -23,11 +23,6 @@ import numpy as np
 from vmsim.engine.prepared import Prepared
 from vmsim.errors import ConfigError
 
-PREFETCH = 12
-"""The fastest kernels read the state of the reference this many places ahead early:
-its cache miss then overlaps the work on the current one (a software prefetch; Numba
-has no prefetch instruction). The loaded values only feed a returned checksum."""
-
 Runner = Callable[..., int]
 """runner(prepared, frames, flags, **options) -> misses"""
 

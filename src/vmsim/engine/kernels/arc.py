@@ -15,6 +15,7 @@ from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
 from vmsim.engine.kernels.dlist import pop_tail, push_head, unlink
+from vmsim.engine.prefetch import PREFETCH, prefetch
 
 T1, T2, B1, B2 = 1, 2, 3, 4
 
@@ -32,7 +33,13 @@ def arc_kernel(
     p = pf[0]
     misses = 0
     record = len(flags) > 0
-    for t in range(len(ids)):
+    n = len(ids)
+    for t in range(n):
+        if t + PREFETCH < n:
+            ahead = ids[t + PREFETCH]
+            prefetch(where, ahead)
+            prefetch(nxt, ahead)
+            prefetch(prv, ahead)
         x = ids[t]
         w = where[x]
         if w in (T1, T2):  # case I: to the MRU end of T2

@@ -13,25 +13,25 @@ from typing import Any, ClassVar
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import PREFETCH, Arrays, State, stateful
+from vmsim.engine.kernels import Arrays, State, stateful
+from vmsim.engine.prefetch import PREFETCH, prefetch
 
 
 @njit(cache=True, nogil=True)
 def clock_kernel(
     ids: np.ndarray, state: np.ndarray, ring: np.ndarray, sc: np.ndarray, frames: int,
     flags: np.ndarray, load_set: bool,
-) -> tuple[int, int]:  # fmt: skip
-    """Second chance over a ring of frames (sc: hand, count); returns (misses, checksum)."""
+) -> int:  # fmt: skip
+    """Second chance over a ring of frames (sc: hand, count); returns the misses."""
     loaded = np.uint8(2 if load_set else 1)
     hand = sc[0]
     count = sc[1]
     misses = 0
     record = len(flags) > 0
     n = len(ids)
-    ahead = 0
     for t in range(n):
-        if t + PREFETCH < n:  # a software prefetch (see kernels.PREFETCH)
-            ahead += state[ids[t + PREFETCH]]
+        if t + PREFETCH < n:
+            prefetch(state, ids[t + PREFETCH])
         p = ids[t]
         s = state[p]
         if s:
@@ -57,7 +57,7 @@ def clock_kernel(
             hand = 0
     sc[0] = hand
     sc[1] = count
-    return misses, ahead
+    return misses
 
 
 @stateful("clock", load_sets_refbit=True)
@@ -77,4 +77,4 @@ class Clock(State):
     ) -> int:
         """One chunk."""
         sc, st = self.sc, self.state
-        return int(clock_kernel(ids, st, self.ring, sc, self.frames, flags, self.load_set)[0])
+        return int(clock_kernel(ids, st, self.ring, sc, self.frames, flags, self.load_set))

@@ -7,24 +7,24 @@ from typing import ClassVar
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import PREFETCH, Arrays, State, stateful
+from vmsim.engine.kernels import Arrays, State, stateful
+from vmsim.engine.prefetch import PREFETCH, prefetch
 
 
 @njit(cache=True, nogil=True)
 def fifo_kernel(
     ids: np.ndarray, res: np.ndarray, ring: np.ndarray, sc: np.ndarray, frames: int,
     flags: np.ndarray,
-) -> tuple[int, int]:  # fmt: skip
-    """FIFO over a ring buffer of frames (sc: hand, count); returns (misses, prefetch checksum)."""
+) -> int:  # fmt: skip
+    """FIFO over a ring buffer of frames (sc: hand, count); returns the misses."""
     hand = sc[0]
     count = sc[1]
     misses = 0
     record = len(flags) > 0
     n = len(ids)
-    ahead = 0
     for t in range(n):
-        if t + PREFETCH < n:  # a software prefetch (see kernels.PREFETCH)
-            ahead += res[ids[t + PREFETCH]]
+        if t + PREFETCH < n:
+            prefetch(res, ids[t + PREFETCH])
         p = ids[t]
         if res[p]:
             continue
@@ -42,7 +42,7 @@ def fifo_kernel(
             hand = 0
     sc[0] = hand
     sc[1] = count
-    return misses, ahead
+    return misses
 
 
 @stateful("fifo")
@@ -57,4 +57,4 @@ class Fifo(State):
         self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
     ) -> int:
         """One chunk."""
-        return int(fifo_kernel(ids, self.res, self.ring, self.sc, self.frames, flags)[0])
+        return int(fifo_kernel(ids, self.res, self.ring, self.sc, self.frames, flags))

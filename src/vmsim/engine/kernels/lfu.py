@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
+from vmsim.engine.prefetch import PREFETCH, prefetch
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -41,7 +42,13 @@ def lfu_kernel(
     count = sc[1]
     misses = 0
     record = len(flags) > 0
-    for t in range(len(ids)):
+    n = len(ids)
+    for t in range(n):
+        if t + PREFETCH < n:
+            ahead = ids[t + PREFETCH]
+            prefetch(node_of, ahead)
+            prefetch(prev, ahead)
+            prefetch(nxt, ahead)
         p = ids[t]
         b = node_of[p]
         if b < 0:

@@ -16,6 +16,7 @@ from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
 from vmsim.engine.kernels.dlist import pop_tail, push_head, unlink
+from vmsim.engine.prefetch import PREFETCH, prefetch
 
 LIR, HIR, GHOST = 1, 2, 3
 
@@ -62,7 +63,14 @@ def lirs_kernel(
     count = sc[2]
     misses = 0
     record = len(flags) > 0
-    for t in range(len(ids)):
+    n = len(ids)
+    for t in range(n):
+        if t + PREFETCH < n:
+            ahead = ids[t + PREFETCH]
+            prefetch(status, ahead)
+            prefetch(in_s, ahead)
+            prefetch(s_nxt, ahead)
+            prefetch(s_prv, ahead)
         x = ids[t]
         st = status[x]
         demote = False

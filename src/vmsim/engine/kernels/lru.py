@@ -17,26 +17,26 @@ from typing import ClassVar
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import PREFETCH, Arrays, State, stateful
+from vmsim.engine.kernels import Arrays, State, stateful
+from vmsim.engine.prefetch import PREFETCH, prefetch
 
 
 @njit(cache=True, nogil=True)
 def recency_kernel(
     ids: np.ndarray, prev: np.ndarray, nxt: np.ndarray, sc: np.ndarray, frames: int,
     flags: np.ndarray, mru: bool,
-) -> tuple[int, int]:  # fmt: skip
+) -> int:  # fmt: skip
     """Recency list, most recent at head (sc: head, tail, count); evict the tail (LRU) or
-    the head (MRU). Returns (misses, a checksum of the early loads that keeps them)."""
+    the head (MRU). Returns the misses."""
     head = sc[0]
     tail = sc[1]
     count = sc[2]
     misses = 0
     record = len(flags) > 0
     n = len(ids)
-    ahead = 0
     for t in range(n):
-        if t + PREFETCH < n:  # touch the entry of a reference ahead: a software prefetch
-            ahead += prev[ids[t + PREFETCH]]
+        if t + PREFETCH < n:
+            prefetch(prev, ids[t + PREFETCH])
         p = ids[t]
         pp = prev[p]
         if pp != -2:
@@ -83,24 +83,23 @@ def recency_kernel(
     sc[0] = head
     sc[1] = tail
     sc[2] = count
-    return misses, ahead
+    return misses
 
 
 @njit(cache=True, nogil=True)
 def lru_kernel(
     q: np.ndarray, start: int, last: np.ndarray, sc: np.ndarray, frames: int, flags: np.ndarray
-) -> tuple[int, int]:
+) -> int:
     """Exact LRU over the queue of uses q, running its positions start.. (sc: front, count;
-    flags indexed from start). Returns (misses, prefetch checksum)."""
+    flags indexed from start). Returns the misses."""
     front = sc[0]
     count = sc[1]
     misses = 0
     record = len(flags) > 0
     n = len(q)
-    ahead = 0
     for t in range(start, n):
-        if t + PREFETCH < n:  # a software prefetch (see kernels.PREFETCH)
-            ahead += last[q[t + PREFETCH]]
+        if t + PREFETCH < n:
+            prefetch(last, q[t + PREFETCH])
         p = q[t]
         if last[p] >= 0:
             last[p] = t
@@ -118,7 +117,7 @@ def lru_kernel(
         last[p] = t
     sc[0] = front
     sc[1] = count
-    return misses, ahead
+    return misses
 
 
 @njit(cache=True, nogil=True)
@@ -157,13 +156,13 @@ class Lru(State):
             if len(ids) >= 2**31 - 1:
                 setattr(self, "last", self.last.astype(np.int64))  # noqa: B010 (a PAGE array)
             self.q, self.end = ids, len(ids)
-            return int(lru_kernel(ids, 0, self.last, self.sc, self.frames, flags)[0])
+            return int(lru_kernel(ids, 0, self.last, self.sc, self.frames, flags))
         self._make_room(len(ids))
         start = self.end
         self.end += len(ids)
         self.q[start : self.end] = ids
         q = self.q[: self.end]
-        return int(lru_kernel(q, start, self.last, self.sc, self.frames, flags)[0])
+        return int(lru_kernel(q, start, self.last, self.sc, self.frames, flags))
 
     def _make_room(self, n: int) -> None:
         """Squeeze the stale uses out of the buffer unless n more fit (never writing into
@@ -193,4 +192,4 @@ class Mru(State):
         self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
     ) -> int:
         """One chunk."""
-        return int(recency_kernel(ids, self.prev, self.nxt, self.sc, self.frames, flags, True)[0])
+        return int(recency_kernel(ids, self.prev, self.nxt, self.sc, self.frames, flags, True))

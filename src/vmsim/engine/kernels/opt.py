@@ -17,6 +17,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
+from vmsim.engine.prefetch import PREFETCH, prefetch
 
 
 @njit(cache=True, nogil=True)
@@ -29,7 +30,11 @@ def opt_kernel(
     size = sc[0]
     misses = 0
     record = len(flags) > 0
-    for t in range(len(ids)):
+    n = len(ids)
+    for t in range(n):
+        if t + PREFETCH < n:
+            ahead = ids[t + PREFETCH]
+            prefetch(pos, ahead)
         p = ids[t]
         key = nxt[t]
         i = pos[p]

@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
+from vmsim.engine.prefetch import PREFETCH, prefetch
 
 
 @njit(cache=True, nogil=True)
@@ -23,7 +24,13 @@ def sieve_kernel(
     count = sc[3]
     misses = 0
     record = len(flags) > 0
-    for t in range(len(ids)):
+    n = len(ids)
+    for t in range(n):
+        if t + PREFETCH < n:
+            ahead = ids[t + PREFETCH]
+            prefetch(state, ahead)
+            prefetch(newer, ahead)
+            prefetch(older, ahead)
         p = ids[t]
         if state[p]:
             state[p] = 2

@@ -14,6 +14,7 @@ from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
 from vmsim.engine.kernels.dlist import pop_tail, push_head, unlink
+from vmsim.engine.prefetch import PREFETCH, prefetch
 
 A1IN, A1OUT, AM = 1, 2, 3
 
@@ -27,7 +28,13 @@ def twoq_kernel(
     n_ids = len(where)
     misses = 0
     record = len(flags) > 0
-    for t in range(len(ids)):
+    n = len(ids)
+    for t in range(n):
+        if t + PREFETCH < n:
+            ahead = ids[t + PREFETCH]
+            prefetch(where, ahead)
+            prefetch(nxt, ahead)
+            prefetch(prv, ahead)
         x = ids[t]
         w = where[x]
         if w == A1IN:
