@@ -11,7 +11,8 @@ whose own loads miss the cache.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from numba import types
 from numba.core import cgutils
@@ -21,9 +22,8 @@ PREFETCH = 12
 """How many references ahead the kernels prefetch (tuned on 1 M-page traces)."""
 
 
-@intrinsic
-def prefetch(typingctx: Any, array: Any, index: Any) -> Any:
-    """Numba intrinsic: hint that array[index] (a 1-d array, integer index) is read soon."""
+def _prefetch(typingctx: Any, array: Any, index: Any) -> Any:
+    """Typing of prefetch(array, index): a 1-d array and an integer index, or no match."""
     if not isinstance(array, types.Array) or array.ndim != 1:
         return None
     if not isinstance(index, types.Integer):
@@ -49,3 +49,7 @@ def prefetch(typingctx: Any, array: Any, index: Any) -> Any:
         return context.get_dummy_value()
 
     return signature, codegen
+
+
+prefetch = cast(Callable[[Any, Any], None], intrinsic(_prefetch))
+"""prefetch(array, index) in a Numba function: hint that array[index] is read soon."""
