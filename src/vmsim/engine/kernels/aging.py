@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
+from vmsim.engine.prefetch import PREFETCH, prefetch
 from vmsim.errors import ConfigError
 
 BUCKET_BITS = 12
@@ -131,7 +132,8 @@ def aging_bucket_kernel(
     count = sc[3]
     misses = 0
     record = len(flags) > 0
-    for t in range(len(ids)):
+    n = len(ids)
+    for t in range(n):
         if tick and t0 + t and (t0 + t) % tick == 0 and count:
             bhead[:] = -1
             btail[:] = -1
@@ -152,6 +154,9 @@ def aging_bucket_kernel(
                 if c < low:
                     low = c
                 q = lnext[q]
+        if t + PREFETCH < n:
+            ahead = ids[t + PREFETCH]
+            prefetch(slot_of, ahead)
         p = ids[t]
         v = slot_of[p]
         if v >= 0:

@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
+from vmsim.engine.prefetch import PREFETCH, prefetch
 from vmsim.engine.prepared import written
 
 ACCESSED = 1
@@ -66,7 +67,12 @@ def nru_kernel(
     clean = sc[2]
     misses = 0
     record = len(flags) > 0
-    for t in range(len(ids)):
+    n = len(ids)
+    for t in range(n):
+        if t + PREFETCH < n:
+            ahead = ids[t + PREFETCH]
+            prefetch(state, ahead)
+            prefetch(slot_of, ahead)
         p = ids[t]
         w = written(wbits, t)
         s = state[p]

@@ -24,6 +24,7 @@ from vmsim.engine.kernels.random import (
     renumber,
     top_power,
 )
+from vmsim.engine.prefetch import PREFETCH, prefetch
 from vmsim.errors import ConfigError
 
 
@@ -42,6 +43,10 @@ def ostep_clock_kernel(
     misses = 0
     record = len(flags) > 0
     for t in range(n):
+        if t + PREFETCH < n:
+            ahead = ids[t + PREFETCH]
+            prefetch(seq_of, ahead)
+            prefetch(use, ahead)
         p = ids[t]
         if seq_of[p] >= 0:
             c = use[p] + 1

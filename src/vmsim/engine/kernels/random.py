@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
+from vmsim.engine.prefetch import PREFETCH, prefetch
 
 N = 624
 M = 397
@@ -117,7 +118,11 @@ def random_kernel(
     count = sc[1]
     misses = 0
     record = len(flags) > 0
-    for t in range(len(ids)):
+    n = len(ids)
+    for t in range(n):
+        if t + PREFETCH < n:
+            ahead = ids[t + PREFETCH]
+            prefetch(seq_of, ahead)
         p = ids[t]
         if seq_of[p] >= 0:
             continue

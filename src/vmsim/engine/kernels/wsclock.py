@@ -33,6 +33,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
+from vmsim.engine.prefetch import PREFETCH, prefetch
 from vmsim.engine.prepared import written
 from vmsim.errors import ConfigError
 
@@ -127,7 +128,12 @@ def wsclock_chunk(
     count = sc[1]
     misses = 0
     record = len(flags) > 0
-    for i in range(len(ids)):
+    n = len(ids)
+    for i in range(n):
+        if i + PREFETCH < n:
+            ahead = ids[i + PREFETCH]
+            prefetch(state, ahead)
+            prefetch(pos, ahead)
         t = t0 + i
         p = ids[i]
         w = written(wbits, i)
