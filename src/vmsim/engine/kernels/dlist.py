@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from vmsim.engine.prefetch import prefetch
+
 
 @njit(cache=True, nogil=True, inline="always")
 def unlink(nxt: np.ndarray, prv: np.ndarray, x: int) -> None:
@@ -34,10 +36,13 @@ def push_head(nxt: np.ndarray, prv: np.ndarray, s: int, x: int) -> None:
 def pop_tail(nxt: np.ndarray, prv: np.ndarray, s: int) -> int:
     """Take the tail entry off the list with sentinel s and return it (s itself if empty).
 
-    The tail's successor is the sentinel, so only its predecessor is read.
+    The tail's successor is the sentinel, so only its predecessor is read. The new
+    tail's own predecessor, which the next pop reads, is prefetched: a list's tail is
+    its oldest entry, rarely still in the cache.
     """
     y = prv[s]
     a = prv[y]
     nxt[a] = s
     prv[s] = a
+    prefetch(prv, a)
     return int(y)
