@@ -234,3 +234,30 @@ def test_the_local_cluster_is_one_worker_process_with_a_thread_per_worker() -> N
         cluster = c.cluster
         c.close()
         cluster.close()
+
+
+KEEP = """
+import ctypes, resource, sys
+import numpy as np
+from vmsim.engine.sweep_worker import keep_freed_memory
+ctypes.CDLL(None).prctl(41, 1, 0, 0, 0)  # PR_SET_THP_DISABLE: 4 KiB pages, whatever the host's
+if sys.argv[1] == "keep":
+    assert keep_freed_memory()
+np.ones(1 << 20).sum()  # 8 MiB once, before counting
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(20):
+    np.ones(1 << 20).sum()  # 8 MiB (2,048 pages) made and freed, as a task's arrays are
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_worker_keeps_its_freed_memory_for_the_next_task(keep: bool) -> None:
+    env = dict(os.environ, MALLOC_TRIM_THRESHOLD_="65536")  # as Dask's nanny starts workers
+    argv = [sys.executable, "-c", KEEP, "keep" if keep else "trim"]
+    r = subprocess.run(argv, capture_output=True, text=True, env=env, check=True)
+    faults = int(r.stdout)
+    if keep:  # the arrays reuse the memory the first one left
+        assert faults < 2048
+    else:  # each array's pages are given back and faulted in again
+        assert faults >= 10 * 2048, faults
