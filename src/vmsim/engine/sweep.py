@@ -24,6 +24,11 @@ from typing import Any
 
 from vmsim.errors import ConfigError, VmsimError
 
+GATHER_EVERY = 0.2
+"""Seconds a sweep waits for more finished tasks before it fetches a batch of results: a
+fetch is a round trip through the scheduler (some 4 ms of the client's CPU, which the
+workers need on a small machine), so short tasks are fetched a few dozen at a time."""
+
 COLUMNS = [
     "trace",
     "policy",
@@ -295,7 +300,9 @@ def _run(
     futures = dict(zip(client.map(run_task, tasks, pure=False), tasks, strict=True))
     rows: list[dict[str, Any]] = []
     finished = total - len(tasks)
-    for batch in as_completed(list(futures)).batches():  # what has finished since the last
+    done = as_completed(list(futures))
+    while not done.is_empty():
+        batch = _next_batch(done)
         for result in _results(client, batch, futures):
             if isinstance(result, TaskFailure):
                 if failures is not None:
@@ -308,6 +315,16 @@ def _run(
             if progress:
                 progress(finished, total)
     return rows
+
+
+def _next_batch(done: Any) -> list[Any]:
+    """The futures finished since the last batch (at least one): after the first, those
+    that finish within GATHER_EVERY more, unless none is left to wait for."""
+    batch: list[Any] = done.next_batch(block=True)
+    if done.count():
+        time.sleep(GATHER_EVERY)
+        batch += done.next_batch(block=False)
+    return batch
 
 
 def _results(
