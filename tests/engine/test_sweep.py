@@ -123,8 +123,20 @@ def test_cli_bad_options(
     assert not (tmp_path / "r.csv").exists()
 
 
+def _long_traces(tmp_path: Path, n: int = 4, refs: int = 1_000_000) -> list[str]:
+    """.npy traces long enough that a sweep of them takes seconds: results arrive in
+    several fetches (GATHER_EVERY apart), so a kill lands between two."""
+    rng = np.random.default_rng(11)
+    out = []
+    for i in range(n):
+        p = tmp_path / f"long{i}.npy"
+        np.save(p, rng.integers(0, 500 + 100 * i, refs).astype(np.uint64) << np.uint64(12))
+        out.append(str(p))
+    return out
+
+
 def test_resume_after_a_kill(tmp_path: Path) -> None:
-    traces = _traces(tmp_path, 4)
+    traces = _long_traces(tmp_path)
     out = tmp_path / "r.csv"
     journal = Path(f"{out}.journal")
     policies = "lru,fifo,clock,opt,random,sieve"
