@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from numba import njit
+from numba.core.errors import TypingError
 
 from vmsim.engine.prefetch import prefetch
 
@@ -34,9 +36,6 @@ def test_prefetch_far_outside_the_array_does_not_trap() -> None:
 
 
 def test_prefetch_refuses_what_it_cannot_address() -> None:
-    import pytest
-    from numba.core.errors import TypingError
-
     @njit
     def bad(a: np.ndarray) -> None:
         prefetch(a, 1.5)
