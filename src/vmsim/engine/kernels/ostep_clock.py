@@ -42,6 +42,7 @@ def ostep_clock_kernel(
     count = sc[1]
     misses = 0
     record = len(flags) > 0
+    i = idx[0]
     for t in range(n):
         if t + PREFETCH < n:
             ahead = ids[t + PREFETCH]
@@ -57,7 +58,8 @@ def ostep_clock_kernel(
             flags[t] = 1
         if count == frames:
             while True:
-                s = fenwick_kth(tree, top, int(py_random(mt, idx) * count) + 1)
+                r, i = py_random(mt, i)
+                s = fenwick_kth(tree, top, int(r * count) + 1)
                 v = key_at[s]
                 if use[v] >= 1:
                     use[v] -= 1
@@ -76,6 +78,7 @@ def ostep_clock_kernel(
         fenwick_add(tree, nseq, 1)
     sc[0] = nseq
     sc[1] = count
+    idx[0] = i
     return misses
 
 

@@ -25,37 +25,42 @@ M = 397
 
 
 @njit(cache=True, nogil=True)
-def _genrand(mt: np.ndarray, idx: np.ndarray) -> np.uint32:
-    """CPython's genrand_uint32 (state mt, position idx[0])."""
-    if idx[0] >= N:
-        upper = np.uint32(0x80000000)
-        lower = np.uint32(0x7FFFFFFF)
-        mag = np.uint32(0x9908B0DF)
-        one = np.uint32(1)
-        for kk in range(N - M):
-            y = (mt[kk] & upper) | (mt[kk + 1] & lower)
-            mt[kk] = mt[kk + M] ^ (y >> one) ^ (mag if y & one else np.uint32(0))
-        for kk in range(N - M, N - 1):
-            y = (mt[kk] & upper) | (mt[kk + 1] & lower)
-            mt[kk] = mt[kk + (M - N)] ^ (y >> one) ^ (mag if y & one else np.uint32(0))
-        y = (mt[N - 1] & upper) | (mt[0] & lower)
-        mt[N - 1] = mt[M - 1] ^ (y >> one) ^ (mag if y & one else np.uint32(0))
-        idx[0] = 0
-    y = mt[idx[0]]
-    idx[0] += 1
+def _twist(mt: np.ndarray) -> None:
+    """CPython's next 624 words of state (genrand_uint32's refill)."""
+    upper = np.uint32(0x80000000)
+    lower = np.uint32(0x7FFFFFFF)
+    mag = np.uint32(0x9908B0DF)
+    one = np.uint32(1)
+    for kk in range(N - M):
+        y = (mt[kk] & upper) | (mt[kk + 1] & lower)
+        mt[kk] = mt[kk + M] ^ (y >> one) ^ (mag if y & one else np.uint32(0))
+    for kk in range(N - M, N - 1):
+        y = (mt[kk] & upper) | (mt[kk + 1] & lower)
+        mt[kk] = mt[kk + (M - N)] ^ (y >> one) ^ (mag if y & one else np.uint32(0))
+    y = (mt[N - 1] & upper) | (mt[0] & lower)
+    mt[N - 1] = mt[M - 1] ^ (y >> one) ^ (mag if y & one else np.uint32(0))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _genrand(mt: np.ndarray, i: int) -> tuple[np.uint32, int]:
+    """CPython's genrand_uint32 at position i of state mt: (word, next position)."""
+    if i >= N:
+        _twist(mt)
+        i = 0
+    y = mt[i]
     y ^= y >> np.uint32(11)
     y ^= (y << np.uint32(7)) & np.uint32(0x9D2C5680)
     y ^= (y << np.uint32(15)) & np.uint32(0xEFC60000)
     y ^= y >> np.uint32(18)
-    return y
+    return y, i + 1
 
 
-@njit(cache=True, nogil=True)
-def py_random(mt: np.ndarray, idx: np.ndarray) -> float:
-    """CPython's random.random()."""
-    a = _genrand(mt, idx) >> np.uint32(5)
-    b = _genrand(mt, idx) >> np.uint32(6)
-    return (a * 67108864.0 + b) * (1.0 / 9007199254740992.0)
+@njit(cache=True, nogil=True, inline="always")
+def py_random(mt: np.ndarray, i: int) -> tuple[float, int]:
+    """CPython's random.random() at position i of state mt: (value, next position)."""
+    a, i = _genrand(mt, i)
+    b, i = _genrand(mt, i)
+    return ((a >> np.uint32(5)) * 67108864.0 + (b >> np.uint32(6))) * (1.0 / 9007199254740992.0), i
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -70,14 +75,17 @@ def fenwick_add(tree: np.ndarray, i: int, delta: int) -> None:
 @njit(cache=True, nogil=True, inline="always")
 def fenwick_kth(tree: np.ndarray, top: int, k: int) -> int:
     """The smallest position whose prefix sum reaches k (1 <= k <= total); top: the
-    largest power of two <= len(tree) - 1."""
+    largest power of two <= len(tree) - 1. Each step is a select, not a branch: which way
+    the search goes is a coin toss the branch predictor would lose half the time."""
     n = len(tree) - 1
     pos = 0
     step = top
     while step > 0:
-        if pos + step <= n and tree[pos + step] < k:
-            pos += step
-            k -= tree[pos]
+        nxt = pos + step
+        v = tree[nxt] if nxt <= n else k
+        less = v < k
+        pos = nxt if less else pos
+        k = k - v if less else k
         step >>= 1
     return pos + 1
 
@@ -116,6 +124,7 @@ def random_kernel(
     top = top_power(len(tree) - 1)
     nseq = sc[0]
     count = sc[1]
+    i = idx[0]
     misses = 0
     record = len(flags) > 0
     n = len(ids)
@@ -130,7 +139,8 @@ def random_kernel(
         if record:
             flags[t] = 1
         if count == frames:
-            s = fenwick_kth(tree, top, int(py_random(mt, idx) * count) + 1)  # k-th resident
+            r, i = py_random(mt, i)
+            s = fenwick_kth(tree, top, int(r * count) + 1)  # the k-th resident
             seq_of[key_at[s]] = -1
             fenwick_add(tree, s, -1)
         else:
@@ -143,6 +153,7 @@ def random_kernel(
         fenwick_add(tree, nseq, 1)
     sc[0] = nseq
     sc[1] = count
+    idx[0] = i
     return misses
 
 
