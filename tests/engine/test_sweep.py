@@ -273,3 +273,42 @@ def test_a_worker_keeps_its_freed_memory_for_the_next_task(keep: bool) -> None:
         assert faults < 2048
     else:  # each array's pages are given back and faulted in again
         assert faults >= 10 * 2048, faults
+
+
+def test_tasks_of_one_trace_share_its_prepared_ids(tmp_path: Path) -> None:
+    from vmsim.engine.sweep import LastTrace
+
+    path = _traces(tmp_path, 1)[0]
+    last = LastTrace()
+    first = last.get(SweepTask(path, "fifo", (4,)))
+    assert last.get(SweepTask(path, "clock", (4, 16))) is first
+    assert last.get(SweepTask(path, "fifo", (4,), page_shift=13)) is not first
+    assert last.get(SweepTask(path, "fifo", (4,), data_only=True)) is not first
+
+
+def test_a_rewritten_trace_is_read_again(tmp_path: Path, monkeypatch: Any) -> None:
+    from vmsim.engine import sweep as sweep_module
+    from vmsim.engine.sweep import LastTrace, run_task
+
+    monkeypatch.setattr(sweep_module, "LAST_TRACE", LastTrace())
+    path = tmp_path / "t.txt"
+    path.write_text("".join(f"{p << 12:#x} R\n" for p in [1, 2, 3, 1, 2, 3]))
+    before = run_task(SweepTask(str(path), "fifo", (2,)))
+    path.write_text("".join(f"{p << 12:#x} R\n" for p in [1, 2, 1, 2, 1, 2, 5]))
+    os.utime(path, ns=(1, 1))  # a different mtime even on a coarse clock
+    after = run_task(SweepTask(str(path), "fifo", (2,)))
+    assert isinstance(before, list) and isinstance(after, list)
+    assert (before[0]["references"], before[0]["misses"]) == (6, 6)
+    assert (after[0]["references"], after[0]["misses"]) == (7, 3)
+
+
+def test_a_trace_longer_than_keep_refs_is_not_kept(tmp_path: Path, monkeypatch: Any) -> None:
+    from vmsim.engine import sweep as sweep_module
+    from vmsim.engine.sweep import LastTrace
+
+    path = _traces(tmp_path, 1)[0]
+    monkeypatch.setattr(sweep_module, "KEEP_REFS", 100)
+    last = LastTrace()
+    first = last.get(SweepTask(path, "fifo", (4,)))
+    assert last.kept is None
+    assert last.get(SweepTask(path, "fifo", (4,))) is not first

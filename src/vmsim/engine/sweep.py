@@ -10,6 +10,11 @@ loses nothing; `resume` skips the (trace, policy) pairs whose rows are all there
 output (Parquet or CSV) is written whole, atomically, when the sweep ends; the journal
 is then removed. A task that fails (a malformed trace) is reported with its trace and
 line and does not stop the others.
+
+Tasks of one trace follow each other (the plan is trace by trace), so a process keeps
+the last trace it prepared (`LastTrace`, up to KEEP_REFS references): the other
+policies of that trace reuse its dense ids (and OPT's next uses) instead of reading
+and remapping the file again.
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vmsim.errors import ConfigError, VmsimError
+
+if TYPE_CHECKING:
+    from vmsim.engine.prepared import Prepared
 
 GATHER_EVERY = 0.2
 """Seconds a sweep waits for more finished tasks before it fetches a batch of results: a
@@ -40,7 +48,11 @@ COLUMNS = [
     "seconds",
     "vmsim_version",
 ]
-"""The columns of a sweep's rows, in order (seconds: the whole task's time, all its sizes)."""
+"""The columns of a sweep's rows, in order (seconds: the whole task's time, all its sizes;
+the first task of a trace in a process includes reading it)."""
+
+KEEP_REFS = 1 << 26
+"""The longest trace (references) a process keeps between tasks: 256 MiB of ids."""
 
 
 @dataclass(frozen=True)
@@ -64,17 +76,51 @@ class TaskFailure:
     error: str
 
 
+class LastTrace:
+    """The last trace this process prepared, kept for the next task of the same trace.
+
+    One attribute holds the (key, trace) pair, replaced whole, so worker threads sharing
+    it always see a matching pair."""
+
+    def __init__(self) -> None:
+        self.kept: tuple[tuple[Any, ...], Prepared] | None = None
+
+    def get(self, task: SweepTask) -> Prepared:
+        """The Prepared trace of task: the kept one if the same file (path, inode, size,
+        mtime) was prepared the same way, else read anew (the old one let go first)."""
+        from vmsim.engine.source import PageOptions, prepare
+        from vmsim.trace import Trace
+
+        try:
+            st = os.stat(task.trace)
+        except OSError:
+            key = None  # the trace's own reader reports it
+        else:
+            key = (task.trace, st.st_ino, st.st_size, st.st_mtime_ns, task.format,
+                   task.page_shift, task.data_only)  # fmt: skip
+        kept = self.kept
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        self.kept = None
+        prep = prepare(Trace(task.trace, task.format), PageOptions(task.page_shift, task.data_only))
+        if key is not None and len(prep) <= KEEP_REFS:
+            self.kept = (key, prep)
+        return prep
+
+
+LAST_TRACE = LastTrace()
+"""This process's kept trace (a worker's, or the caller's when tasks run here)."""
+
+
 def run_task(task: SweepTask) -> list[dict[str, Any]] | TaskFailure:
     """The rows of one task, or its TaskFailure; never raises for a user's bad input."""
     from vmsim import __version__
     from vmsim.engine.mrc import lru_curve
     from vmsim.engine.simulate import simulate_many
-    from vmsim.engine.source import PageOptions, prepare
-    from vmsim.trace import Trace
 
     start = time.perf_counter()
     try:
-        prep = prepare(Trace(task.trace, task.format), PageOptions(task.page_shift, task.data_only))
+        prep = LAST_TRACE.get(task)
         if task.policy == "lru":
             curve = lru_curve(prep, list(task.frames))
             misses = [int(m) for m in curve.misses]
