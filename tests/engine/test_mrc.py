@@ -39,6 +39,44 @@ def test_stack_distances_match_their_definition(pages: list[int]) -> None:
     )
 
 
+@given(st.lists(st.integers(0, 20), max_size=120), st.integers(2, 6))
+def test_the_pass_in_parts_on_threads_matches_the_definition(pages: list[int], k: int) -> None:
+    """Parts of a few references each (PARALLEL_MIN_REFS = 1): first uses in a part,
+    pages seen only in earlier parts, parts with no reuse, a page in every part."""
+    prep = Prepared.from_pages(np.array(pages, np.int64))
+    mp = pytest.MonkeyPatch()
+    mp.setattr(stackdist, "PARALLEL_MIN_REFS", 1)
+    try:
+        hist, cold = stackdist.stack_distance_hist(prep.ids, max(prep.n_ids, 1), workers=k)
+    finally:
+        mp.undo()
+    dists, naive_cold = _naive_distances(pages)
+    assert cold == naive_cold
+    assert hist.tolist() == np.bincount(dists, minlength=len(hist)).tolist()
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+def test_the_pass_on_threads_equals_the_pass_alone(k: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long parts with compactions in each (a few hundred pages) and a progress callback."""
+    rng = np.random.default_rng(k)
+    pages = np.concatenate([rng.zipf(1.2, 60_000) % 700, rng.integers(0, 300, 40_000)])
+    prep = Prepared.from_pages(pages)
+    alone = stackdist.stack_distance_hist(prep.ids, prep.n_ids, workers=1)
+    monkeypatch.setattr(stackdist, "PARALLEL_MIN_REFS", 10_000)
+    monkeypatch.setattr(stackdist, "PROGRESS_REFS", 7_000)
+    told: list[int] = []
+    hist, cold = stackdist.stack_distance_hist(prep.ids, prep.n_ids, told.append, workers=k)
+    assert cold == alone[1] == len(set(pages.tolist()))
+    assert hist.tolist() == alone[0].tolist()
+    assert sum(told) == len(pages) and max(told) == 7_000
+
+
+def test_first_and_last_uses() -> None:
+    ids = np.array([3, 1, 3, 2, 1, 0, 3], np.int32)
+    assert stackdist.first_uses(ids, 4).tolist() == [3, 1, 2, 0]
+    assert stackdist.last_uses(ids, 4).tolist() == [2, 1, 0, 3]
+
+
 def test_compaction_keeps_distances_exact() -> None:
     """Long traces over few pages renumber the marks many times; the curve stays exact."""
     rng = np.random.default_rng(3)

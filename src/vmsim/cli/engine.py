@@ -124,7 +124,7 @@ def policy_run_options(f: Callable[..., Any]) -> Callable[..., Any]:
         "--workers",
         type=Number(1, 1024),
         default=None,
-        help="Parallel runs, in threads (default: one per core).",
+        help="Threads for parallel runs and the exact LRU pass (default: one per core).",
     )(f)
     f = click.option(
         "--clock-load-clear",
@@ -400,9 +400,7 @@ def mrc(
     sizes = frames_or_memory(sizes, memory, page_size, "--sizes")
     trace = _open(trace_path, fmt, skip_bad)
     if method == "shards" or (method == "auto" and policies == ["lru"]):
-        curves = [
-            _shards(trace, shift, data_only, split, rate, sizes, exact_first=method == "auto")
-        ]
+        curves = [_shards(trace, shift, data_only, split, rate, sizes, method == "auto", workers)]
     else:
         held = _hold(trace, shift, data_only, split,
                      lambda h: h.curves(policies, sizes, method != "simulate", **opts))  # fmt: skip
@@ -442,16 +440,20 @@ def mrc(
 
 def _shards(
     trace: Any, shift: int, data_only: bool, split: bool, rate: float, sizes: list[int] | None,
-    exact_first: bool = False,
+    exact_first: bool = False, workers: int | None = None,
 ) -> Any:  # fmt: skip
     """The SHARDS estimate of the LRU curve, streaming the trace (exact_first: the exact
-    curve for traces of up to mrc.AUTO_EXACT_REFS references, SHARDS past that)."""
+    curve, on `workers` threads, for traces of up to mrc.AUTO_EXACT_REFS references,
+    SHARDS past that)."""
     from vmsim.engine.mrc import lru_curve_auto, shards_curve
 
-    curve_of = lru_curve_auto if exact_first else shards_curve
     with trace_progress(trace, f"reading {trace.path}") as advance:
-        chunks = (p for p, _ in trace.page_chunks(shift, data_only=data_only, split=split))
-        return curve_of(_advancing(chunks, advance), rate, sizes)
+        chunks = _advancing(
+            (p for p, _ in trace.page_chunks(shift, data_only=data_only, split=split)), advance
+        )
+        if exact_first:
+            return lru_curve_auto(chunks, rate, sizes, workers=workers)
+        return shards_curve(chunks, rate, sizes)
 
 
 def _curve(
@@ -464,7 +466,7 @@ def _curve(
 
     if policy == "lru" and method in ("auto", "exact"):
         with progress_bar("the exact LRU curve", total=len(prep)) as advance:
-            return lru_curve(prep, sizes, advance)
+            return lru_curve(prep, sizes, advance, workers)
     chosen = sizes if sizes is not None else default_sizes(prep.n_ids).tolist()
     mine = {k: v for k, v in opts.items() if k in kernel_spec(policy).options}
     with progress_bar(f"simulating {policy}", total=len(chosen)) as advance:

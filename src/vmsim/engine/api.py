@@ -180,6 +180,8 @@ def miss_ratio_curve(
     method: "exact" (LRU by stack distances), "shards" (LRU sampled at `rate`),
     "simulate" (one run per size, in parallel), or "auto" (for LRU, exact for traces of
     up to mrc.AUTO_EXACT_REFS references, else SHARDS; for other policies, simulate).
+    workers: threads (default: one per CPU) for the runs of "simulate" and for the exact
+    pass over a trace held in memory (a streamed one runs in one).
     """
     names = _names(policy)
     if len(names) != 1:
@@ -197,12 +199,12 @@ def miss_ratio_curve(
         raise ConfigError("method", method, f"only for lru; use method='simulate' for {policy}")
     if method == "exact":
         if isinstance(tr, Trace | str | Path):  # streamed if too long
-            return lru_curve_trace(as_trace(tr), sizes, pages)
-        return lru_curve(prepare(tr, pages), sizes)
+            return lru_curve_trace(as_trace(tr), sizes, pages, workers=workers)
+        return lru_curve(prepare(tr, pages), sizes, workers=workers)
     if method == "auto":  # a file: exact up to mrc.AUTO_EXACT_REFS references, then SHARDS
         t = as_trace(tr)  # type: ignore[arg-type]  # (not an array: see above)
         chunks = (p for p, _ in t.page_chunks(page_shift, data_only=data_only, split=split))
-        return lru_curve_auto(chunks, rate, sizes)
+        return lru_curve_auto(chunks, rate, sizes, workers=workers)
     if method == "shards":
         if isinstance(tr, np.ndarray):
             return shards_curve([tr], rate, sizes)

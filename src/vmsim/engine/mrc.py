@@ -163,12 +163,14 @@ def lru_curve(
     prep: Prepared,
     sizes: Sequence[int] | np.ndarray | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> MissRatioCurve:
     """The exact LRU curve; all sizes 1..distinct pages unless sizes are given.
 
-    progress(n), if given, is told of the references done as the pass goes.
+    progress(n), if given, is told of the references done as the pass goes; workers:
+    threads for the pass (default: one per CPU).
     """
-    hist, cold = stack_distance_hist(prep.ids, max(prep.n_ids, 1), progress)
+    hist, cold = stack_distance_hist(prep.ids, max(prep.n_ids, 1), progress, workers)
     by_size = lru_misses_by_size(hist, cold)  # index c = frames
     chosen = _check_sizes(sizes)
     if chosen is None:
@@ -250,9 +252,11 @@ def lru_curve_auto(
     rate: float,
     sizes: Sequence[int] | np.ndarray | None = None,
     limit: int = AUTO_EXACT_REFS,
+    workers: int | None = None,
 ) -> MissRatioCurve:
     """`auto` for LRU: the exact curve if the trace has at most `limit` references, else
-    SHARDS at `rate` (the pages read so far are sampled first; the trace is read once)."""
+    SHARDS at `rate` (the pages read so far are sampled first; the trace is read once);
+    workers: the exact pass's threads."""
     held: list[np.ndarray] = []
     count = 0
     it = iter(page_chunks)
@@ -262,7 +266,7 @@ def lru_curve_auto(
         if count > limit:
             return shards_curve(itertools.chain(held, it), rate, sizes)
     prep = Prepared.from_pages(np.concatenate(held) if held else np.empty(0, np.int64))
-    return lru_curve(prep, sizes)
+    return lru_curve(prep, sizes, workers=workers)
 
 
 def policy_curve(

@@ -11,11 +11,22 @@ is the number of marks after that position. Counting uses a Fenwick tree over th
 tree small enough to stay in cache. When positions run out the live marks are
 renumbered in order (compaction), so memory is O(pages), not O(references).
 `StackDistances` keeps all of it between chunks of a stream (growing with the pages).
+
+A whole trace is cut into one part per thread. Each part's pass runs on its own; a
+reference whose page the part has not seen yet gets its true distance afterwards, by
+feeding the part's first uses, in order, to the state at the end of the parts before it
+(the pages they bring to the top are exactly the distinct pages of the part so far).
+Then the part's pages in the order of their last uses, fed without counting, make the
+state at its end for the next part. Only the first and last uses run one after another.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
@@ -72,14 +83,52 @@ PROGRESS_REFS = 1 << 22
 """With a progress callback, the pass is fed this many references at a time."""
 
 
+PARALLEL_MIN_REFS = 1 << 20
+"""The fewest references per thread worth a thread of their own."""
+
+
 def stack_distance_hist(
-    ids: np.ndarray, n_ids: int, progress: Callable[[int], None] | None = None
+    ids: np.ndarray,
+    n_ids: int,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> tuple[np.ndarray, int]:
     """(hist, cold): hist[d] = references at stack distance d; cold = first references.
 
-    progress(n), if given, is told of every PROGRESS_REFS references done.
+    workers: threads (default: one per CPU, at most one per PARALLEL_MIN_REFS
+    references). progress(n), if given, is told of every PROGRESS_REFS references done.
     """
-    sd = StackDistances(n_ids, np.int32 if len(ids) < 2**31 else np.int64)
+    dtype = np.int32 if len(ids) < 2**31 else np.int64
+    k = max(1, min(workers or os.cpu_count() or 1, len(ids) // PARALLEL_MIN_REFS))
+    if k == 1:
+        sd = _one_part(ids, n_ids, dtype, progress)
+        return sd.hist, sd.cold
+    cuts = [len(ids) * i // k for i in range(k + 1)]
+    parts = [ids[a:b] for a, b in itertools.pairwise(cuts)]
+    lock = threading.Lock()
+
+    def told(n: int) -> None:
+        with lock:
+            progress(n)  # type: ignore[misc]  # (only made when progress is given)
+
+    with ThreadPoolExecutor(k) as pool:
+        done = list(pool.map(lambda part: _one_part(part, n_ids, dtype, progress and told), parts))
+    head = done[0]
+    for i in range(1, k):
+        head.feed(first_uses(parts[i], n_ids), n_ids)  # their true distances
+        if i < k - 1:
+            head.feed(last_uses(parts[i], n_ids), n_ids, record=False)  # the state after part i
+    hist = head.hist
+    for sd in done[1:]:
+        hist += sd.hist  # the distances within each part
+    return hist, head.cold
+
+
+def _one_part(
+    ids: np.ndarray, n_ids: int, dtype: type, progress: Callable[[int], None] | None
+) -> StackDistances:
+    """The pass over ids alone, from an empty stack, fed PROGRESS_REFS at a time if told."""
+    sd = StackDistances(n_ids, dtype)
     if progress is None:
         sd.feed(ids, n_ids)
     else:
@@ -87,7 +136,28 @@ def stack_distance_hist(
             part = ids[at : at + PROGRESS_REFS]
             sd.feed(part, n_ids)
             progress(len(part))
-    return sd.hist, sd.cold
+    return sd
+
+
+@njit(cache=True, nogil=True)
+def first_uses(ids: np.ndarray, n_ids: int) -> np.ndarray:
+    """The distinct ids in the order of their first uses."""
+    seen = np.zeros(n_ids, np.bool_)
+    out = np.empty(min(len(ids), n_ids), ids.dtype)
+    k = 0
+    for t in range(len(ids)):
+        p = ids[t]
+        if not seen[p]:
+            seen[p] = True
+            out[k] = p
+            k += 1
+    return out[:k]
+
+
+@njit(cache=True, nogil=True)
+def last_uses(ids: np.ndarray, n_ids: int) -> np.ndarray:
+    """The distinct ids in the order of their last uses."""
+    return first_uses(ids[::-1], n_ids)[::-1].copy()
 
 
 class StackDistances:
@@ -130,14 +200,17 @@ class StackDistances:
             self.sc[1:] = _compact(bits, owner, last, self.tree)
         self.cap = cap
 
-    def feed(self, ids: np.ndarray, n_ids: int) -> None:
-        """The stack distances of a chunk of ids (all below n_ids) into hist."""
+    def feed(self, ids: np.ndarray, n_ids: int, record: bool = True) -> None:
+        """The stack distances of a chunk of ids (all below n_ids) into hist; record=False:
+        only bring them to the top of the stack, in order (nothing counted)."""
         if n_ids > self.cap:
             self._grow(max(n_ids, 2 * self.cap, self.GROW_MIN) if self.references else n_ids)
         _stack_distances(
-            ids, self.last, self.hist, self.bits, self.tree, self.owner, self.dbuf, self.sc
-        )
-        self.references += len(ids)
+            ids, self.last, self.hist, self.bits, self.tree, self.owner, self.dbuf, self.sc,
+            record,
+        )  # fmt: skip
+        if record:
+            self.references += len(ids)
 
 
 @njit(cache=True, nogil=True)
@@ -168,9 +241,10 @@ def _compact(
 @njit(cache=True, nogil=True)
 def _stack_distances(
     ids: np.ndarray, last: np.ndarray, hist: np.ndarray, bits: np.ndarray, tree: np.ndarray,
-    owner: np.ndarray, dbuf: np.ndarray, sc: np.ndarray,
+    owner: np.ndarray, dbuf: np.ndarray, sc: np.ndarray, record: bool,
 ) -> None:  # fmt: skip
-    """Add the stack distances of ids to hist. sc: cold misses,
+    """Add the stack distances of ids to hist (record=False: move them to the top
+    only, counting nothing; each must be on the stack already). sc: cold misses,
     marks in the finished blocks (those in the tree), the block being filled, its marks,
     the next position.
 
@@ -198,6 +272,18 @@ def _stack_distances(
         lp = last[p]
         if lp < 0:
             cold += 1
+        elif not record:
+            w = lp >> 6
+            bits[w] &= ~(one << np.uint64(lp & 63))
+            blk = lp >> 9
+            if blk == cur:
+                cur_count -= 1
+            else:
+                i = blk + 1
+                while i <= nb:
+                    tree[i] -= 1
+                    i += i & -i
+                in_tree -= 1
         else:
             w = lp >> 6
             b = np.uint64(lp & 63)

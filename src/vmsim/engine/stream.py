@@ -359,8 +359,11 @@ def lru_curve_trace(
     *,
     progress: Progress | None = None,
     limit: int | None = None,
+    workers: int | None = None,
 ) -> MissRatioCurve:
-    """The exact LRU curve of a trace file: in memory up to `limit` references, streamed
-    past that (a pipe: always)."""
+    """The exact LRU curve of a trace file: in memory up to `limit` references (the pass
+    on `workers` threads), streamed past that (a pipe: always)."""
     held = hold(trace, pages, progress, limit)
-    return lru_curve(held.prepared(), sizes) if held.complete else held.lru_curve(sizes)
+    if held.complete:
+        return lru_curve(held.prepared(), sizes, workers=workers)
+    return held.lru_curve(sizes)

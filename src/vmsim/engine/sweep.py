@@ -122,7 +122,7 @@ def run_task(task: SweepTask) -> list[dict[str, Any]] | TaskFailure:
     try:
         prep = LAST_TRACE.get(task)
         if task.policy == "lru":
-            curve = lru_curve(prep, list(task.frames))
+            curve = lru_curve(prep, list(task.frames), workers=1)  # tasks run in parallel
             misses = [int(m) for m in curve.misses]
         else:
             runs = simulate_many(prep, [task.policy], list(task.frames), workers=1)
