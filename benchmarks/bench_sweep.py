@@ -4,11 +4,12 @@
 each, written once as .npy) x 10 policies x 3 sizes. The same tasks run (1) one after
 another in this process, (2) on a LocalCluster of 2 single-threaded worker processes,
 (3) on a LocalCluster of 1 worker process with 2 threads (to see whether threads do).
-Kernels are warmed first in every case, so the figures compare steady-state work; the
-three ways run interleaved, --repeat times, and the best wall time of each is shown
-with the load average seen. "task seconds" sums the tasks' own times (their
-`seconds` column): beside the wall time it shows how much the tasks overlapped, and
-how much slower each one ran when it shared the machine.
+Kernels are warmed first in every case, so the figures compare steady-state work; each
+cluster is started for its run alone and closed after it, untimed (an idle second
+cluster's event loops would share the cores); the three ways run interleaved, --repeat
+times, and the best wall time of each is shown with the load average seen. "task
+seconds" sums the tasks' own times (their `seconds` column): beside the wall time it
+shows how much the tasks overlapped, and how much slower each one ran when it shared the machine.
 
 The machine's own ceiling is measured too: a fixed pure-Python loop alone, then in two
 processes at once (best of --repeat); 2 x alone / both is the speed-up two
@@ -74,6 +75,18 @@ def _one_process(tasks: list[Any]) -> tuple[float, float]:
     return time.perf_counter() - t0, busy
 
 
+def _alone_on_cluster(processes: bool, traces: list[str]) -> tuple[float, float]:
+    """_on_cluster on a cluster started (and warmed) for it alone, closed afterwards: no
+    other cluster's idle event loops share the cores while it is timed."""
+    cluster, client = _cluster(processes)
+    try:
+        client.run(warm_kernels, POLICIES)  # type: ignore[attr-defined]
+        return _on_cluster(client, traces)
+    finally:
+        client.close()  # type: ignore[attr-defined]
+        cluster.close()  # type: ignore[attr-defined]
+
+
 def _on_cluster(client: Any, traces: list[str]) -> tuple[float, float]:
     """(wall seconds, sum of the tasks' own seconds) of the sweep on the cluster."""
     t0 = time.perf_counter()
@@ -117,21 +130,12 @@ def main(argv: list[str]) -> int:
         tasks = plan(traces, POLICIES, FRAMES)
         assert len(tasks) == 200
         warm_kernels(POLICIES)
-        clusters = {w: _cluster(w == ways[1]) for w in ways[1:]}
-        try:
-            for _, client in clusters.values():
-                client.run(warm_kernels, POLICIES)  # type: ignore[attr-defined]
-            for _ in range(args.repeat):
-                for w in ways:
-                    got = (
-                        _one_process(tasks) if w == ways[0] else _on_cluster(clusters[w][1], traces)
-                    )
-                    best[w] = min(best[w], got)
-                    loads.append(os.getloadavg()[0])
-        finally:
-            for cluster, client in clusters.values():
-                client.close()  # type: ignore[attr-defined]
-                cluster.close()  # type: ignore[attr-defined]
+        for _ in range(args.repeat):
+            for w in ways:
+                on_cluster = w != ways[0]
+                got = _alone_on_cluster(w == ways[1], traces) if on_cluster else _one_process(tasks)
+                best[w] = min(best[w], got)
+                loads.append(os.getloadavg()[0])
     one = best[ways[0]][0]
     ceiling = machine_ceiling(args.repeat)
     print(f"{len(tasks)} tasks ({TRACES} traces x {len(POLICIES)} policies, "
