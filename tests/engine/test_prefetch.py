@@ -1,4 +1,4 @@
-"""The prefetch intrinsic: it emits LLVM's prefetch, changes no result, never traps."""
+"""The prefetch intrinsics: they emit LLVM's prefetch, change no result, never trap."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from numba import njit
 from numba.core.errors import TypingError
 
-from vmsim.engine.prefetch import prefetch
+from vmsim.engine.prefetch import PREFETCH, prefetch, prefetch_ahead
 
 
 @njit
@@ -42,3 +42,40 @@ def test_prefetch_refuses_what_it_cannot_address() -> None:
 
     with pytest.raises(TypingError):
         bad(np.ones(3))
+
+
+@njit
+def _sum_ahead(ids: np.ndarray, a: np.ndarray, b: np.ndarray) -> int:
+    """Sum a[ids] + b[ids], hinting both at the reference PREFETCH places ahead."""
+    s = 0
+    for t in range(len(ids)):
+        prefetch_ahead(ids, t, a, b)
+        s += a[ids[t]] + b[ids[t]]
+    return s
+
+
+@pytest.mark.parametrize("n", [0, 1, PREFETCH, PREFETCH + 1, 1000])
+def test_prefetch_ahead_emits_llvm_prefetch_and_changes_nothing(n: int) -> None:
+    """Traces shorter than PREFETCH, as long, one longer, long: the same sums."""
+    rng = np.random.default_rng(n)
+    ids = rng.integers(0, 50, n).astype(np.int32)
+    a = np.arange(50, dtype=np.int64) * 3
+    b = np.arange(50, dtype=np.int8)
+    assert _sum_ahead(ids, a, b) == int(a[ids].sum() + b[ids].astype(np.int64).sum())
+    llvm = next(iter(_sum_ahead.inspect_llvm().values()))
+    assert llvm.count("@llvm.prefetch") >= 2
+
+
+def test_prefetch_ahead_refuses_what_it_cannot_address() -> None:
+    @njit
+    def no_arrays(ids: np.ndarray) -> None:
+        prefetch_ahead(ids, 0)
+
+    @njit
+    def float_ids(ids: np.ndarray, a: np.ndarray) -> None:
+        prefetch_ahead(ids, 0, a)
+
+    with pytest.raises(TypingError):
+        no_arrays(np.zeros(3, np.int32))
+    with pytest.raises(TypingError):
+        float_ids(np.zeros(3), np.ones(3))

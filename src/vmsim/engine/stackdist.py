@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-from vmsim.engine.prefetch import PREFETCH, prefetch
+from vmsim.engine.prefetch import prefetch_ahead
 
 _M1 = np.uint64(0x5555555555555555)
 _M2 = np.uint64(0x3333333333333333)
@@ -266,8 +266,7 @@ def _stack_distances(
     one = np.uint64(1)
     n = len(ids)
     for t in range(n):
-        if t + PREFETCH < n:
-            prefetch(last, ids[t + PREFETCH])
+        prefetch_ahead(ids, t, last)
         p = ids[t]
         lp = last[p]
         if lp < 0:

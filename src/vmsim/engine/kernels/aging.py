@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
-from vmsim.engine.prefetch import PREFETCH, prefetch
+from vmsim.engine.prefetch import prefetch_ahead
 from vmsim.errors import ConfigError
 
 BUCKET_BITS = 12
@@ -154,9 +154,7 @@ def aging_bucket_kernel(
                 if c < low:
                     low = c
                 q = lnext[q]
-        if t + PREFETCH < n:
-            ahead = ids[t + PREFETCH]
-            prefetch(slot_of, ahead)
+        prefetch_ahead(ids, t, slot_of)
         p = ids[t]
         v = slot_of[p]
         if v >= 0:

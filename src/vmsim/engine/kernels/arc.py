@@ -15,7 +15,7 @@ from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
 from vmsim.engine.kernels.dlist import pop_tail, push_head, unlink
-from vmsim.engine.prefetch import PREFETCH, prefetch
+from vmsim.engine.prefetch import prefetch_ahead
 
 T1, T2, B1, B2 = 1, 2, 3, 4
 
@@ -35,11 +35,7 @@ def arc_kernel(
     record = len(flags) > 0
     n = len(ids)
     for t in range(n):
-        if t + PREFETCH < n:
-            ahead = ids[t + PREFETCH]
-            prefetch(where, ahead)
-            prefetch(nxt, ahead)
-            prefetch(prv, ahead)
+        prefetch_ahead(ids, t, where, nxt, prv)
         x = ids[t]
         w = where[x]
         if w in (T1, T2):  # case I: to the MRU end of T2

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
-from vmsim.engine.prefetch import PREFETCH, prefetch
+from vmsim.engine.prefetch import prefetch_ahead
 
 
 @njit(cache=True, nogil=True)
@@ -30,8 +30,7 @@ def clock_kernel(
     record = len(flags) > 0
     n = len(ids)
     for t in range(n):
-        if t + PREFETCH < n:
-            prefetch(state, ids[t + PREFETCH])
+        prefetch_ahead(ids, t, state)
         p = ids[t]
         s = state[p]
         if s:

@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
-from vmsim.engine.prefetch import PREFETCH, prefetch
+from vmsim.engine.prefetch import prefetch_ahead
 
 
 @njit(cache=True, nogil=True)
@@ -23,8 +23,7 @@ def fifo_kernel(
     record = len(flags) > 0
     n = len(ids)
     for t in range(n):
-        if t + PREFETCH < n:
-            prefetch(res, ids[t + PREFETCH])
+        prefetch_ahead(ids, t, res)
         p = ids[t]
         if res[p]:
             continue

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
-from vmsim.engine.prefetch import PREFETCH, prefetch
+from vmsim.engine.prefetch import prefetch_ahead
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -44,11 +44,7 @@ def lfu_kernel(
     record = len(flags) > 0
     n = len(ids)
     for t in range(n):
-        if t + PREFETCH < n:
-            ahead = ids[t + PREFETCH]
-            prefetch(node_of, ahead)
-            prefetch(prev, ahead)
-            prefetch(nxt, ahead)
+        prefetch_ahead(ids, t, node_of, prev, nxt)
         p = ids[t]
         b = node_of[p]
         if b < 0:

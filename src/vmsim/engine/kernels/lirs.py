@@ -16,7 +16,7 @@ from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
 from vmsim.engine.kernels.dlist import pop_tail, push_head, unlink
-from vmsim.engine.prefetch import PREFETCH, prefetch
+from vmsim.engine.prefetch import prefetch_ahead
 
 LIR, HIR, GHOST = 1, 2, 3
 
@@ -65,12 +65,7 @@ def lirs_kernel(
     record = len(flags) > 0
     n = len(ids)
     for t in range(n):
-        if t + PREFETCH < n:
-            ahead = ids[t + PREFETCH]
-            prefetch(status, ahead)
-            prefetch(in_s, ahead)
-            prefetch(s_nxt, ahead)
-            prefetch(s_prv, ahead)
+        prefetch_ahead(ids, t, status, in_s, s_nxt, s_prv)
         x = ids[t]
         st = status[x]
         demote = False

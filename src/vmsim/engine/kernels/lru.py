@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
-from vmsim.engine.prefetch import PREFETCH, prefetch
+from vmsim.engine.prefetch import prefetch_ahead
 
 
 @njit(cache=True, nogil=True)
@@ -35,8 +35,7 @@ def recency_kernel(
     record = len(flags) > 0
     n = len(ids)
     for t in range(n):
-        if t + PREFETCH < n:
-            prefetch(prev, ids[t + PREFETCH])
+        prefetch_ahead(ids, t, prev)
         p = ids[t]
         pp = prev[p]
         if pp != -2:
@@ -98,8 +97,7 @@ def lru_kernel(
     record = len(flags) > 0
     n = len(q)
     for t in range(start, n):
-        if t + PREFETCH < n:
-            prefetch(last, q[t + PREFETCH])
+        prefetch_ahead(q, t, last)
         p = q[t]
         if last[p] >= 0:
             last[p] = t

@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
-from vmsim.engine.prefetch import PREFETCH, prefetch
+from vmsim.engine.prefetch import prefetch_ahead
 from vmsim.engine.prepared import written
 
 ACCESSED = 1
@@ -69,10 +69,7 @@ def nru_kernel(
     record = len(flags) > 0
     n = len(ids)
     for t in range(n):
-        if t + PREFETCH < n:
-            ahead = ids[t + PREFETCH]
-            prefetch(state, ahead)
-            prefetch(slot_of, ahead)
+        prefetch_ahead(ids, t, state, slot_of)
         p = ids[t]
         w = written(wbits, t)
         s = state[p]

@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
-from vmsim.engine.prefetch import PREFETCH, prefetch
+from vmsim.engine.prefetch import prefetch_ahead
 
 
 @njit(cache=True, nogil=True)
@@ -32,9 +32,7 @@ def opt_kernel(
     record = len(flags) > 0
     n = len(ids)
     for t in range(n):
-        if t + PREFETCH < n:
-            ahead = ids[t + PREFETCH]
-            prefetch(pos, ahead)
+        prefetch_ahead(ids, t, pos)
         p = ids[t]
         key = nxt[t]
         i = pos[p]

@@ -24,7 +24,7 @@ from vmsim.engine.kernels.random import (
     renumber,
     top_power,
 )
-from vmsim.engine.prefetch import PREFETCH, prefetch
+from vmsim.engine.prefetch import prefetch_ahead
 from vmsim.errors import ConfigError
 
 
@@ -44,10 +44,7 @@ def ostep_clock_kernel(
     record = len(flags) > 0
     i = idx[0]
     for t in range(n):
-        if t + PREFETCH < n:
-            ahead = ids[t + PREFETCH]
-            prefetch(seq_of, ahead)
-            prefetch(use, ahead)
+        prefetch_ahead(ids, t, seq_of, use)
         p = ids[t]
         if seq_of[p] >= 0:
             c = use[p] + 1

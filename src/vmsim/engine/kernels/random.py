@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
-from vmsim.engine.prefetch import PREFETCH, prefetch
+from vmsim.engine.prefetch import prefetch_ahead
 
 N = 624
 M = 397
@@ -129,9 +129,7 @@ def random_kernel(
     record = len(flags) > 0
     n = len(ids)
     for t in range(n):
-        if t + PREFETCH < n:
-            ahead = ids[t + PREFETCH]
-            prefetch(seq_of, ahead)
+        prefetch_ahead(ids, t, seq_of)
         p = ids[t]
         if seq_of[p] >= 0:
             continue

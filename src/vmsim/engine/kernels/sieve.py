@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
-from vmsim.engine.prefetch import PREFETCH, prefetch
+from vmsim.engine.prefetch import prefetch_ahead
 
 
 @njit(cache=True, nogil=True)
@@ -26,11 +26,7 @@ def sieve_kernel(
     record = len(flags) > 0
     n = len(ids)
     for t in range(n):
-        if t + PREFETCH < n:
-            ahead = ids[t + PREFETCH]
-            prefetch(state, ahead)
-            prefetch(newer, ahead)
-            prefetch(older, ahead)
+        prefetch_ahead(ids, t, state, newer, older)
         p = ids[t]
         if state[p]:
             state[p] = 2

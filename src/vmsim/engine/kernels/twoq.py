@@ -14,7 +14,7 @@ from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
 from vmsim.engine.kernels.dlist import pop_tail, push_head, unlink
-from vmsim.engine.prefetch import PREFETCH, prefetch
+from vmsim.engine.prefetch import prefetch_ahead
 
 A1IN, A1OUT, AM = 1, 2, 3
 
@@ -30,11 +30,7 @@ def twoq_kernel(
     record = len(flags) > 0
     n = len(ids)
     for t in range(n):
-        if t + PREFETCH < n:
-            ahead = ids[t + PREFETCH]
-            prefetch(where, ahead)
-            prefetch(nxt, ahead)
-            prefetch(prv, ahead)
+        prefetch_ahead(ids, t, where, nxt, prv)
         x = ids[t]
         w = where[x]
         if w == A1IN:

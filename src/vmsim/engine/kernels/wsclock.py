@@ -33,7 +33,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
-from vmsim.engine.prefetch import PREFETCH, prefetch
+from vmsim.engine.prefetch import prefetch_ahead
 from vmsim.engine.prepared import written
 from vmsim.errors import ConfigError
 
@@ -130,10 +130,7 @@ def wsclock_chunk(
     record = len(flags) > 0
     n = len(ids)
     for i in range(n):
-        if i + PREFETCH < n:
-            ahead = ids[i + PREFETCH]
-            prefetch(state, ahead)
-            prefetch(pos, ahead)
+        prefetch_ahead(ids, i, state, pos)
         t = t0 + i
         p = ids[i]
         w = written(wbits, i)
