@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -41,11 +43,12 @@ def test_stack_distances_match_their_definition(pages: list[int]) -> None:
 
 @given(st.lists(st.integers(0, 20), max_size=120), st.integers(2, 6))
 def test_the_pass_in_parts_on_threads_matches_the_definition(pages: list[int], k: int) -> None:
-    """Parts of a few references each (PARALLEL_MIN_REFS = 1): first uses in a part,
+    """Parts of a few references each (no minimum size): first uses in a part,
     pages seen only in earlier parts, parts with no reuse, a page in every part."""
     prep = Prepared.from_pages(np.array(pages, np.int64))
     mp = pytest.MonkeyPatch()
     mp.setattr(stackdist, "PARALLEL_MIN_REFS", 1)
+    mp.setattr(stackdist, "PART_REFS_PER_PAGE", 0)
     try:
         hist, cold = stackdist.stack_distance_hist(prep.ids, max(prep.n_ids, 1), workers=k)
     finally:
@@ -69,6 +72,28 @@ def test_the_pass_on_threads_equals_the_pass_alone(k: int, monkeypatch: pytest.M
     assert cold == alone[1] == len(set(pages.tolist()))
     assert hist.tolist() == alone[0].tolist()
     assert sum(told) == len(pages) and max(told) == 7_000
+
+
+@pytest.mark.parametrize(("refs_per_page", "parts"), [(3, 1), (4, 2), (40, 4)])
+def test_the_parts_hold_enough_references_per_page(
+    refs_per_page: int, parts: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At least PART_REFS_PER_PAGE references per distinct page in every part, else fewer
+    parts (the parts' state grows with the pages, once per part)."""
+    pages = np.tile(np.arange(1000), 2 * refs_per_page)
+    prep = Prepared.from_pages(pages)
+    monkeypatch.setattr(stackdist, "PARALLEL_MIN_REFS", 100)
+    seen: list[int] = []
+    one_part = stackdist._one_part
+
+    def counted(ids: np.ndarray, *args: Any) -> Any:
+        seen.append(len(ids))
+        return one_part(ids, *args)
+
+    monkeypatch.setattr(stackdist, "_one_part", counted)
+    hist, cold = stackdist.stack_distance_hist(prep.ids, prep.n_ids, workers=4)
+    assert len(seen) == parts
+    assert cold == 1000 and hist[999] == len(pages) - 1000  # a loop: every reuse at 999
 
 
 def test_first_and_last_uses() -> None:

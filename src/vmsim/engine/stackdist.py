@@ -86,6 +86,11 @@ PROGRESS_REFS = 1 << 22
 PARALLEL_MIN_REFS = 1 << 20
 """The fewest references per thread worth a thread of their own."""
 
+PART_REFS_PER_PAGE = 4
+"""The fewest references a part holds per distinct page of the trace. A part's state is
+some 17 bytes a page and its first and last uses at most two a page, so the parts' state
+stays about the size of the ids themselves and the merge at most half a part's work."""
+
 
 def stack_distance_hist(
     ids: np.ndarray,
@@ -95,11 +100,13 @@ def stack_distance_hist(
 ) -> tuple[np.ndarray, int]:
     """(hist, cold): hist[d] = references at stack distance d; cold = first references.
 
-    workers: threads (default: one per CPU, at most one per PARALLEL_MIN_REFS
-    references). progress(n), if given, is told of every PROGRESS_REFS references done.
+    workers: threads (default: one per CPU; at most one per PARALLEL_MIN_REFS references
+    and per PART_REFS_PER_PAGE * n_ids). progress(n), if given, is told of every
+    PROGRESS_REFS references done.
     """
     dtype = np.int32 if len(ids) < 2**31 else np.int64
-    k = max(1, min(workers or os.cpu_count() or 1, len(ids) // PARALLEL_MIN_REFS))
+    most = min(len(ids) // PARALLEL_MIN_REFS, len(ids) // max(PART_REFS_PER_PAGE * n_ids, 1))
+    k = max(1, min(workers or os.cpu_count() or 1, most))
     if k == 1:
         sd = _one_part(ids, n_ids, dtype, progress)
         return sd.hist, sd.cold
