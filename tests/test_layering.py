@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "vmsim"
-BASE = {"config", "errors", "stats", "events", "kinds", "output"}
+BASE = {"config", "errors", "stats", "events", "kinds", "output", "jitcache"}
 ALLOWED = {
     "hw": BASE | {"hw"},
     "kernel": BASE | {"hw", "kernel", "policies"},

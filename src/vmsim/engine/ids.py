@@ -7,7 +7,7 @@ while the pages seen lie in a compact range it keeps a direct table (one int32 i
 page number of the range: a lookup is one load), and when a page falls far outside it
 moves to an open-addressing hash table whose key and id share a slot (one cache miss a
 lookup). Every function has one explicit signature, compiled (or loaded from Numba's
-cache, see jitcache.py) once, when first used.
+cache, see vmsim/jitcache.py) once, when first used.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _kernel(name: str) -> Any:
     if f is None:
         from numba import njit
 
-        from vmsim.engine.jitcache import load_cache_lightly
+        from vmsim.jitcache import load_cache_lightly
 
         load_cache_lightly()
         func, signature = _SIGNATURES[name]

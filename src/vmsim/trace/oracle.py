@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import BinaryIO, cast
 
 import numpy as np
+from numba import njit
 
 from vmsim.kinds import LOAD
 from vmsim.trace.base import TraceChunk, TraceReader, register_format
@@ -55,19 +56,29 @@ class OracleGeneralReader(TraceReader):
                 rec = buf[: got // size]
                 done += len(rec)
                 self.stats.lines = done
-                sizes = rec["obj_size"]
-                if not sizes.all():
-                    rec = rec[sizes != 0]
-                    self.stats.skipped += got // size - len(rec)
-                    sizes = rec["obj_size"]
-                if len(rec):
-                    yield TraceChunk(
-                        np.ascontiguousarray(rec["obj_id"]),
-                        np.full(len(rec), LOAD, np.uint8),
-                        np.ascontiguousarray(sizes),
-                    )
+                ids = np.empty(len(rec), np.uint64)
+                sizes = np.empty(len(rec), np.uint32)
+                kept = _columns(rec, ids, sizes)
+                self.stats.skipped += len(rec) - kept
+                if kept:
+                    yield TraceChunk(ids[:kept], np.full(kept, LOAD, np.uint8), sizes[:kept])
         finally:
             stream.close()
+
+
+@njit(cache=True, nogil=True)
+def _columns(rec: np.ndarray, ids: np.ndarray, sizes: np.ndarray) -> int:
+    """Copy the object ids and sizes of the records of nonzero size into ids and sizes, in
+    one pass (NumPy took one strided copy per column and a test for zero sizes); return
+    how many."""
+    k = 0
+    for i in range(len(rec)):
+        s = rec[i].obj_size
+        if s != 0:
+            ids[k] = rec[i].obj_id
+            sizes[k] = s
+            k += 1
+    return k
 
 
 def _read_into(stream: BinaryIO, out: np.ndarray) -> int:
