@@ -19,6 +19,7 @@ and remapping the file again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -347,8 +348,9 @@ def _run(
     rows: list[dict[str, Any]] = []
     finished = total - len(tasks)
     done = as_completed(list(futures))
+    pending = set(futures)
     while not done.is_empty():
-        batch = _next_batch(done)
+        batch = _next_batch(done, pending)
         for result in _results(client, batch, futures):
             if isinstance(result, TaskFailure):
                 if failures is not None:
@@ -363,13 +365,19 @@ def _run(
     return rows
 
 
-def _next_batch(done: Any) -> list[Any]:
+def _next_batch(done: Any, pending: set[Any]) -> list[Any]:
     """The futures finished since the last batch (at least one): after the first, those
-    that finish within GATHER_EVERY more, unless none is left to wait for."""
+    that finish within GATHER_EVERY more, the window ending early when every pending
+    future has finished (the last results are not held back). pending loses the batch."""
+    from distributed import wait
+
     batch: list[Any] = done.next_batch(block=True)
-    if done.count():
-        time.sleep(GATHER_EVERY)
+    pending.difference_update(batch)
+    if pending:
+        with contextlib.suppress(TimeoutError):  # the window ended first
+            wait(list(pending), timeout=GATHER_EVERY)
         batch += done.next_batch(block=False)
+        pending.difference_update(batch)
     return batch
 
 
