@@ -400,7 +400,8 @@ def mrc(
     sizes = frames_or_memory(sizes, memory, page_size, "--sizes")
     trace = _open(trace_path, fmt, skip_bad)
     if method == "shards" or (method == "auto" and policies == ["lru"]):
-        curves = [_shards(trace, shift, data_only, split, rate, sizes, method == "auto", workers)]
+        exact_first = method == "auto"
+        curves = [_shards(trace, shift, data_only, split, rate, sizes, exact_first, workers)]
     else:
         held = _hold(trace, shift, data_only, split,
                      lambda h: h.curves(policies, sizes, method != "simulate", **opts))  # fmt: skip

@@ -45,6 +45,7 @@ NUMPY_FREE = {"ostep"}
 """Command modules that never import NumPy (the textbook mode stays light)."""
 
 BLAS_THREADS = "OPENBLAS_NUM_THREADS"
+"""The variable OpenBLAS reads its thread count from (see load_numpy)."""
 
 
 def load_numpy() -> None:

@@ -8,7 +8,6 @@ trace (the kernels release the GIL; processes cost a copy of the trace and a sta
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import numpy as np
 
 from vmsim.engine.kernels import kernel_spec, run_kernel
 from vmsim.engine.prepared import Prepared
+from vmsim.engine.threads import thread_count
 from vmsim.errors import ConfigError
 
 NEEDS_NEXT_USE = {"opt", "unopt"}
@@ -108,9 +108,7 @@ def simulate_many(
     """Every (policy, frames) pair, in the order policies x frames."""
     _check(policies, frames, options)
     jobs = [(p, int(f), _options_for(p, options)) for p in policies for f in frames]
-    if workers is None:
-        workers = os.cpu_count() or 1
-    workers = max(1, min(workers, len(jobs)))
+    workers = thread_count(workers, len(jobs))
     if workers == 1 or len(prep) * len(jobs) < PARALLEL_MIN_WORK:
         out = []
         for p, f, o in jobs:

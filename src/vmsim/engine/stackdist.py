@@ -23,7 +23,6 @@ state at its end for the next part. Only the first and last uses run one after a
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +31,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.prefetch import prefetch_ahead
+from vmsim.engine.threads import thread_count
 
 _M1 = np.uint64(0x5555555555555555)
 _M2 = np.uint64(0x3333333333333333)
@@ -106,20 +106,15 @@ def stack_distance_hist(
     """
     dtype = np.int32 if len(ids) < 2**31 else np.int64
     most = min(len(ids) // PARALLEL_MIN_REFS, len(ids) // max(PART_REFS_PER_PAGE * n_ids, 1))
-    k = max(1, min(workers or os.cpu_count() or 1, most))
+    k = thread_count(workers, most)
     if k == 1:
         sd = _one_part(ids, n_ids, dtype, progress)
         return sd.hist, sd.cold
     cuts = [len(ids) * i // k for i in range(k + 1)]
     parts = [ids[a:b] for a, b in itertools.pairwise(cuts)]
-    lock = threading.Lock()
-
-    def told(n: int) -> None:
-        with lock:
-            progress(n)  # type: ignore[misc]  # (only made when progress is given)
-
+    told = _serialized(progress) if progress is not None else None
     with ThreadPoolExecutor(k) as pool:
-        done = list(pool.map(lambda part: _one_part(part, n_ids, dtype, progress and told), parts))
+        done = list(pool.map(lambda part: _one_part(part, n_ids, dtype, told), parts))
     head = done[0]
     for i in range(1, k):
         head.feed(first_uses(parts[i], n_ids), n_ids)  # their true distances
@@ -129,6 +124,17 @@ def stack_distance_hist(
     for sd in done[1:]:
         hist += sd.hist  # the distances within each part
     return hist, head.cold
+
+
+def _serialized(progress: Callable[[int], None]) -> Callable[[int], None]:
+    """progress, called by one thread at a time."""
+    lock = threading.Lock()
+
+    def told(n: int) -> None:
+        with lock:
+            progress(n)
+
+    return told
 
 
 def _one_part(

@@ -31,6 +31,7 @@ from vmsim.engine.prepared import Prepared, next_use_chunk, write_bits
 from vmsim.engine.simulate import SimResult, _check, _options_for, simulate_many
 from vmsim.engine.source import PageOptions
 from vmsim.engine.stackdist import StackDistances, lru_misses_by_size
+from vmsim.engine.threads import thread_count
 from vmsim.errors import ConfigError
 from vmsim.trace import Trace
 
@@ -123,7 +124,7 @@ class Stream:
         self.sd = StackDistances() if curve else None
         self.references = 0
         tasks = len(self.one_pass) + (self.sd is not None)
-        n = min(os.cpu_count() or 1, tasks) if threads is None else min(threads, tasks)
+        n = thread_count(threads, tasks)
         self._pool = ThreadPoolExecutor(n, thread_name_prefix="vmsim-stream") if n > 1 else None
         """The kernels release the GIL: each chunk's states run in parallel threads."""
 
