@@ -40,3 +40,25 @@ def test_copy_and_whole_frame_io() -> None:
 def test_out_of_range_or_cross_frame_is_a_panic(pa: int, n: int) -> None:
     with pytest.raises(KernelPanic):
         PhysicalMemory(4, 4096).read(pa, n)
+
+
+def test_a_host_buffer_keeps_the_bytes_and_the_byte_order() -> None:
+    """Frames moved into the host mapping read as before; PTE-sized words are little-endian
+    at any offset within a frame; release zeroes in place."""
+    mem = PhysicalMemory(8, 4096)
+    mem.write(3 << 12 | 100, b"kept")
+    mem.map_host_buffer()
+    assert mem.read(3 << 12 | 100, 4) == b"kept"
+    mem.write_uint(5 << 12 | 16, 8, 0x1122334455667788)  # aligned: one word
+    mem.write_uint(5 << 12 | 41, 8, 0x0102030405060708)  # unaligned, still within the frame
+    mem.write_uint(5 << 12 | 60, 4, 0xAABBCCDD)
+    assert mem.read(5 << 12 | 16, 8) == bytes.fromhex("8877665544332211")
+    assert mem.read(5 << 12 | 41, 8) == bytes.fromhex("0807060504030201")
+    assert mem.read_uint(5 << 12 | 16, 8) == 0x1122334455667788
+    assert mem.read_uint(5 << 12 | 41, 8) == 0x0102030405060708
+    assert mem.read_uint(5 << 12 | 60, 4) == 0xAABBCCDD
+    assert mem.read_uint(5 << 12 | 17, 1) == 0x77
+    assert mem.host_frames == 2
+    mem.release(5)
+    assert mem.host_frames == 1
+    assert mem.is_zero(5) and mem.read_uint(5 << 12 | 16, 8) == 0

@@ -40,7 +40,6 @@ invalid instruction (a `Stop` of kind "invalid" with its address).
 from __future__ import annotations
 
 import ctypes
-import struct
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,7 +81,6 @@ _ACCESS = {UC_MEM_FETCH: EXEC, UC_MEM_WRITE: WRITE_ACCESS}
 QEMU_TLB_ENTRIES = 256
 """QEMU's first soft-TLB size (CPU_TLB_DYN_DEFAULT_BITS); it doubles on a flush >70% full."""
 QEMU_TLB_MAX = 1 << 22
-_U64 = struct.Struct("<Q")
 
 
 class _TlbEntry(ctypes.Structure):
@@ -161,6 +159,8 @@ class CPU:
         self.trap = trap
         self._buf = buf
         self._view = memoryview(buf)
+        self._words = self._view.cast("Q")
+        """Physical memory as 64-bit words: the PTE at physical address pa is _words[pa >> 3]."""
         uc: Any = Uc(UC_ARCH_X86, UC_MODE_64)
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
         self.uc = uc
@@ -403,16 +403,16 @@ class CPU:
             return self._silent_walk(va, access)
         if not self._fast or mmu.events is not None:
             return None
-        view, addr, unpack = self._view, self._addr, _U64.unpack_from
-        e1 = unpack(view, (mmu.root_ppn << 12) | ((va >> 36) & 0xFF8))[0]
+        words, addr = self._words, self._addr
+        e1 = words[(mmu.root_ppn << 9) | ((va >> 39) & 0x1FF)]
         e2 = e3 = leaf = 0
         if e1 & 1:
-            e2 = unpack(view, (e1 & addr) | ((va >> 27) & 0xFF8))[0]
+            e2 = words[((e1 & addr) >> 3) | ((va >> 30) & 0x1FF)]
             if e2 & 1:
-                e3 = unpack(view, (e2 & addr) | ((va >> 18) & 0xFF8))[0]
+                e3 = words[((e2 & addr) >> 3) | ((va >> 21) & 0x1FF)]
                 if e3 & 1:
-                    pa = (e3 & addr) | ((va >> 9) & 0xFF8)
-                    leaf = unpack(view, pa)[0]
+                    at = ((e3 & addr) >> 3) | ((va >> 12) & 0x1FF)
+                    leaf = words[at]
         mem = self.mem
         mmu.stats.walks += 1
         if not leaf & 1:
@@ -430,7 +430,7 @@ class CPU:
             return "nx"
         new = leaf | lay.accessed | (lay.dirty if write else 0)
         if new != leaf:
-            _U64.pack_into(view, pa, new)
+            words[at] = new
             mem.writes += 1
         key = (eff | (new & self._ad)) & self._flag_bits
         flags = self._flags_of.get(key)
@@ -444,12 +444,12 @@ class CPU:
 
     def _silent_walk(self, va: int, access: int) -> tuple[int, int] | str:
         """exact_tlb: Unicorn's fill walks without counts or A/D (the model does those)."""
-        view, addr, unpack = self._view, self._addr, _U64.unpack_from
+        words, addr = self._words, self._addr
         lay = self.mmu.fmt.layout
-        e1 = unpack(view, (self.mmu.root_ppn << 12) | ((va >> 36) & 0xFF8))[0]
-        e2 = unpack(view, (e1 & addr) | ((va >> 27) & 0xFF8))[0] if e1 & 1 else 0
-        e3 = unpack(view, (e2 & addr) | ((va >> 18) & 0xFF8))[0] if e2 & 1 else 0
-        leaf = unpack(view, (e3 & addr) | ((va >> 9) & 0xFF8))[0] if e3 & 1 else 0
+        e1 = words[(self.mmu.root_ppn << 9) | ((va >> 39) & 0x1FF)]
+        e2 = words[((e1 & addr) >> 3) | ((va >> 30) & 0x1FF)] if e1 & 1 else 0
+        e3 = words[((e2 & addr) >> 3) | ((va >> 21) & 0x1FF)] if e2 & 1 else 0
+        leaf = words[((e3 & addr) >> 3) | ((va >> 12) & 0x1FF)] if e3 & 1 else 0
         if not leaf & 1:
             return "not-present"
         eff = (leaf & (e1 & e2 & e3 | ~self._wu)) | ((e1 | e2 | e3) & lay.nx)
@@ -507,4 +507,5 @@ class CPU:
 
     def close(self) -> None:
         """Release the emulator."""
+        self._words.release()
         self._view.release()
