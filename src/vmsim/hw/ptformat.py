@@ -45,6 +45,10 @@ class PageTableFormat:
     """Per level: how far to shift a virtual address right to get its index."""
     masks: tuple[int, ...] = field(init=False, repr=False)
     """Per level: the mask of the index bits (after shifting)."""
+    pte_size: int = field(init=False, repr=False)
+    """PTE size in bytes (the layout's)."""
+    page_size: int = field(init=False, repr=False)
+    """Page size in bytes."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -55,16 +59,8 @@ class PageTableFormat:
             tuple(self.page_shift + sum(self.level_bits[i + 1 :]) for i in range(self.levels)),
         )
         set_(self, "masks", tuple((1 << b) - 1 for b in self.level_bits))
-
-    @property
-    def pte_size(self) -> int:
-        """PTE size in bytes."""
-        return self.layout.size
-
-    @property
-    def page_size(self) -> int:
-        """Page size in bytes."""
-        return 1 << self.page_shift
+        set_(self, "pte_size", self.layout.size)  # plain fields: read on every PTE access
+        set_(self, "page_size", 1 << self.page_shift)
 
     @property
     def va_bits(self) -> int:
