@@ -90,9 +90,9 @@ class FrameAllocator:
             raise KernelPanic(
                 f"kfree: frame {ppn} refcount {self.refcount[ppn]} purpose {self.purpose[ppn]!r}"
             )
-        if self.rmap.get(ppn):
-            raise KernelPanic(f"kfree: frame {ppn} still mapped by {len(self.rmap[ppn])} PTEs")
-        self.rmap.pop(ppn, None)
+        mapped = self.rmap.pop(ppn, None)
+        if mapped:
+            raise KernelPanic(f"kfree: frame {ppn} still mapped by {len(mapped)} PTEs")
         if self.on_free is not None:
             self.on_free(ppn)
         self.purpose[ppn] = ""

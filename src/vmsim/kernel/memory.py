@@ -32,7 +32,7 @@ def zap_pte(k: Kernel, mm: AddressSpace, va: int, pte_pa: int, pte: int) -> int:
 
     Returns the frame number that was mapped.
     """
-    ppn = k.fmt.pte_ppn(pte)
+    ppn = k.fmt.layout.ppn(pte)
     set_pte(k, mm, va, pte_pa, 0)
     if k.events is not None:
         k.emit(UnmapPage(k.pid_of(mm), va, ppn))

@@ -97,35 +97,47 @@ def map_page(
 def scan_ptes(k: Kernel, mm: AddressSpace, start: int, end: int) -> Iterator[tuple[int, int, int]]:
     """(va, pte_pa, pte) for every non-zero leaf PTE in [start, end), skipping absent tables.
 
-    Each PTE is read just before it is yielded, so the caller may change it.
+    Each PTE is read just before it is yielded, so the caller may change it (and each
+    leaf table is found just after the one before it is done).
     """
-    yield from _scan(k, mm.root_ppn << k.fmt.page_shift, 0, 0, start, end)
+    fmt = k.fmt
+    read, size, shift = k.mem.read_uint, fmt.pte_size, fmt.page_shift
+    root = mm.root_ppn << shift
+    tables = _leaf_tables(k, root, 0, 0, start, end) if fmt.levels > 1 else [(root, 0, start, end)]
+    nentries = 1 << fmt.level_bits[-1]
+    for table_pa, base, lo, hi in tables:
+        first = (lo - base) >> shift
+        last = min(nentries, ((hi - 1 - base) >> shift) + 1)
+        for i in range(first, last):
+            pte_pa = table_pa + i * size
+            pte = read(pte_pa, size)
+            if pte:
+                yield base + (i << shift), pte_pa, pte
 
 
-def _scan(
+def _leaf_tables(
     k: Kernel, table_pa: int, level: int, base: int, start: int, end: int
-) -> Iterator[tuple[int, int, int]]:
-    """Recursive part of scan_ptes over one table page at `level` covering from `base`."""
+) -> Iterator[tuple[int, int, int, int]]:
+    """(table_pa, base, start, end) of every leaf table under the table at `level` (above
+    the leaves) covering from `base`, clipped to [start, end): scan_ptes's upper levels."""
     fmt = k.fmt
     span_shift = fmt.page_shift + sum(fmt.level_bits[level + 1 :])
     nentries = 1 << fmt.level_bits[level]
     first = max(0, (start - base) >> span_shift)
     last = min(nentries, ((end - 1 - base) >> span_shift) + 1)
-    leaf = level == fmt.levels - 1
+    above_leaf = level == fmt.levels - 2
     size = fmt.pte_size
     for i in range(first, last):
-        pte_pa = table_pa + i * size
-        pte = k.mem.read_uint(pte_pa, size)
+        pte = k.mem.read_uint(table_pa + i * size, size)
         if not pte:
             continue
         va = base + (i << span_shift)
-        if leaf:
-            yield va, pte_pa, pte
+        child = fmt.layout.ppn(pte) << fmt.page_shift
+        lo, hi = max(start, va), min(end, va + (1 << span_shift))
+        if above_leaf:
+            yield child, va, lo, hi
         else:
-            child = fmt.layout.ppn(pte) << fmt.page_shift
-            yield from _scan(
-                k, child, level + 1, va, max(start, va), min(end, va + (1 << span_shift))
-            )
+            yield from _leaf_tables(k, child, level + 1, va, lo, hi)
 
 
 def free_pgtables(k: Kernel, mm: AddressSpace) -> None:
