@@ -6,10 +6,10 @@ vmsim: the same binary on a `vmsim.Machine` (256 MiB, no swap, fault_around_byte
 64 KiB and the collector's settings as `vmsim run` has them) in this process, CPU time
 from spawn to exit (the kernel and CPU alone: Python start-up excluded; CPU time, not
 wall time, because the machine is shared), best of --repeat runs, stdout checked
-identical to native's; faults are the process tree's min_flt + maj_flt (as getrusage counts reaped children). The whole
-command: `vmsim run -q PROGRAM` as a child process, its CPU time by os.wait4.
-vmsim's page cache starts cold (the first read of a file page is a
-major fault, with read-around) while the native runs find the binaries and the data
+identical to native's; faults are the process tree's min_flt + maj_flt (as getrusage
+counts reaped children). The whole command: `vmsim run -q PROGRAM` as a child process,
+its CPU time by os.wait4. vmsim's page cache starts cold (the first read of a file page
+is a major fault, with read-around) while the native runs find the binaries and the data
 file in the host's page cache.
 
     python benchmarks/bench_run.py [--quick] [--markdown out.md]
