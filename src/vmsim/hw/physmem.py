@@ -39,8 +39,10 @@ class PhysicalMemory:
     def map_host_buffer(self) -> mmap.mmap:
         """Move every frame into one anonymous host mapping (a CPU maps it as guest RAM).
 
-        The host backs the mapping lazily, so untouched frames still cost nothing; a
-        released frame is zeroed in place. Idempotent; returns the mapping.
+        The host backs the mapping lazily, so untouched frames still cost nothing (with
+        transparent huge pages, host memory comes in 2 MiB pieces: kalloc hands frames out
+        from the bottom, so the touched ones lie together); a released frame is zeroed in
+        place. Idempotent; returns the mapping.
         """
         if self.host_buffer is None:
             buf = mmap.mmap(-1, self.size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
