@@ -74,13 +74,23 @@ class PteLayout:
 
     ppn_mask: int = field(init=False, repr=False)
     """Mask of the frame-number field, unshifted."""
+    _bits_of: dict[int, int] = field(init=False, repr=False, compare=False)
+    """encode's cache: generic flags -> the PTE's flag bits."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ppn_mask", (1 << self.ppn_bits) - 1)
+        object.__setattr__(self, "_bits_of", {})
 
     def encode(self, ppn: int, flags: int) -> int:
         """A leaf PTE for frame ppn with the generic flags."""
-        pte = (ppn & self.ppn_mask) << self.ppn_shift
+        bits = self._bits_of.get(flags)
+        if bits is None:
+            bits = self._bits_of[flags] = self._flag_bits(flags)
+        return ((ppn & self.ppn_mask) << self.ppn_shift) | bits
+
+    def _flag_bits(self, flags: int) -> int:
+        """The PTE bits that stand for the generic flags (encode's uncached part)."""
+        pte = 0
         if flags & PRESENT:
             pte |= self.present | self.leaf_extra
         if flags & WRITE:
