@@ -586,3 +586,16 @@ def test_narrate_steps_from_a_window_starts_at_malloc(
     window = [line for line in err.splitlines() if line and not line.startswith(" ")]
     assert window == steps[at : at + 2]
     assert window[1].startswith("pid 1 mmap(0x0, 0x101000, ")
+
+
+def test_a_big_endian_host_is_a_clear_error(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CPU's walks read guest words in the host's byte order: it refuses another."""
+    monkeypatch.setattr(sys, "byteorder", "big")
+    got, _, err = vmsim_run(capfd, "-q", str(bins["static"]), "hello")
+    assert got == 1
+    assert (
+        err.strip()
+        == "vmsim: error: real programs need a little-endian host (this one is big-endian)"
+    )

@@ -40,6 +40,7 @@ invalid instruction (a `Stop` of kind "invalid" with its address).
 from __future__ import annotations
 
 import ctypes
+import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ from unicorn import (
 )
 from unicorn import x86_const as x86
 
+from vmsim.errors import VmsimError
 from vmsim.hw.mmu import EXEC, MMU, READ, WRITE_ACCESS, PageFault
 from vmsim.hw.physmem import PhysicalMemory
 from vmsim.hw.pte import DIRTY, NX, WRITE
@@ -151,6 +153,8 @@ class CPU:
     ) -> None:
         if mem.page_size != 4096:
             raise ValueError("the x86-64 CPU needs 4 KiB pages")
+        if sys.byteorder != "little":  # the walks read guest words in the host's order
+            raise VmsimError("real programs need a little-endian host (this one is big-endian)")
         if exact_tlb and mmu.fmt.name != "x86_64":
             raise ValueError("exact_tlb needs x86_64 page tables")
         buf = mem.map_host_buffer()

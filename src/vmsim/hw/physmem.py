@@ -170,7 +170,8 @@ class _HostFrames:
     def __init__(self, buf: mmap.mmap, page_size: int) -> None:
         self.view = memoryview(buf)
         self.words = self.view.cast("Q")
-        """The mapping as 64-bit words (the host's byte order: x86-64 is little-endian)."""
+        """The mapping as 64-bit words, in the host's byte order (the CPU, the only user of a
+        host buffer, refuses a big-endian host)."""
         self._ps = page_size
         self._zero_page = bytes(page_size)
         self.touched: set[int] = set()
