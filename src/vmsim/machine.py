@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
-import numpy as np
-
 from vmsim.config import MachineConfig, parse_size
 from vmsim.errors import (
     ConfigError,
@@ -48,6 +46,8 @@ from vmsim.libc.stack import Frame
 from vmsim.stats import ProcStat, VmStat
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from vmsim.kernel.syscall import Runtime, UserTask
 
 _W_D = WRITE | DIRTY
@@ -655,6 +655,8 @@ TraceArg = tuple[Any, Any] | str | os.PathLike[str]
 
 def _trace_arrays(trace: TraceArg) -> tuple[np.ndarray, np.ndarray | None]:
     """(addresses, kinds) from a pair of arrays or a trace file (any format trace/ reads)."""
+    import numpy as np  # replays only: a real program's run never loads NumPy
+
     if isinstance(trace, tuple):
         addrs, kinds = trace
         return np.asarray(addrs, dtype=np.int64), None if kinds is None else np.asarray(kinds)

@@ -42,8 +42,9 @@ COMMAND_MODULES = {
 }
 """Command name -> the module of vmsim.cli that defines it (in its COMMANDS)."""
 
-NUMPY_FREE = {"ostep"}
-"""Command modules that never import NumPy (the textbook mode stays light)."""
+NUMPY_FREE = {"ostep", "run"}
+"""Command modules that do not import NumPy (the textbook mode stays light; a real
+program's run needs none, and `vmsim run --html` calls load_numpy itself)."""
 
 BLAS_THREADS = "OPENBLAS_NUM_THREADS"
 """The variable OpenBLAS reads its thread count from (see load_numpy)."""

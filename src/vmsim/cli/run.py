@@ -134,6 +134,9 @@ def run(
     )
     m.runtime.exact_tlb = exact_tlb
     if html is not None:
+        from vmsim.cli.main import load_numpy
+
+        load_numpy()  # the page's records use NumPy: with OpenBLAS on one thread
         start, count = window_or_default(window)
         m.record(start=start, count=count)
     p = m.spawn(program=path, argv=[program, *args], env=dict(os.environ), writable=writable)

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from vmsim.errors import ConfigError
 from vmsim.hw.mmu import EXEC, READ, WRITE_ACCESS, PageFault
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from vmsim.kernel.kernel import Kernel
     from vmsim.kernel.proc import Proc
 
@@ -44,6 +44,8 @@ def access_codes(kinds: Sequence[int] | np.ndarray | None, n: int) -> list[int]:
     """MMU access codes for trace kinds: fetch -> exec, load -> read, store/modify -> write."""
     if kinds is None:
         return [READ] * n
+    import numpy as np  # replays only: a real program's run never loads NumPy
+
     arr = np.asarray(kinds, dtype=np.int64)
     if len(arr) != n:
         raise ConfigError("kinds", f"{len(arr)} kinds", f"one kind per address ({n})")
@@ -63,6 +65,8 @@ class ReplayRun:
         addresses: Sequence[int] | np.ndarray,
         kinds: Sequence[int] | np.ndarray | None = None,
     ) -> None:
+        import numpy as np
+
         self._k = k
         self.proc = proc
         addrs = np.asarray(addresses, dtype=np.int64)
