@@ -7,10 +7,10 @@ vmsim: the same binary on a `vmsim.Machine` (256 MiB, no swap, fault_around_byte
 from spawn to exit (the kernel and CPU alone: Python start-up excluded; CPU time, not
 wall time, because the machine is shared), best of --repeat runs, stdout checked
 identical to native's; faults are the process tree's min_flt + maj_flt (as getrusage
-counts reaped children). The whole command: `vmsim run -q PROGRAM` as a child process,
-its CPU time by os.wait4. vmsim's page cache starts cold (the first read of a file page
-is a major fault, with read-around) while the native runs find the binaries and the data
-file in the host's page cache.
+counts reaped children). The whole command: `vmsim run -q PROGRAM` as a child process
+with Python's bytecode cache on (as installed), its CPU time by os.wait4. vmsim's page
+cache starts cold (the first read of a file page is a major fault, with read-around)
+while the native runs find the binaries and the data file in the host's page cache.
 
     python benchmarks/bench_run.py [--quick] [--markdown out.md]
 """
@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import vmsim
+from childenv import installed_env
 from vmsim.cli.run import collecting_less
 from vmsim.output import atomic_text_output
 
@@ -81,7 +82,7 @@ def on_vmsim(argv: list[str]) -> tuple[float, int, int, int, bytes]:
 def whole_command(argv: list[str]) -> tuple[float, bytes]:
     """(CPU seconds, stdout) of `vmsim run -q ARGV` as a child process."""
     cmd = [sys.executable, "-m", "vmsim.cli.main", "run", "-q", "--", *argv]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=installed_env())
     assert proc.stdout is not None
     out = proc.stdout.read()
     _, _, usage = os.wait4(proc.pid, 0)

@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from childenv import installed_env
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 
@@ -40,7 +42,7 @@ for f in map(int, sys.argv[2].split(",")):
 
 def run(cmd: list[str]) -> tuple[float, float, str]:
     """(wall, CPU, stdout) of cmd, CPU from the child's rusage (bytecode cached, as installed)."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = installed_env()
     before = os.times()
     t = time.perf_counter()
     r = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
