@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -109,13 +110,20 @@ def test_cxx_new_delete_nothrow_bad_alloc(
     assert m.runtime.syscalls["mmap"] > 0
 
 
+def _pid_blind(out: str) -> list[str]:
+    """The lines of the fork program's output with its pid-adjacency flag masked."""
+    return [re.sub(r"child [01] exited", "child ? exited", line) for line in out.splitlines()]
+
+
 def test_fork_waitpid_copy_on_write(
     bins: dict[str, Path], capfd: pytest.CaptureFixture[str]
 ) -> None:
     argv = [str(bins["static"]), "fork"]
     want, _, _ = native(argv)
     out, m, p = on_vmsim(capfd, argv)
-    assert sorted(out.splitlines()) == sorted(want.decode().splitlines())
+    # "child 1": the child's pid follows the parent's, natively only if no other process on
+    # the host (pytest's own workers, say) took a pid in between: compared apart
+    assert sorted(_pid_blind(out)) == sorted(_pid_blind(want.decode()))
     assert "parent sees 1, child 1 exited 7" in out
     assert p.exit_status == 0
     # the child wrote 128 of the 256 shared heap pages: each is one copy-on-write copy
