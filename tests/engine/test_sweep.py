@@ -248,6 +248,36 @@ def test_the_local_cluster_is_one_worker_process_with_a_thread_per_worker() -> N
         cluster.close()
 
 
+def test_a_sweep_closes_the_cluster_it_started(tmp_path: Path) -> None:
+    """vmsim.sweep without a client starts a LocalCluster and closes it (its worker process
+    and client included) when done; the rows are there all the same."""
+    import multiprocessing
+
+    from distributed import Client
+
+    before = {p.pid for p in multiprocessing.active_children()}
+    started: list[Any] = []
+    real_init = Client.__init__
+
+    def recording(self: Any, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        started.append(self)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(Client, "__init__", recording)
+    try:
+        df = sweep(_traces(tmp_path, 1), ["lru"], [8, 16])
+    finally:
+        mp.undo()
+    assert len(df) == 2
+    (client,) = started
+    assert client.status == "closed"
+    deadline = time.monotonic() + 10
+    while {p.pid for p in multiprocessing.active_children()} - before:
+        assert time.monotonic() < deadline, "the sweep's worker process outlived it"
+        time.sleep(0.05)
+
+
 KEEP = """
 import ctypes, resource, sys
 import numpy as np

@@ -23,7 +23,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -279,6 +279,25 @@ def connect(client: Any = None, scheduler: str | None = None, workers: int | Non
     return Client(cluster)
 
 
+@contextlib.contextmanager
+def connected(
+    client: Any = None, scheduler: str | None = None, workers: int | None = None
+) -> Iterator[Any]:
+    """connect()'s Client for the block; one made here is closed after it, with the
+    LocalCluster it started (a caller's client stays open)."""
+    if client is not None:
+        yield client
+        return
+    made = connect(None, scheduler, workers)
+    try:
+        yield made
+    finally:
+        cluster = made.cluster  # the LocalCluster connect started, None on a scheduler's
+        made.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def sweep(
     traces: Iterable[str | os.PathLike[str]],
     policies: Sequence[str],
@@ -300,7 +319,8 @@ def sweep(
     With `output`, rows are journaled as they arrive and the output written at the end;
     `resume` keeps what an earlier run of the same output finished. Failed tasks are
     appended to `failures` (when given) and left out of the rows. `progress(done, total)`
-    is called after each task.
+    is called after each task. Without `client`, the Client (on `scheduler`, or of a new
+    LocalCluster) is made for this sweep and closed after it, the cluster with it.
     """
     if page_size < 1 or page_size & (page_size - 1):
         raise ConfigError("page-size", page_size, "a power of two")
@@ -322,9 +342,8 @@ def sweep(
     if progress:
         progress(len(tasks) - len(todo), len(tasks))
     if todo:
-        rows += _run(
-            connect(client, scheduler, workers), todo, journal, progress, len(tasks), failures
-        )
+        with connected(client, scheduler, workers) as c:
+            rows += _run(c, todo, journal, progress, len(tasks), failures)
     if output is not None:
         write_results(output, rows)
         if journal is not None and journal.path.exists():
