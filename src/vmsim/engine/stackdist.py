@@ -284,47 +284,36 @@ def _stack_distances(
         lp = last[p]
         if lp < 0:
             cold += 1
-        elif not record:
-            w = lp >> 6
-            bits[w] &= ~(one << np.uint64(lp & 63))
-            blk = lp >> 9
-            if blk == cur:
-                cur_count -= 1
-            else:
-                i = blk + 1
-                while i <= nb:
-                    tree[i] -= 1
-                    i += i & -i
-                in_tree -= 1
         else:
             w = lp >> 6
             b = np.uint64(lp & 63)
-            word = bits[w]
-            d = popcount(word & ~((one << b) | ((one << b) - one)))  # later marks in its word
-            bits[w] = word & ~(one << b)
             blk = lp >> 9
-            for v in range(w + 1, (blk + 1) * BLOCK_WORDS):
-                d += popcount(bits[v])
+            if record:  # the distance: the marks after lp (read before lp's mark goes)
+                d = popcount(bits[w] & ~((one << b) | ((one << b) - one)))  # in its word
+                for v in range(w + 1, (blk + 1) * BLOCK_WORDS):
+                    d += popcount(bits[v])
+                if blk != cur:
+                    s = 0  # marks in finished blocks up to blk
+                    i = blk + 1
+                    while i > 0:
+                        s += tree[i]
+                        i -= i & -i
+                    d += in_tree - s + cur_count
+                dbuf[nd] = d
+                nd += 1
+                if nd == DBUF:
+                    for k in range(nd):
+                        hist[dbuf[k]] += 1
+                    nd = 0
+            bits[w] &= ~(one << b)  # lp's mark goes
             if blk == cur:
                 cur_count -= 1
             else:
-                s = 0  # marks in finished blocks up to blk
-                i = blk + 1
-                while i > 0:
-                    s += tree[i]
-                    i -= i & -i
-                d += in_tree - s + cur_count
                 i = blk + 1
                 while i <= nb:
                     tree[i] -= 1
                     i += i & -i
                 in_tree -= 1
-            dbuf[nd] = d
-            nd += 1
-            if nd == DBUF:
-                for k in range(nd):
-                    hist[dbuf[k]] += 1
-                nd = 0
         if pos == cap:  # compaction: renumber the live marks 0..k-1 in order
             in_tree, cur, cur_count, pos = _compact(bits, owner, last, tree)
         blk = pos >> 9
