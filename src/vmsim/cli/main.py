@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from vmsim import __version__
+from vmsim.cli.common import load_numpy
 from vmsim.errors import VmsimError
 
 EXIT_ERROR = 1
@@ -45,30 +46,6 @@ COMMAND_MODULES = {
 NUMPY_FREE = {"ostep", "run"}
 """Command modules that do not import NumPy (the textbook mode stays light; a real
 program's run needs none, and `vmsim run --html` calls load_numpy itself)."""
-
-BLAS_THREADS = "OPENBLAS_NUM_THREADS"
-"""The variable OpenBLAS reads its thread count from (see load_numpy)."""
-
-
-def load_numpy() -> None:
-    """Import NumPy with OpenBLAS on one thread, unless the user chose a thread count.
-
-    vmsim does no linear algebra, but OpenBLAS starts a thread per core when NumPy loads
-    it, which cost some 0.1 CPU-second per command (measured: `vmsim run` of an empty
-    program 0.30 -> 0.20 s of CPU). OpenBLAS reads the variable once, when it is loaded,
-    so the environment is restored at once: the programs `vmsim run` starts and any
-    child process see the user's own.
-    """
-    if "numpy" in sys.modules:
-        return
-    chosen = BLAS_THREADS in os.environ
-    if not chosen:
-        os.environ[BLAS_THREADS] = "1"
-    try:
-        import numpy  # noqa: F401
-    finally:
-        if not chosen:
-            del os.environ[BLAS_THREADS]
 
 
 class LazyGroup(click.Group):

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from vmsim.cli.common import Number
+from vmsim.cli.common import Number, load_numpy
 from vmsim.errors import VmsimError
 from vmsim.report.view.cli import html_option, window_option, window_or_default, write_page
 
@@ -134,8 +134,6 @@ def run(
     )
     m.runtime.exact_tlb = exact_tlb
     if html is not None:
-        from vmsim.cli.main import load_numpy
-
         load_numpy()  # the page's records use NumPy: with OpenBLAS on one thread
         start, count = window_or_default(window)
         m.record(start=start, count=count)
