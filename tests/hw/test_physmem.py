@@ -47,6 +47,8 @@ def test_a_host_buffer_keeps_the_bytes_and_the_byte_order() -> None:
     at any offset within a frame; release zeroes in place."""
     mem = PhysicalMemory(8, 4096)
     mem.write(3 << 12 | 100, b"kept")
+    with pytest.raises(KernelPanic):
+        mem.host_words  # noqa: B018  (no host buffer yet)
     mem.map_host_buffer()
     assert mem.read(3 << 12 | 100, 4) == b"kept"
     mem.write_uint(5 << 12 | 16, 8, 0x1122334455667788)  # aligned: one word
@@ -58,6 +60,7 @@ def test_a_host_buffer_keeps_the_bytes_and_the_byte_order() -> None:
     assert mem.read_uint(5 << 12 | 41, 8) == 0x0102030405060708
     assert mem.read_uint(5 << 12 | 60, 4) == 0xAABBCCDD
     assert mem.read_uint(5 << 12 | 17, 1) == 0x77
+    assert mem.host_words[(5 << 12 | 16) >> 3] == 0x1122334455667788  # the CPU's view of it
     assert mem.host_frames == 2
     mem.release(5)
     assert mem.host_frames == 1

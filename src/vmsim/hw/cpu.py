@@ -163,7 +163,7 @@ class CPU:
         self.trap = trap
         self._buf = buf
         self._view = memoryview(buf)
-        self._words = self._view.cast("Q")
+        self._words = mem.host_words
         """Physical memory as 64-bit words: the PTE at physical address pa is _words[pa >> 3]."""
         uc: Any = Uc(UC_ARCH_X86, UC_MODE_64)
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
@@ -510,6 +510,5 @@ class CPU:
         return old is not None and old != crc
 
     def close(self) -> None:
-        """Release the emulator."""
-        self._words.release()
+        """Release the emulator (the words belong to PhysicalMemory)."""
         self._view.release()

@@ -57,6 +57,14 @@ class PhysicalMemory:
         return self.host_buffer
 
     @property
+    def host_words(self) -> memoryview:
+        """The host mapping as 64-bit words (word i at physical address 8 * i), once
+        map_host_buffer ran: where the CPU's walks read and set PTEs."""
+        if self._host is None:
+            raise KernelPanic("physmem: no host buffer mapped")
+        return self._host.words
+
+    @property
     def host_frames(self) -> int:
         """Frames that currently hold host memory (were written since last release).
 
@@ -171,7 +179,7 @@ class _HostFrames:
         self.view = memoryview(buf)
         self.words = self.view.cast("Q")
         """The mapping as 64-bit words, in the host's byte order (the CPU, the only user of a
-        host buffer, refuses a big-endian host)."""
+        host buffer, refuses a big-endian host); shared with the CPU (host_words)."""
         self._ps = page_size
         self._zero_page = bytes(page_size)
         self.touched: set[int] = set()
