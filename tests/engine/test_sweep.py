@@ -234,18 +234,13 @@ def test_an_unreachable_scheduler_is_a_clean_error(tmp_path: Path, capsys: Any) 
 
 
 def test_the_local_cluster_is_one_worker_process_with_a_thread_per_worker() -> None:
-    from vmsim.engine.sweep import connect
+    from vmsim.engine.sweep import connected
 
-    c = connect(workers=2)
-    try:
+    with connected(workers=2) as c:
         (threads,) = c.nthreads().values()
         assert threads == 2
         (pid,) = c.run(os.getpid).values()
         assert pid != os.getpid()
-    finally:
-        cluster = c.cluster
-        c.close()
-        cluster.close()
 
 
 def test_a_sweep_closes_the_cluster_it_started(tmp_path: Path) -> None:
