@@ -48,7 +48,7 @@ class PhysicalMemory:
             buf = mmap.mmap(-1, self.size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
             if hasattr(mmap, "MADV_HUGEPAGE"):
                 buf.madvise(mmap.MADV_HUGEPAGE)  # fewer host faults where THP is "madvise"
-            frames = _HostFrames(buf, self.page_size)
+            frames = _HostFrames(buf, self._zeros)
             if isinstance(self._frames, dict):
                 for ppn, data in self._frames.items():
                     frames.get(ppn)[:] = data
@@ -175,13 +175,14 @@ class PhysicalMemory:
 class _HostFrames:
     """Frames as views of one host mapping: every frame exists (reads its bytes), pop zeroes."""
 
-    def __init__(self, buf: mmap.mmap, page_size: int) -> None:
+    def __init__(self, buf: mmap.mmap, zero_page: bytes) -> None:
         self.view = memoryview(buf)
         self.words = self.view.cast("Q")
         """The mapping as 64-bit words, in the host's byte order (the CPU, the only user of a
         host buffer, refuses a big-endian host); shared with the CPU (host_words)."""
-        self._ps = page_size
-        self._zero_page = bytes(page_size)
+        self._ps = len(zero_page)
+        self._zero_page = zero_page
+        """One page of zeros (PhysicalMemory's): what pop writes."""
         self.touched: set[int] = set()
         """The frames written since their last release (host memory they may hold)."""
 
