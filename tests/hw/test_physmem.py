@@ -65,3 +65,24 @@ def test_a_host_buffer_keeps_the_bytes_and_the_byte_order() -> None:
     mem.release(5)
     assert mem.host_frames == 1
     assert mem.is_zero(5) and mem.read_uint(5 << 12 | 16, 8) == 0
+
+
+@pytest.mark.parametrize("host_buffer", [False, True])
+def test_release_many_zeroes_exactly_the_frames_given(host_buffer: bool) -> None:
+    """Runs long enough to go back to the host (64 KiB and more) and short ones, unsorted
+    and repeated: those frames read as zeros after, their neighbours keep their bytes."""
+    mem = PhysicalMemory(64, 4096)
+    if host_buffer:
+        mem.map_host_buffer()
+    for ppn in range(64):
+        mem.write(ppn << 12, bytes([ppn + 1]) * 4096)
+    freed = [*range(20, 40), 3, 5, 4, 41, 63, 21]  # a 20-frame run, a 3-frame run, singles
+    mem.release_many(freed)
+    assert mem.host_frames == 64 - len(set(freed))
+    for ppn in range(64):
+        if ppn in freed:
+            assert mem.is_zero(ppn), ppn
+        else:
+            assert mem.read_frame(ppn) == bytes([ppn + 1]) * 4096, ppn
+    mem.write(30 << 12, b"again")  # a frame given back to the host works as before
+    assert mem.read(30 << 12, 5) == b"again"

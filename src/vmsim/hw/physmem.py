@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import mmap
 import struct
+from collections.abc import Iterator
 
 from vmsim.errors import KernelPanic
 
@@ -16,6 +17,9 @@ _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
 _U8 = struct.Struct("<B")
 _UINT = {8: _U64, 4: _U32, 1: _U8}
+GIVE_BACK = 64 << 10
+"""release_many hands a run of freed frames' host pages back to the host (one madvise)
+from this many bytes; shorter runs are zeroed in place."""
 
 
 class PhysicalMemory:
@@ -166,6 +170,17 @@ class PhysicalMemory:
         """Zero frame ppn by dropping its host bytes."""
         self._frames.pop(ppn, None)
 
+    def release_many(self, ppns: list[int]) -> None:
+        """Zero every frame in ppns, as `release` does one: in a host buffer a run of
+        consecutive frames at a time, its whole host pages handed back to the host."""
+        host = self._host
+        if host is None:
+            for ppn in ppns:
+                self._frames.pop(ppn, None)
+            return
+        for first, end in _runs(sorted(set(ppns))):
+            host.zero_run(first, end)
+
     def is_zero(self, ppn: int) -> bool:
         """Whether frame ppn holds only zeros."""
         f = self._frames.get(ppn)
@@ -176,6 +191,7 @@ class _HostFrames:
     """Frames as views of one host mapping: every frame exists (reads its bytes), pop zeroes."""
 
     def __init__(self, buf: mmap.mmap, zero_page: bytes) -> None:
+        self.buf = buf
         self.view = memoryview(buf)
         self.words = self.view.cast("Q")
         """The mapping as 64-bit words, in the host's byte order (the CPU, the only user of a
@@ -196,6 +212,22 @@ class _HostFrames:
         self.view[ppn * self._ps : (ppn + 1) * self._ps] = self._zero_page
         self.touched.discard(ppn)
 
+    def zero_run(self, first: int, end: int) -> None:
+        """Zero frames [first, end): the host pages wholly inside a run of at least
+        GIVE_BACK bytes go back to the host (MADV_DONTNEED: a private anonymous page
+        reads as zeros after it), the rest is zeroed in place."""
+        lo, hi = first * self._ps, end * self._ps
+        host = mmap.PAGESIZE
+        inner_lo, inner_hi = -(-lo // host) * host, hi // host * host
+        if inner_hi - inner_lo >= GIVE_BACK and hasattr(mmap, "MADV_DONTNEED"):
+            self.view[lo:inner_lo] = bytes(inner_lo - lo)
+            self.view[inner_hi:hi] = bytes(hi - inner_hi)
+            self.buf.madvise(mmap.MADV_DONTNEED, inner_lo, inner_hi - inner_lo)
+        else:
+            for ppn in range(first, end):
+                self.view[ppn * self._ps : (ppn + 1) * self._ps] = self._zero_page
+        self.touched.difference_update(range(first, end))
+
     def __setitem__(self, ppn: int, data: bytearray) -> None:
         self.get(ppn)[:] = data
 
@@ -204,3 +236,14 @@ class _HostFrames:
 
     def __len__(self) -> int:
         return len(self.touched)
+
+
+def _runs(ppns: list[int]) -> Iterator[tuple[int, int]]:
+    """(first, end) of each run of consecutive numbers in the sorted list ppns."""
+    i, n = 0, len(ppns)
+    while i < n:
+        j = i + 1
+        while j < n and ppns[j] == ppns[j - 1] + 1:
+            j += 1
+        yield ppns[i], ppns[j - 1] + 1
+        i = j

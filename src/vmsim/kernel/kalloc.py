@@ -42,6 +42,8 @@ class FrameAllocator:
         """Called when no frame is free; returns True if it made progress."""
         self.on_free: Callable[[int], None] | None = None
         """Called with each frame kfree is about to put back on the free list."""
+        self._gathered: list[int] | None = None
+        """While a teardown gathers (`gather`): the frames it freed, not zeroed yet."""
 
     @property
     def nr_free(self) -> int:
@@ -50,6 +52,8 @@ class FrameAllocator:
 
     def kalloc(self, purpose: str) -> int:
         """A zeroed frame with refcount 1; reclaims if none is free, else OutOfMemory."""
+        if self._gathered:
+            self._zero_gathered()
         while not self._free:
             if self.reclaim is None or not self.reclaim():
                 raise OutOfMemory(
@@ -96,11 +100,36 @@ class FrameAllocator:
         if self.on_free is not None:
             self.on_free(ppn)
         self.purpose[ppn] = ""
-        self.mem.release(ppn)
+        if self._gathered is None:
+            self.mem.release(ppn)
+        else:
+            self._gathered.append(ppn)
         self._free.append(ppn)
         self.stats.pgfree += 1
         if self.events is not None:
             self.events.append(FrameFree(ppn))
+
+    @contextmanager
+    def gather(self) -> Iterator[None]:
+        """Zero the frames kfree frees in the block all at once at its end (Linux's
+        mmu_gather batching a teardown's pages): runs of frames, not one at a time. They
+        are on the free list meanwhile, in kfree's order; a kalloc zeroes them first.
+        Within another gather, the outer one zeroes them."""
+        if self._gathered is not None:
+            yield
+            return
+        self._gathered = []
+        try:
+            yield
+        finally:
+            self._zero_gathered()
+            self._gathered = None
+
+    def _zero_gathered(self) -> None:
+        """Zero the frames gathered so far."""
+        if self._gathered:
+            self.mem.release_many(self._gathered)
+            self._gathered.clear()
 
     def get_page(self, ppn: int) -> None:
         """Take one more reference to a frame."""

@@ -423,11 +423,12 @@ def replay_vma(user_top: int) -> VMA:
 
 def exit_mmap(k: Kernel, mm: AddressSpace) -> None:
     """Tear down an address space: every mapping, every VMA, every page-table page (one
-    TLB flush at the end, not one per page)."""
-    k.tlb_gather_mmu(mm)
-    try:
-        for vma in list(mm.vmas):
-            close_vma(k, mm, vma)
-    finally:
-        k.tlb_finish_mmu(mm)
-    free_pgtables(k, mm)
+    TLB flush at the end, not one per page; the freed frames zeroed together)."""
+    with k.frames.gather():
+        k.tlb_gather_mmu(mm)
+        try:
+            for vma in list(mm.vmas):
+                close_vma(k, mm, vma)
+        finally:
+            k.tlb_finish_mmu(mm)
+        free_pgtables(k, mm)
