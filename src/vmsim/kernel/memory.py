@@ -46,14 +46,16 @@ def zap_pte(k: Kernel, mm: AddressSpace, va: int, pte_pa: int, pte: int) -> int:
 
 
 def unmap_pages(k: Kernel, mm: AddressSpace, start: int, end: int) -> None:
-    """Remove every mapping in [start, end): frames lose a reference, swap slots are freed."""
+    """Remove every mapping in [start, end): frames lose a reference, swap slots are freed
+    (the frames freed are zeroed together at the end: FrameAllocator.gather)."""
     present = k.fmt.layout.present
-    for va, pte_pa, pte in scan_ptes(k, mm, start, end):
-        if pte & present:
-            zap_pte(k, mm, va, pte_pa, pte)
-        else:
-            free_swap_entry(k, mm, va, pte)
-            set_pte(k, mm, va, pte_pa, 0)
+    with k.frames.gather():
+        for va, pte_pa, pte in scan_ptes(k, mm, start, end):
+            if pte & present:
+                zap_pte(k, mm, va, pte_pa, pte)
+            else:
+                free_swap_entry(k, mm, va, pte)
+                set_pte(k, mm, va, pte_pa, 0)
 
 
 def uvm_copy(k: Kernel, src: AddressSpace, dst: AddressSpace, vma: VMA) -> None:
