@@ -83,6 +83,8 @@ _ACCESS = {UC_MEM_FETCH: EXEC, UC_MEM_WRITE: WRITE_ACCESS}
 QEMU_TLB_ENTRIES = 256
 """QEMU's first soft-TLB size (CPU_TLB_DYN_DEFAULT_BITS); it doubles on a flush >70% full."""
 QEMU_TLB_MAX = 1 << 22
+MAX_PATHS = 4096
+"""Walks to leaf tables the CPU remembers (8 GiB of address space); then it starts over."""
 
 
 class _TlbEntry(ctypes.Structure):
@@ -194,7 +196,13 @@ class CPU:
         self._wu = lay.write | lay.user
         self._ad = lay.accessed | lay.dirty
         self._flag_bits = self._wu | self._ad | lay.present | lay.cow | lay.nx
+        self._user, self._write, self._accessed = lay.user, lay.write, lay.accessed
+        self._low_bits = self._flag_bits & 0xFFF
+        """The flags in the low 12 bits of an x86_64 PTE: all but NX (bit 63)."""
         self._flags_of: dict[int, int] = {}
+        """Generic flags by the PTE bits they come from (the low flag bits | NX << 12)."""
+        self._paths: dict[int, tuple[int, ...]] = {}
+        """_fast_walk's remembered walks to leaf tables, by root frame and 2 MiB region."""
         self._watched: dict[int, Callable[[], None]] = {}
         """Breakpoints: what to call when the instruction at an address is about to run."""
         self.exact_tlb = exact_tlb
@@ -401,73 +409,112 @@ class CPU:
         return None
 
     def _fast_walk(self, va: int, access: int) -> tuple[int, int] | str | None:
-        """MMU.walk_fill for x86_64 without an event log; a fault is its reason; else None."""
+        """MMU.walk_fill for x86_64 without an event log; a fault is its reason; else None.
+
+        The walk down to va's leaf table is remembered (`_leaf_path`): the result and the
+        counts are the full walk's.
+        """
         mmu = self.mmu
         if self.exact_tlb:
             return self._silent_walk(va, access)
         if not self._fast or mmu.events is not None:
             return None
-        words, addr = self._words, self._addr
-        e1 = words[(mmu.root_ppn << 9) | ((va >> 39) & 0x1FF)]
-        e2 = e3 = leaf = 0
-        if e1 & 1:
-            e2 = words[((e1 & addr) >> 3) | ((va >> 30) & 0x1FF)]
-            if e2 & 1:
-                e3 = words[((e2 & addr) >> 3) | ((va >> 21) & 0x1FF)]
-                if e3 & 1:
-                    at = ((e3 & addr) >> 3) | ((va >> 12) & 0x1FF)
-                    leaf = words[at]
-        mem = self.mem
+        words, mem = self._words, self.mem
         mmu.stats.walks += 1
-        if not leaf & 1:
-            mem.reads += 1 + (e1 & 1) + (e2 & 1) + (e3 & 1)
+        path = self._leaf_path(va)
+        if isinstance(path, int):  # not present above the leaf: entries read
+            mem.reads += path
             return "not-present"
         mem.reads += 4
-        lay = mmu.fmt.layout
-        eff = (leaf & (e1 & e2 & e3 | ~self._wu)) | ((e1 | e2 | e3) & lay.nx)
+        at = path[6] | ((va >> 12) & 0x1FF)
+        leaf = words[at]
+        if not leaf & 1:
+            return "not-present"
+        eff = leaf & path[7]  # the leaf's low flags, write and user only where every level has them
         write = access == WRITE_ACCESS
-        if not eff & lay.user:
+        if not eff & self._user:
             return "user"
-        if write and not eff & lay.write:
+        if write and not eff & self._write:
             return "write-protect"
-        if access == EXEC and eff & lay.nx:
+        nx = path[8] | (leaf >> 63)
+        if access == EXEC and nx:
             return "nx"
-        new = leaf | lay.accessed | (lay.dirty if write else 0)
+        new = leaf | (self._ad if write else self._accessed)
         if new != leaf:
             words[at] = new
             mem.writes += 1
-        key = (eff | (new & self._ad)) & self._flag_bits
+        key = (eff | (new & self._ad)) & self._low_bits | nx << 12
         flags = self._flags_of.get(key)
         if flags is None:
-            flags = self._flags_of[key] = lay.flags(key)
-        ppn = (leaf & addr) >> 12
+            flags = self._flags(key)
+        ppn = (leaf & self._addr) >> 12
         mmu.tlb.fill(va >> 12, mmu.asid, ppn, flags)
         if mmu.on_access is not None:
             mmu.on_access(ppn, write)
         return ppn, flags
 
+    def _leaf_path(self, va: int) -> tuple[int, ...] | int:
+        """The walk from the root to va's leaf table: (index and value of each of the three
+        upper entries, the leaf table's first word index, the mask of the leaf's low bits
+        every level allows, 1 if a level forbids execution); or, if an upper entry is not
+        present, how many entries were read. A walk is remembered and taken again only if
+        one of its three entries changed."""
+        words = self._words
+        path = self._paths.get((self.mmu.root_ppn << 27) | (va >> 21))
+        if (
+            path is not None
+            and words[path[0]] == path[1]
+            and words[path[2]] == path[3]
+            and words[path[4]] == path[5]
+        ):
+            return path
+        addr, root = self._addr, self.mmu.root_ppn
+        i1 = (root << 9) | ((va >> 39) & 0x1FF)
+        e1 = words[i1]
+        if not e1 & 1:
+            return 1
+        i2 = ((e1 & addr) >> 3) | ((va >> 30) & 0x1FF)
+        e2 = words[i2]
+        if not e2 & 1:
+            return 2
+        i3 = ((e2 & addr) >> 3) | ((va >> 21) & 0x1FF)
+        e3 = words[i3]
+        if not e3 & 1:
+            return 3
+        allow = (e1 & e2 & e3 & self._wu) | (0xFFF & ~self._wu)
+        path = (i1, e1, i2, e2, i3, e3, (e3 & addr) >> 3, allow, (e1 | e2 | e3) >> 63)
+        if len(self._paths) >= MAX_PATHS:
+            self._paths.clear()
+        self._paths[(root << 27) | (va >> 21)] = path
+        return path
+
+    def _flags(self, key: int) -> int:
+        """Generic flags of a walk's key (the PTE's low flag bits | NX << 12), remembered."""
+        lay = self.mmu.fmt.layout
+        flags = self._flags_of[key] = lay.flags(key & self._low_bits | (lay.nx if key >> 12 else 0))
+        return flags
+
     def _silent_walk(self, va: int, access: int) -> tuple[int, int] | str:
         """exact_tlb: Unicorn's fill walks without counts or A/D (the model does those)."""
-        words, addr = self._words, self._addr
-        lay = self.mmu.fmt.layout
-        e1 = words[(self.mmu.root_ppn << 9) | ((va >> 39) & 0x1FF)]
-        e2 = words[((e1 & addr) >> 3) | ((va >> 30) & 0x1FF)] if e1 & 1 else 0
-        e3 = words[((e2 & addr) >> 3) | ((va >> 21) & 0x1FF)] if e2 & 1 else 0
-        leaf = words[((e3 & addr) >> 3) | ((va >> 12) & 0x1FF)] if e3 & 1 else 0
+        path = self._leaf_path(va)
+        if isinstance(path, int):
+            return "not-present"
+        leaf = self._words[path[6] | ((va >> 12) & 0x1FF)]
         if not leaf & 1:
             return "not-present"
-        eff = (leaf & (e1 & e2 & e3 | ~self._wu)) | ((e1 | e2 | e3) & lay.nx)
-        if not eff & lay.user:
+        eff = leaf & path[7]
+        if not eff & self._user:
             return "user"
-        if access == WRITE_ACCESS and not eff & lay.write:
+        if access == WRITE_ACCESS and not eff & self._write:
             return "write-protect"
-        if access == EXEC and eff & lay.nx:
+        nx = path[8] | (leaf >> 63)
+        if access == EXEC and nx:
             return "nx"
-        key = eff & self._flag_bits
+        key = eff & self._low_bits | nx << 12
         flags = self._flags_of.get(key)
         if flags is None:
-            flags = self._flags_of[key] = lay.flags(key)
-        return (leaf & addr) >> 12, flags
+            flags = self._flags(key)
+        return (leaf & self._addr) >> 12, flags
 
     def _exact_fetch(self, uc: Uc, address: int, size: int, _data: object) -> None:
         """exact_tlb: an instruction is fetched from address (an instruction that crosses
