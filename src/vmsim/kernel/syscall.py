@@ -313,7 +313,8 @@ def interrupts(t: UserTask, restartable: bool) -> bool:
 
 def catches(t: UserTask, signo: int) -> bool:
     """Whether a fault signal goes to the program's handler (installed and not blocked)."""
-    return sig.handles(t.signals, signo) and not t.signals.is_blocked(signo)
+    s = t.signals
+    return signo in s.actions and sig.handles(s, signo) and not s.is_blocked(signo)
 
 
 def deliver_pending(rt: Runtime, t: UserTask) -> None:
