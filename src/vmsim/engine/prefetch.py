@@ -25,12 +25,14 @@ PREFETCH = 12
 
 
 def _hint(context: Any, builder: Any, aty: Any, array: Any, index: Any) -> None:
-    """Emit llvm.prefetch(&array[index], read, highest locality, data cache)."""
+    """Emit llvm.prefetch(&array[index], read, highest locality, data cache): for a 2-d
+    array, the start of row index."""
     from llvmlite import ir
 
     arr = context.make_array(aty)(context, builder, array)
+    at = [index] if aty.ndim == 1 else [index, ir.Constant(index.type, 0)]
     ptr = cgutils.get_item_pointer(
-        context, builder, aty, arr, [index], wraparound=False, boundscheck=False
+        context, builder, aty, arr, at, wraparound=False, boundscheck=False
     )
     bytes_ptr = ir.IntType(8).as_pointer()
     i32 = ir.IntType(32)
@@ -45,9 +47,15 @@ def _vector(ty: Any) -> bool:
     return isinstance(ty, types.Array) and ty.ndim == 1
 
 
+def _rows(ty: Any) -> bool:
+    """Whether ty is a 1-d array or a C-ordered 2-d one (a prefetch takes a row's start)."""
+    return _vector(ty) or (isinstance(ty, types.Array) and ty.ndim == 2 and ty.layout == "C")
+
+
 def _prefetch(typingctx: Any, array: Any, index: Any) -> Any:
-    """Typing of prefetch(array, index): a 1-d array and an integer index, or no match."""
-    if not _vector(array) or not isinstance(index, types.Integer):
+    """Typing of prefetch(array, index): a 1-d array (or a C-ordered 2-d one: row index)
+    and an integer index, or no match."""
+    if not _rows(array) or not isinstance(index, types.Integer):
         return None
     signature = types.void(array, index)
 
@@ -61,7 +69,8 @@ def _prefetch(typingctx: Any, array: Any, index: Any) -> Any:
 
 
 prefetch = cast(Callable[[Any, Any], None], intrinsic(_prefetch))
-"""prefetch(array, index) in a Numba function: hint that array[index] is read soon."""
+"""prefetch(array, index) in a Numba function: hint that array[index] (of a 2-d array: the
+row's start) is read soon."""
 
 
 def _prefetch_ahead(typingctx: Any, ids: Any, t: Any, *arrays: Any) -> Any:
@@ -69,7 +78,7 @@ def _prefetch_ahead(typingctx: Any, ids: Any, t: Any, *arrays: Any) -> Any:
     1-d arrays, or no match."""
     if not _vector(ids) or not isinstance(ids.dtype, types.Integer):
         return None
-    if not isinstance(t, types.Integer) or not arrays or not all(_vector(a) for a in arrays):
+    if not isinstance(t, types.Integer) or not arrays or not all(_rows(a) for a in arrays):
         return None
     signature = types.void(ids, t, types.StarArgTuple.from_types(arrays))
 

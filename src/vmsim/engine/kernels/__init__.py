@@ -54,9 +54,13 @@ class State:
     PAGE: ClassVar[Arrays] = {}
     FRAME: ClassVar[Arrays] = {}
     SCALARS: ClassVar[int] = 1
-    LINKED: ClassVar[tuple[str, ...]] = ()
-    """Link arrays of circular lists (dlist): page ids, then SENTINELS sentinel nodes
-    cap + 0, cap + 1, ... (moved, and links to them shifted, when the capacity grows)."""
+    NODE_WIDTH: ClassVar[int] = 0
+    """Columns of `node`, the int32 nodes of circular lists (dlist): a row per page id (a
+    new page's row is zeros), then SENTINELS sentinel rows cap + 0, cap + 1, ... (moved,
+    and links to them shifted, when the capacity grows). A page's links and its own fields
+    share a row, so one cache line holds all of a node."""
+    NODE_LINKS: ClassVar[tuple[int, ...]] = ()
+    """The columns of `node` that link nodes (each list's next and previous)."""
     SENTINELS: ClassVar[int] = 0
     GROW_MIN: ClassVar[int] = 1024
     """The smallest page capacity a stream grows to."""
@@ -71,15 +75,16 @@ class State:
         self.sc = np.zeros(self.SCALARS, np.int64)
         for name, (dt, _) in {**self.PAGE, **self.FRAME}.items():
             setattr(self, name, np.empty(0, dt))
-        for name in self.LINKED:  # empty lists: each sentinel linked to itself
-            setattr(self, name, np.arange(self.SENTINELS, dtype=np.int32))
+        self.node = np.zeros((self.SENTINELS, self.NODE_WIDTH), np.int32)
+        for c in self.NODE_LINKS:  # empty lists: each sentinel linked to itself
+            self.node[:, c] = np.arange(self.SENTINELS)
         self.setup(**options)
         self.reserve(n_ids, exact=True)
 
     if TYPE_CHECKING:
 
         def __getattr__(self, name: str) -> np.ndarray:
-            """The PAGE, FRAME and LINKED arrays, set by name."""
+            """The PAGE and FRAME arrays, set by name."""
             ...
 
     def setup(self, **options: Any) -> None:
@@ -97,13 +102,15 @@ class State:
         nf = min(self.frames, new)
         for name, (_, fill) in self.FRAME.items():
             setattr(self, name, _extend(getattr(self, name), nf, fill))
-        for name in self.LINKED:
-            a = getattr(self, name)
-            b = np.empty(new + self.SENTINELS, a.dtype)
+        if self.NODE_WIDTH:
+            a = self.node
+            b = np.zeros((new + self.SENTINELS, self.NODE_WIDTH), np.int32)
             b[:old] = a[:old]
             b[new:] = a[old:]
-            b[b >= old] += new - old  # the sentinels moved from old + i to new + i
-            setattr(self, name, b)
+            for c in self.NODE_LINKS:  # the sentinels moved from old + i to new + i
+                links = b[:, c]
+                links[links >= old] += new - old
+            self.node = b
 
     def feed(
         self,

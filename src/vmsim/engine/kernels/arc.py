@@ -1,49 +1,49 @@
 """ARC kernel: T1, T2, B1, B2 as circular linked lists over page ids, p real-valued.
 
-Each list has a sentinel node cap + L (L = 1..4, cap = len(where)): nxt[s] is its head (MRU end),
-prv[s] its tail (LRU end); where[x] names x's list. The list operations are those of
-`dlist` (inlined by Numba). Mirrors
-`vmsim.policies.arc.Arc` step for step (Figure 4 of Megiddo & Modha).
+A page's row of the node array holds its links (NXT, PRV) and WHERE, the list it is on
+(0: none). Each list has a sentinel row cap + L (L = 1..4): its NXT is the head (MRU end),
+its PRV the tail (LRU end). The list operations are those of `dlist` (inlined by Numba).
+Mirrors `vmsim.policies.arc.Arc` step for step (Figure 4 of Megiddo & Modha).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import Arrays, State, stateful
+from vmsim.engine.kernels import State, stateful
 from vmsim.engine.kernels.dlist import pop_tail, push_head, unlink
 from vmsim.engine.prefetch import prefetch_ahead
 
 T1, T2, B1, B2 = 1, 2, 3, 4
+NXT, PRV, WHERE = 0, 1, 2
+"""The node array's columns (a fourth is padding: a 16-byte row never straddles a line)."""
 
 
 @njit(cache=True, nogil=True)
 def arc_kernel(
-    ids: np.ndarray, where: np.ndarray, prv: np.ndarray, nxt: np.ndarray, size: np.ndarray,
-    pf: np.ndarray, frames: int, flags: np.ndarray,
+    ids: np.ndarray, nd: np.ndarray, size: np.ndarray, pf: np.ndarray, frames: int,
+    flags: np.ndarray,
 ) -> int:  # fmt: skip
     """ARC with c = frames (size: the lists' lengths, updated; pf[0]: p)."""
     size_in = size
     size = size_in.copy()  # a local copy: the compiler need not reload it after every list store
-    n_ids = len(where)
+    n_ids = len(nd) - 5
     c = frames
     p = pf[0]
     misses = 0
     record = len(flags) > 0
     n = len(ids)
     for t in range(n):
-        prefetch_ahead(ids, t, where, nxt, prv)
+        prefetch_ahead(ids, t, nd)
         x = ids[t]
-        w = where[x]
+        w = nd[x, WHERE]
         if w in (T1, T2):  # case I: to the MRU end of T2
-            unlink(nxt, prv, x)
+            unlink(nd, NXT, PRV, x)
             size[w] -= 1
-            push_head(nxt, prv, n_ids + T2, x)
+            push_head(nd, NXT, PRV, n_ids + T2, x)
             size[T2] += 1
-            where[x] = T2
+            nd[x, WHERE] = T2
             continue
         misses += 1
         if record:
@@ -80,28 +80,28 @@ def arc_kernel(
             elif size[T1] + size[T2] + size[B1] + size[B2] >= 2 * c and size[B2] > 0:
                 drop = B2
         if drop:
-            y = pop_tail(nxt, prv, n_ids + drop)
+            y = pop_tail(nd, NXT, PRV, n_ids + drop)
             size[drop] -= 1
-            where[y] = 0
+            nd[y, WHERE] = 0
         if evict:
-            y = pop_tail(nxt, prv, n_ids + evict)
+            y = pop_tail(nd, NXT, PRV, n_ids + evict)
             size[evict] -= 1
-            where[y] = 0
+            nd[y, WHERE] = 0
             if replace:  # the evicted page's id goes to B1 or B2
                 g = B1 if evict == T1 else B2
-                push_head(nxt, prv, n_ids + g, y)
+                push_head(nd, NXT, PRV, n_ids + g, y)
                 size[g] += 1
-                where[y] = g
-        w = where[x]
+                nd[y, WHERE] = g
+        w = nd[x, WHERE]
         if w in (B1, B2):
-            unlink(nxt, prv, x)
+            unlink(nd, NXT, PRV, x)
             size[w] -= 1
             dest = T2
         else:
             dest = T1
-        push_head(nxt, prv, n_ids + dest, x)
+        push_head(nd, NXT, PRV, n_ids + dest, x)
         size[dest] += 1
-        where[x] = dest
+        nd[x, WHERE] = dest
     pf[0] = p
     size_in[:] = size
     return misses
@@ -111,8 +111,8 @@ def arc_kernel(
 class Arc(State):
     """ARC."""
 
-    PAGE: ClassVar[Arrays] = {"where": (np.uint8, 0)}
-    LINKED = ("prv", "nxt")
+    NODE_WIDTH = 4
+    NODE_LINKS = (NXT, PRV)
     SENTINELS = 5
 
     def setup(self, **_: object) -> None:
@@ -124,5 +124,4 @@ class Arc(State):
         self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
     ) -> int:
         """One chunk."""
-        w, pv, nx = self.where, self.prv, self.nxt
-        return int(arc_kernel(ids, w, pv, nx, self.size, self.pf, self.frames, flags))
+        return int(arc_kernel(ids, self.node, self.size, self.pf, self.frames, flags))

@@ -1,63 +1,51 @@
 """LIRS kernel: stack S and queue Q as circular linked lists over page ids.
 
-S: sentinel cap = len(status) in (s_prv, s_nxt); s_nxt[sentinel] is the top, s_prv[sentinel] the
-bottom. Q: sentinel cap in (q_prv, q_nxt); q_nxt[sentinel] is the end (newest),
-q_prv[sentinel] the front (the next victim). List operations are those of `dlist`
-(inlined by Numba).
+A page's row of the node array holds its links on S (S_NXT, S_PRV) and on Q (Q_NXT, Q_PRV),
+its STATUS and IN_S (whether it is on S). Both lists have the sentinel row cap: S_NXT of
+it is the top of S, S_PRV the bottom; Q_NXT the end of Q (newest), Q_PRV its front (the
+next victim). List operations are those of `dlist` (inlined by Numba).
 Mirrors `vmsim.policies.lirs.Lirs` step for step.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import Arrays, State, stateful
+from vmsim.engine.kernels import State, stateful
 from vmsim.engine.kernels.dlist import pop_tail, push_head, unlink
 from vmsim.engine.prefetch import prefetch_ahead
 
 LIR, HIR, GHOST = 1, 2, 3
+S_NXT, S_PRV, Q_NXT, Q_PRV, STATUS, IN_S = 0, 1, 2, 3, 4, 5
+"""The node array's columns (two more are padding: a 32-byte row never straddles a line)."""
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _demote_bottom(
-    s_nxt: np.ndarray,
-    s_prv: np.ndarray,
-    q_nxt: np.ndarray,
-    q_prv: np.ndarray,
-    in_s: np.ndarray,
-    status: np.ndarray,
-    S: int,
-) -> None:
+def _demote_bottom(nd: np.ndarray, S: int) -> None:
     """The bottom LIR page of S becomes a resident HIR page at the end of Q."""
-    b = pop_tail(s_nxt, s_prv, S)
-    in_s[b] = 0
-    status[b] = HIR
-    push_head(q_nxt, q_prv, S, b)
+    b = pop_tail(nd, S_NXT, S_PRV, S)
+    nd[b, IN_S] = 0
+    nd[b, STATUS] = HIR
+    push_head(nd, Q_NXT, Q_PRV, S, b)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _prune(
-    s_nxt: np.ndarray, s_prv: np.ndarray, in_s: np.ndarray, status: np.ndarray, S: int
-) -> None:
+def _prune(nd: np.ndarray, S: int) -> None:
     """Remove HIR and ghost entries from the bottom of S until a LIR page is there."""
-    while s_prv[S] != S and status[s_prv[S]] != LIR:
-        y = pop_tail(s_nxt, s_prv, S)
-        in_s[y] = 0
-        if status[y] == GHOST:
-            status[y] = 0
+    while nd[S, S_PRV] != S and nd[nd[S, S_PRV], STATUS] != LIR:
+        y = pop_tail(nd, S_NXT, S_PRV, S)
+        nd[y, IN_S] = 0
+        if nd[y, STATUS] == GHOST:
+            nd[y, STATUS] = 0
 
 
 @njit(cache=True, nogil=True)
 def lirs_kernel(
-    ids: np.ndarray, status: np.ndarray, in_s: np.ndarray, s_prv: np.ndarray,
-    s_nxt: np.ndarray, q_prv: np.ndarray, q_nxt: np.ndarray, sc: np.ndarray, frames: int,
-    flags: np.ndarray, llirs: int,
-) -> int:  # fmt: skip
+    ids: np.ndarray, nd: np.ndarray, sc: np.ndarray, frames: int, flags: np.ndarray, llirs: int
+) -> int:
     """LIRS with Llirs LIR frames (sc: Q's size, LIR pages, resident pages)."""
-    S = len(status)
+    S = len(nd) - 1
     q_size = sc[0]
     nlir = sc[1]
     count = sc[2]
@@ -65,63 +53,63 @@ def lirs_kernel(
     record = len(flags) > 0
     n = len(ids)
     for t in range(n):
-        prefetch_ahead(ids, t, status, in_s, s_nxt, s_prv)
+        prefetch_ahead(ids, t, nd)
         x = ids[t]
-        st = status[x]
+        st = nd[x, STATUS]
         demote = False
         prune = False
-        if st == HIR and not in_s[x]:  # resident HIR out of S: top of S, end of Q
-            push_head(s_nxt, s_prv, S, x)
-            in_s[x] = 1
-            unlink(q_nxt, q_prv, x)
-            push_head(q_nxt, q_prv, S, x)
+        if st == HIR and not nd[x, IN_S]:  # resident HIR out of S: top of S, end of Q
+            push_head(nd, S_NXT, S_PRV, S, x)
+            nd[x, IN_S] = 1
+            unlink(nd, Q_NXT, Q_PRV, x)
+            push_head(nd, Q_NXT, Q_PRV, S, x)
             continue
         if st in (LIR, HIR):
-            prune = st == LIR and s_prv[S] == x
+            prune = st == LIR and nd[S, S_PRV] == x
         else:
             misses += 1
             if record:
                 flags[t] = 1
             if count == frames:
                 if q_size == 0:  # demote the bottom LIR page first
-                    _demote_bottom(s_nxt, s_prv, q_nxt, q_prv, in_s, status, S)
+                    _demote_bottom(nd, S)
                     q_size += 1
                     nlir -= 1
-                    _prune(s_nxt, s_prv, in_s, status, S)
-                y = pop_tail(q_nxt, q_prv, S)  # evict the front of Q
+                    _prune(nd, S)
+                y = pop_tail(nd, Q_NXT, Q_PRV, S)  # evict the front of Q
                 q_size -= 1
-                status[y] = GHOST if in_s[y] else 0
+                nd[y, STATUS] = GHOST if nd[y, IN_S] else 0
             else:
                 count += 1
         # x goes to the top of S (every branch left does this)
-        if in_s[x]:
-            unlink(s_nxt, s_prv, x)
-        push_head(s_nxt, s_prv, S, x)
-        was_in_s = in_s[x]
-        in_s[x] = 1
+        if nd[x, IN_S]:
+            unlink(nd, S_NXT, S_PRV, x)
+        push_head(nd, S_NXT, S_PRV, S, x)
+        was_in_s = nd[x, IN_S]
+        nd[x, IN_S] = 1
         if st == LIR:
             pass
         elif st == HIR or (st != HIR and nlir >= llirs and was_in_s):  # HIR in S: becomes LIR
             if st == HIR:
-                unlink(q_nxt, q_prv, x)
+                unlink(nd, Q_NXT, Q_PRV, x)
                 q_size -= 1
-            status[x] = LIR
+            nd[x, STATUS] = LIR
             nlir += 1
             demote = nlir > llirs
         elif nlir < llirs:
-            status[x] = LIR
+            nd[x, STATUS] = LIR
             nlir += 1
         else:  # a new resident HIR page, at the end of Q
-            status[x] = HIR
-            push_head(q_nxt, q_prv, S, x)
+            nd[x, STATUS] = HIR
+            push_head(nd, Q_NXT, Q_PRV, S, x)
             q_size += 1
         if demote:  # the bottom LIR page becomes HIR at the end of Q
-            _demote_bottom(s_nxt, s_prv, q_nxt, q_prv, in_s, status, S)
+            _demote_bottom(nd, S)
             q_size += 1
             nlir -= 1
             prune = True
         if prune:
-            _prune(s_nxt, s_prv, in_s, status, S)
+            _prune(nd, S)
     sc[0] = q_size
     sc[1] = nlir
     sc[2] = count
@@ -132,8 +120,8 @@ def lirs_kernel(
 class Lirs(State):
     """LIRS with Lhirs = max(1, int(hir * frames)) HIR frames."""
 
-    PAGE: ClassVar[Arrays] = {"status": (np.uint8, 0), "in_s": (np.uint8, 0)}
-    LINKED = ("s_prv", "s_nxt", "q_prv", "q_nxt")
+    NODE_WIDTH = 8
+    NODE_LINKS = (S_NXT, S_PRV, Q_NXT, Q_PRV)
     SENTINELS = 1
     SCALARS = 3
 
@@ -145,8 +133,4 @@ class Lirs(State):
         self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
     ) -> int:
         """One chunk."""
-        links = (self.s_prv, self.s_nxt, self.q_prv, self.q_nxt)
-        return int(
-            lirs_kernel(ids, self.status, self.in_s, *links, self.sc, self.frames, flags,
-                        self.llirs)
-        )  # fmt: skip
+        return int(lirs_kernel(ids, self.node, self.sc, self.frames, flags, self.llirs))

@@ -1,44 +1,45 @@
 """2Q kernel: A1in and A1out (FIFOs) and Am (LRU) as circular linked lists over page ids.
 
-Each list has a sentinel node cap + L (cap = len(where)): nxt[s] is its head (newest /
-MRU end), prv[s] its tail (oldest / LRU end). List operations are those of `dlist`
-(inlined by Numba). Mirrors `vmsim.policies.twoq.TwoQ` step for step.
+A page's row of the node array holds its links (NXT, PRV) and WHERE, the list it is on
+(0: none). Each list has a sentinel row cap + L: its NXT is the head (newest / MRU end),
+its PRV the tail (oldest / LRU end). List operations are those of `dlist` (inlined by
+Numba). Mirrors `vmsim.policies.twoq.TwoQ` step for step.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import Arrays, State, stateful
+from vmsim.engine.kernels import State, stateful
 from vmsim.engine.kernels.dlist import pop_tail, push_head, unlink
 from vmsim.engine.prefetch import prefetch_ahead
 
 A1IN, A1OUT, AM = 1, 2, 3
+NXT, PRV, WHERE = 0, 1, 2
+"""The node array's columns (a fourth is padding: a 16-byte row never straddles a line)."""
 
 
 @njit(cache=True, nogil=True)
 def twoq_kernel(
-    ids: np.ndarray, where: np.ndarray, prv: np.ndarray, nxt: np.ndarray, size: np.ndarray,
-    frames: int, flags: np.ndarray, kin: int, kout: int,
+    ids: np.ndarray, nd: np.ndarray, size: np.ndarray, frames: int, flags: np.ndarray,
+    kin: int, kout: int,
 ) -> int:  # fmt: skip
     """Full 2Q with thresholds Kin and Kout (size: the lists' lengths)."""
-    n_ids = len(where)
+    n_ids = len(nd) - 4
     misses = 0
     record = len(flags) > 0
     n = len(ids)
     for t in range(n):
-        prefetch_ahead(ids, t, where, nxt, prv)
+        prefetch_ahead(ids, t, nd)
         x = ids[t]
-        w = where[x]
+        w = nd[x, WHERE]
         if w == A1IN:
             continue
         if w == AM:  # to the MRU end of Am
-            if nxt[n_ids + AM] != x:
-                unlink(nxt, prv, x)
-                push_head(nxt, prv, n_ids + AM, x)
+            if nd[n_ids + AM, NXT] != x:
+                unlink(nd, NXT, PRV, x)
+                push_head(nd, NXT, PRV, n_ids + AM, x)
             continue
         misses += 1
         if record:
@@ -46,24 +47,24 @@ def twoq_kernel(
         ghost = w == A1OUT
         if size[A1IN] + size[AM] == frames:  # reclaimfor
             src = A1IN if size[A1IN] > kin or size[AM] == 0 else AM
-            y = pop_tail(nxt, prv, n_ids + src)
+            y = pop_tail(nd, NXT, PRV, n_ids + src)
             size[src] -= 1
-            where[y] = 0
+            nd[y, WHERE] = 0
             if src == A1IN:  # remember y in A1out
-                push_head(nxt, prv, n_ids + A1OUT, y)
+                push_head(nd, NXT, PRV, n_ids + A1OUT, y)
                 size[A1OUT] += 1
-                where[y] = A1OUT
+                nd[y, WHERE] = A1OUT
                 if size[A1OUT] > kout:
-                    z = pop_tail(nxt, prv, n_ids + A1OUT)
+                    z = pop_tail(nd, NXT, PRV, n_ids + A1OUT)
                     size[A1OUT] -= 1
-                    where[z] = 0
-        if where[x] == A1OUT:
-            unlink(nxt, prv, x)
+                    nd[z, WHERE] = 0
+        if nd[x, WHERE] == A1OUT:
+            unlink(nd, NXT, PRV, x)
             size[A1OUT] -= 1
         dest = AM if ghost else A1IN
-        push_head(nxt, prv, n_ids + dest, x)
+        push_head(nd, NXT, PRV, n_ids + dest, x)
         size[dest] += 1
-        where[x] = dest
+        nd[x, WHERE] = dest
     return misses
 
 
@@ -71,8 +72,8 @@ def twoq_kernel(
 class TwoQ(State):
     """2Q with Kin = kin * frames, Kout = kout * frames (at least 1 each)."""
 
-    PAGE: ClassVar[Arrays] = {"where": (np.uint8, 0)}
-    LINKED = ("prv", "nxt")
+    NODE_WIDTH = 4
+    NODE_LINKS = (NXT, PRV)
     SENTINELS = 4
 
     def setup(self, kin: float = 0.25, kout: float = 0.5, **_: object) -> None:
@@ -85,5 +86,6 @@ class TwoQ(State):
         self, ids: np.ndarray, wbits: np.ndarray, flags: np.ndarray, next_use: np.ndarray | None
     ) -> int:
         """One chunk."""
-        w, pv, nx, fr = self.where, self.prv, self.nxt, self.frames
-        return int(twoq_kernel(ids, w, pv, nx, self.size, fr, flags, self.k_in, self.k_out))
+        return int(
+            twoq_kernel(ids, self.node, self.size, self.frames, flags, self.k_in, self.k_out)
+        )
