@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import itertools
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vmsim.config import MachineConfig
-from vmsim.engine.kernels import kernel_names, kernel_spec, run_kernel
+from vmsim.engine.kernels import fifo, kernel_names, kernel_spec, run_kernel
 from vmsim.engine.prepared import Prepared
 from vmsim.errors import ConfigError
 from vmsim.policies import make_policy, policy_class, policy_names
@@ -211,6 +212,49 @@ def test_longer_random_traces(name: str) -> None:
         )
         assert flags is not None
         assert flags.tolist() == _reference(pages, name, frames, **opts).tolist()
+
+
+@settings(max_examples=300)
+@given(
+    pages=st.lists(st.integers(0, 14), min_size=1, max_size=200),
+    frames=st.integers(1, 9),
+    cuts=st.lists(st.integers(0, 200), max_size=8),
+    loops=st.lists(st.booleans(), min_size=9, max_size=9),
+)
+def test_fifo_loops_chain_like_the_reference(
+    pages: list[int], frames: int, cuts: list[int], loops: list[bool]
+) -> None:
+    """FIFO's two loops (with a branch, without), in any order over any blocks, hand the
+    ring on so that every reference misses or hits as the reference FIFO's does."""
+    ids = Prepared.from_pages(np.array(pages)).ids
+    res = np.zeros(int(ids.max()) + 1, np.uint8)
+    ring = np.zeros(frames, np.int32)
+    flags = np.zeros(len(ids), np.uint8)
+    hand = count = misses = 0
+    bounds = [0, *sorted(min(c, len(ids)) for c in cuts), len(ids)]
+    for (lo, hi), select in zip(itertools.pairwise(bounds), loops, strict=False):
+        loop = fifo._fifo_select if select else fifo._fifo_branch
+        hand, count, m = loop(ids[lo:hi], res, ring, hand, count, frames, flags[lo:hi])
+        misses += m
+    ref = _reference(pages, "fifo", frames)
+    assert flags.astype(bool).tolist() == ref.tolist()
+    assert misses == int(ref.sum())
+
+
+def test_fifo_switches_loops_on_a_long_trace() -> None:
+    """A trace built to make FIFO switch loops (blocks that miss about half the time, for
+    the branch-free loop, then blocks of all misses, for the branchy one, then back):
+    misses as the reference's."""
+    rng = np.random.default_rng(7)
+    half = rng.integers(0, 200, 3 * fifo.BLOCK)  # 100 frames of 200 pages: about half miss
+    cold = np.arange(1000, 1000 + 2 * fifo.BLOCK)  # every reference a new page
+    pages = np.concatenate([half, cold, half]).tolist()
+    block_misses = _reference(pages, "fifo", 100).reshape(-1, fifo.BLOCK).mean(axis=1)
+    assert fifo.SELECT_MIN < block_misses[0] < fifo.SELECT_MAX < block_misses[3]
+    misses, flags = run_kernel("fifo", Prepared.from_pages(np.array(pages)), 100, record=True)
+    ref = _reference(pages, "fifo", 100)
+    assert flags is not None and flags.tolist() == ref.tolist()
+    assert misses == int(ref.sum())
 
 
 def test_bad_arguments() -> None:
