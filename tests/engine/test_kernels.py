@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vmsim.config import MachineConfig
-from vmsim.engine.kernels import fifo, kernel_names, kernel_spec, run_kernel
+from vmsim.engine.kernels import fifo, kernel_names, kernel_spec, lru, run_kernel
 from vmsim.engine.prepared import Prepared
 from vmsim.errors import ConfigError
 from vmsim.policies import make_policy, policy_class, policy_names
@@ -241,18 +241,50 @@ def test_fifo_loops_chain_like_the_reference(
     assert misses == int(ref.sum())
 
 
-def test_fifo_switches_loops_on_a_long_trace() -> None:
-    """A trace built to make FIFO switch loops (blocks that miss about half the time, for
-    the branch-free loop, then blocks of all misses, for the branchy one, then back):
-    misses as the reference's."""
+@settings(max_examples=300)
+@given(
+    pages=st.lists(st.integers(0, 14), min_size=1, max_size=200),
+    frames=st.integers(1, 9),
+    cuts=st.lists(st.integers(0, 200), max_size=8),
+    loops=st.lists(st.booleans(), min_size=9, max_size=9),
+)
+def test_lru_loops_chain_like_the_reference(
+    pages: list[int], frames: int, cuts: list[int], loops: list[bool]
+) -> None:
+    """LRU's two loops, in any order over any blocks of the queue, hand front and count on
+    so that every reference misses or hits as the reference LRU's does; the blocks after
+    the first cut run as a stream's later chunk does (flags indexed from its start)."""
+    q = Prepared.from_pages(np.array(pages)).ids
+    last = np.full(int(q.max()) + 1, -1, np.int32)
+    flags = np.zeros(len(q), np.uint8)
+    front = count = misses = 0
+    bounds = [0, *sorted(min(c, len(q)) for c in cuts), len(q)]
+    chunk = bounds[1]
+    for (lo, hi), select in zip(itertools.pairwise(bounds), loops, strict=False):
+        start = 0 if lo < chunk else chunk
+        loop = lru._lru_select if select else lru._lru_branch
+        front, count, m = loop(q, lo, hi, start, last, front, count, frames, flags[start:])
+        misses += m
+    ref = _reference(pages, "lru", frames)
+    assert flags.astype(bool).tolist() == ref.tolist()
+    assert misses == int(ref.sum())
+
+
+@pytest.mark.parametrize("name", ["fifo", "lru"])
+def test_switching_loops_on_a_long_trace(name: str) -> None:
+    """A trace built to make FIFO and LRU switch loops (blocks that miss about half the
+    time, for the branch-free loop, then blocks of all misses, for the branchy one, then
+    back): misses as the reference's."""
+    kernel = fifo if name == "fifo" else lru
+    block = kernel.BLOCK
     rng = np.random.default_rng(7)
-    half = rng.integers(0, 200, 3 * fifo.BLOCK)  # 100 frames of 200 pages: about half miss
-    cold = np.arange(1000, 1000 + 2 * fifo.BLOCK)  # every reference a new page
+    half = rng.integers(0, 200, 3 * block)  # 100 frames of 200 pages: about half miss
+    cold = np.arange(1000, 1000 + 2 * block)  # every reference a new page
     pages = np.concatenate([half, cold, half]).tolist()
-    block_misses = _reference(pages, "fifo", 100).reshape(-1, fifo.BLOCK).mean(axis=1)
-    assert fifo.SELECT_MIN < block_misses[0] < fifo.SELECT_MAX < block_misses[3]
-    misses, flags = run_kernel("fifo", Prepared.from_pages(np.array(pages)), 100, record=True)
-    ref = _reference(pages, "fifo", 100)
+    ref = _reference(pages, name, 100)
+    block_misses = ref.reshape(-1, block).mean(axis=1)
+    assert kernel.SELECT_MIN < block_misses[0] < kernel.SELECT_MAX < block_misses[3]
+    misses, flags = run_kernel(name, Prepared.from_pages(np.array(pages)), 100, record=True)
     assert flags is not None and flags.tolist() == ref.tolist()
     assert misses == int(ref.sum())
 

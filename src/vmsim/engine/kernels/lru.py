@@ -85,18 +85,24 @@ def recency_kernel(
     return misses
 
 
+BLOCK = 8192
+"""References per block: each block takes the loop that suits the last block's miss ratio."""
+SELECT_MIN, SELECT_MAX = 0.30, 0.93
+"""Miss ratios between these take the loop without a branch on hit or miss (`_lru_select`):
+there the branch is a coin toss for the predictor (Zipf 0.9 at 10,000 frames: 92 -> 130
+M/s); near all hits or all misses the branchy loop (`_lru_branch`) is faster (95 % hits:
+350 against 270 M/s)."""
+
+
 @njit(cache=True, nogil=True)
-def lru_kernel(
-    q: np.ndarray, start: int, last: np.ndarray, sc: np.ndarray, frames: int, flags: np.ndarray
-) -> int:
-    """Exact LRU over the queue of uses q, running its positions start.. (sc: front, count;
-    flags indexed from start). Returns the misses."""
-    front = sc[0]
-    count = sc[1]
+def _lru_branch(
+    q: np.ndarray, lo: int, hi: int, start: int, last: np.ndarray, front: int, count: int,
+    frames: int, flags: np.ndarray,
+) -> tuple[int, int, int]:  # fmt: skip
+    """LRU over positions lo..hi-1 of q, a branch per reference: (front, count, misses)."""
     misses = 0
     record = len(flags) > 0
-    n = len(q)
-    for t in range(start, n):
+    for t in range(lo, hi):
         prefetch_ahead(q, t, last)
         p = q[t]
         if last[p] >= 0:
@@ -113,6 +119,59 @@ def lru_kernel(
         else:
             count += 1
         last[p] = t
+    return front, count, misses
+
+
+@njit(cache=True, nogil=True)
+def _lru_select(
+    q: np.ndarray, lo: int, hi: int, start: int, last: np.ndarray, front: int, count: int,
+    frames: int, flags: np.ndarray,
+) -> tuple[int, int, int]:  # fmt: skip
+    """LRU over positions lo..hi-1 of q, no branch on hit or miss: (front, count, misses).
+
+    Once every frame is used, each reference skips the stale uses at the front (always
+    safe: a stale use stays stale), so q[front] is the least recent page, and a miss
+    (m = 1) evicts it and moves the front on; a hit leaves both as they are.
+    """
+    misses = 0
+    record = len(flags) > 0
+    for t in range(lo, hi):
+        prefetch_ahead(q, t, last)
+        p = q[t]
+        m = int(last[p] < 0)
+        if count == frames:
+            while last[q[front]] != front:
+                front += 1
+            last[q[front]] = front - m * (front + 1)  # -1 on a miss, else as it was
+            front += m
+        else:
+            count += m
+        last[p] = t
+        misses += m
+        if record:
+            flags[t - start] = m
+    return front, count, misses
+
+
+@njit(cache=True, nogil=True)
+def lru_kernel(
+    q: np.ndarray, start: int, last: np.ndarray, sc: np.ndarray, frames: int, flags: np.ndarray
+) -> int:
+    """Exact LRU over the queue of uses q, running its positions start.. (sc: front, count;
+    flags indexed from start). Returns the misses."""
+    front = sc[0]
+    count = sc[1]
+    misses = 0
+    n = len(q)
+    select = False
+    for lo in range(start, n, BLOCK):
+        hi = min(n, lo + BLOCK)
+        if select:
+            front, count, m = _lru_select(q, lo, hi, start, last, front, count, frames, flags)
+        else:
+            front, count, m = _lru_branch(q, lo, hi, start, last, front, count, frames, flags)
+        misses += m
+        select = SELECT_MIN * (hi - lo) <= m <= SELECT_MAX * (hi - lo)
     sc[0] = front
     sc[1] = count
     return misses
