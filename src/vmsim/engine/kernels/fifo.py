@@ -1,4 +1,8 @@
-"""FIFO kernel: a ring of frames; the slot after the last loaded holds the oldest page."""
+"""FIFO kernel: a ring of frames; the slot after the last loaded holds the oldest page.
+
+The kernel runs blocks of BLOCK references, each in the loop that the last block's miss
+ratio suits: with a branch on hit or miss, or without (`_fifo_select`).
+"""
 
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ latest use. Positions before it are stale and skipped once, so eviction costs O(
 amortised and a hit is a single store. A whole trace is its own queue; a stream
 copies each chunk behind the queue's live part (`Lru.feed`), after squeezing out the
 stale uses when the buffer is full: the buffer holds at most frames + 2 chunks.
+LRU runs blocks of BLOCK references, each in the loop that the last block's miss ratio
+suits: with a branch on hit or miss, or without (`_lru_select`).
 MRU keeps a doubly linked recency list (prev -2 = not resident) and evicts at the head.
 """
 
