@@ -79,3 +79,37 @@ def test_prefetch_ahead_refuses_what_it_cannot_address() -> None:
         no_arrays(np.zeros(3, np.int32))
     with pytest.raises(TypingError):
         float_ids(np.zeros(3), np.ones(3))
+
+
+@njit
+def _sum_rows_ahead(ids: np.ndarray, nd: np.ndarray) -> int:
+    """Sum column 1 of nd's rows ids, hinting the row PREFETCH places ahead (and this one)."""
+    s = 0
+    for t in range(len(ids)):
+        prefetch_ahead(ids, t, nd)
+        prefetch(nd, ids[t])
+        s += nd[ids[t], 1]
+    return s
+
+
+def test_a_c_ordered_2d_array_prefetches_its_rows() -> None:
+    """The list kernels' node arrays: a row per page; the sums do not change."""
+    rng = np.random.default_rng(5)
+    ids = rng.integers(0, 40, 500).astype(np.int32)
+    nd = np.arange(160, dtype=np.int32).reshape(40, 4)
+    assert _sum_rows_ahead(ids, nd) == int(nd[ids, 1].sum())
+    llvm = next(iter(_sum_rows_ahead.inspect_llvm().values()))
+    assert llvm.count("@llvm.prefetch") >= 2
+
+
+def test_prefetch_refuses_arrays_whose_rows_are_not_contiguous() -> None:
+    """A Fortran-ordered or 3-d array has no row start to hint: no match, a TypingError."""
+    with pytest.raises(TypingError):
+        _sum_rows_ahead(np.zeros(3, np.int32), np.asfortranarray(np.ones((4, 4), np.int32)))
+
+    @njit
+    def cube(a: np.ndarray) -> None:
+        prefetch(a, 0)
+
+    with pytest.raises(TypingError):
+        cube(np.ones((2, 2, 2)))

@@ -75,7 +75,7 @@ row's start) is read soon."""
 
 def _prefetch_ahead(typingctx: Any, ids: Any, t: Any, *arrays: Any) -> Any:
     """Typing of prefetch_ahead(ids, t, *arrays): 1-d integer ids, an integer position and
-    1-d arrays, or no match."""
+    1-d or C-ordered 2-d arrays (a page's row), or no match."""
     if not _vector(ids) or not isinstance(ids.dtype, types.Integer):
         return None
     if not isinstance(t, types.Integer) or not arrays or not all(_rows(a) for a in arrays):
