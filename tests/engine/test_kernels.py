@@ -284,9 +284,11 @@ def test_switching_loops_on_a_long_trace(name: str) -> None:
     ref = _reference(pages, name, 100)
     block_misses = ref.reshape(-1, block).mean(axis=1)
     assert kernel.SELECT_MIN < block_misses[0] < kernel.SELECT_MAX < block_misses[3]
-    misses, flags = run_kernel(name, Prepared.from_pages(np.array(pages)), 100, record=True)
+    prep = Prepared.from_pages(np.array(pages))
+    misses, flags = run_kernel(name, prep, 100, record=True)
     assert flags is not None and flags.tolist() == ref.tolist()
     assert misses == int(ref.sum())
+    assert run_kernel(name, prep, 100)[0] == misses  # without flags to write, the same count
 
 
 def test_bad_arguments() -> None:
