@@ -214,13 +214,22 @@ def test_longer_random_traces(name: str) -> None:
         assert flags.tolist() == _reference(pages, name, frames, **opts).tolist()
 
 
-@settings(max_examples=300)
-@given(
+CHAINED = given(
     pages=st.lists(st.integers(0, 14), min_size=1, max_size=200),
     frames=st.integers(1, 9),
     cuts=st.lists(st.integers(0, 200), max_size=8),
     loops=st.lists(st.booleans(), min_size=9, max_size=9),
 )
+"""A trace, frames, block boundaries and which loop each block takes (FIFO's and LRU's)."""
+
+
+def _blocks(n: int, cuts: list[int]) -> list[tuple[int, int]]:
+    """Blocks [lo, hi) of n references cut at cuts (empty blocks included)."""
+    return list(itertools.pairwise([0, *sorted(min(c, n) for c in cuts), n]))
+
+
+@settings(max_examples=300)
+@CHAINED
 def test_fifo_loops_chain_like_the_reference(
     pages: list[int], frames: int, cuts: list[int], loops: list[bool]
 ) -> None:
@@ -231,8 +240,7 @@ def test_fifo_loops_chain_like_the_reference(
     ring = np.zeros(frames, np.int32)
     flags = np.zeros(len(ids), np.uint8)
     hand = count = misses = 0
-    bounds = [0, *sorted(min(c, len(ids)) for c in cuts), len(ids)]
-    for (lo, hi), select in zip(itertools.pairwise(bounds), loops, strict=False):
+    for (lo, hi), select in zip(_blocks(len(ids), cuts), loops, strict=False):
         loop = fifo._fifo_select if select else fifo._fifo_branch
         hand, count, m = loop(ids[lo:hi], res, ring, hand, count, frames, flags[lo:hi])
         misses += m
@@ -242,12 +250,7 @@ def test_fifo_loops_chain_like_the_reference(
 
 
 @settings(max_examples=300)
-@given(
-    pages=st.lists(st.integers(0, 14), min_size=1, max_size=200),
-    frames=st.integers(1, 9),
-    cuts=st.lists(st.integers(0, 200), max_size=8),
-    loops=st.lists(st.booleans(), min_size=9, max_size=9),
-)
+@CHAINED
 def test_lru_loops_chain_like_the_reference(
     pages: list[int], frames: int, cuts: list[int], loops: list[bool]
 ) -> None:
@@ -258,9 +261,9 @@ def test_lru_loops_chain_like_the_reference(
     last = np.full(int(q.max()) + 1, -1, np.int32)
     flags = np.zeros(len(q), np.uint8)
     front = count = misses = 0
-    bounds = [0, *sorted(min(c, len(q)) for c in cuts), len(q)]
-    chunk = bounds[1]
-    for (lo, hi), select in zip(itertools.pairwise(bounds), loops, strict=False):
+    blocks = _blocks(len(q), cuts)
+    chunk = blocks[0][1]
+    for (lo, hi), select in zip(blocks, loops, strict=False):
         start = 0 if lo < chunk else chunk
         loop = lru._lru_select if select else lru._lru_branch
         front, count, m = loop(q, lo, hi, start, last, front, count, frames, flags[start:])

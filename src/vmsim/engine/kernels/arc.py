@@ -12,12 +12,12 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import State, stateful
-from vmsim.engine.kernels.dlist import pop_tail, push_head, unlink
+from vmsim.engine.kernels.dlist import NXT, PRV, ROW_WIDTH, WHERE, pop_tail, push_head, unlink
 from vmsim.engine.prefetch import prefetch_ahead
 
 T1, T2, B1, B2 = 1, 2, 3, 4
-NXT, PRV, WHERE = 0, 1, 2
-"""The node array's columns (a fourth is padding: a 16-byte row never straddles a line)."""
+SENTINEL_ROWS = 5
+"""Sentinel rows after the pages' (cap + L for list L; row cap itself unused)."""
 
 
 @njit(cache=True, nogil=True)
@@ -28,7 +28,7 @@ def arc_kernel(
     """ARC with c = frames (size: the lists' lengths, updated; pf[0]: p)."""
     size_in = size
     size = size_in.copy()  # a local copy: the compiler need not reload it after every list store
-    n_ids = len(nd) - 5
+    n_ids = len(nd) - SENTINEL_ROWS
     c = frames
     p = pf[0]
     misses = 0
@@ -111,9 +111,9 @@ def arc_kernel(
 class Arc(State):
     """ARC."""
 
-    NODE_WIDTH = 4
+    NODE_WIDTH = ROW_WIDTH
     NODE_LINKS = (NXT, PRV)
-    SENTINELS = 5
+    SENTINELS = SENTINEL_ROWS
 
     def setup(self, **_: object) -> None:
         """Empty lists, p = 0."""

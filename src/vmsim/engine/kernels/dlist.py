@@ -15,6 +15,12 @@ from numba import njit
 
 from vmsim.engine.prefetch import prefetch
 
+NXT, PRV, WHERE = 0, 1, 2
+"""The columns of a page on one of several lists (ARC, 2Q): its links and which list (0:
+none)."""
+ROW_WIDTH = 4
+"""Their row's width: a fourth column of padding, so a 16-byte row never straddles a line."""
+
 
 @njit(cache=True, nogil=True, inline="always")
 def unlink(nd: np.ndarray, nxt: int, prv: int, x: int) -> None:

@@ -1,7 +1,7 @@
 """FIFO kernel: a ring of frames; the slot after the last loaded holds the oldest page.
 
-The kernel runs blocks of BLOCK references, each in the loop that the last block's miss
-ratio suits: with a branch on hit or miss, or without (`_fifo_select`).
+The kernel runs blocks of BLOCK references (kernels/blocks.py), each in the loop that the
+last block's miss ratio suits: with a branch on hit or miss, or without (`_fifo_select`).
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
+from vmsim.engine.kernels.blocks import BLOCK, branch_free_next
 from vmsim.engine.prefetch import prefetch_ahead
 
-BLOCK = 8192
-"""References per block: each block takes the loop that suits the last block's miss ratio."""
 SELECT_MIN, SELECT_MAX = 0.10, 0.93
 """Miss ratios between these take the branch-free loop (`_fifo_select`): there a hit or a
 miss is too close to a coin toss for the branch predictor (Zipf 0.9, 10,000 frames: 210 ->
@@ -25,14 +24,9 @@ miss is too close to a coin toss for the branch predictor (Zipf 0.9, 10,000 fram
 
 @njit(cache=True, nogil=True)
 def _fifo_branch(
-    ids: np.ndarray,
-    res: np.ndarray,
-    ring: np.ndarray,
-    hand: int,
-    count: int,
-    frames: int,
+    ids: np.ndarray, res: np.ndarray, ring: np.ndarray, hand: int, count: int, frames: int,
     flags: np.ndarray,
-) -> tuple[int, int, int]:
+) -> tuple[int, int, int]:  # fmt: skip
     """FIFO over a block of ids with a branch per reference: (hand, count, misses)."""
     misses = 0
     record = len(flags) > 0
@@ -58,14 +52,9 @@ def _fifo_branch(
 
 @njit(cache=True, nogil=True)
 def _fifo_select(
-    ids: np.ndarray,
-    res: np.ndarray,
-    ring: np.ndarray,
-    hand: int,
-    count: int,
-    frames: int,
+    ids: np.ndarray, res: np.ndarray, ring: np.ndarray, hand: int, count: int, frames: int,
     flags: np.ndarray,
-) -> tuple[int, int, int]:
+) -> tuple[int, int, int]:  # fmt: skip
     """FIFO over a block of ids without a branch on hit or miss: (hand, count, misses).
 
     The victim (the oldest page, ring[hand] once every frame is used) stays in a register;
@@ -117,7 +106,7 @@ def fifo_kernel(
         else:
             hand, count, m = _fifo_branch(block, res, ring, hand, count, frames, fl)
         misses += m
-        select = SELECT_MIN * (hi - lo) <= m <= SELECT_MAX * (hi - lo)
+        select = branch_free_next(m, hi - lo, SELECT_MIN, SELECT_MAX)
     sc[0] = hand
     sc[1] = count
     return misses

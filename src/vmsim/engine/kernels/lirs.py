@@ -20,6 +20,8 @@ LIR, HIR, GHOST = 1, 2, 3
 S_NXT, S_PRV, Q_NXT, Q_PRV, STATUS, IN_S = 0, 1, 2, 3, 4, 5
 """The node array's columns: a 24-byte row (padded to 32 so that no row straddles a cache
 line, the Zipf trace ran 10 % slower: a third more memory for the warm pages)."""
+SENTINEL_ROWS = 1
+"""The one sentinel row, after the pages' (both lists' sentinel)."""
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -46,7 +48,7 @@ def lirs_kernel(
     ids: np.ndarray, nd: np.ndarray, sc: np.ndarray, frames: int, flags: np.ndarray, llirs: int
 ) -> int:
     """LIRS with Llirs LIR frames (sc: Q's size, LIR pages, resident pages)."""
-    S = len(nd) - 1
+    S = len(nd) - SENTINEL_ROWS
     q_size = sc[0]
     nlir = sc[1]
     count = sc[2]
@@ -123,7 +125,7 @@ class Lirs(State):
 
     NODE_WIDTH = 6
     NODE_LINKS = (S_NXT, S_PRV, Q_NXT, Q_PRV)
-    SENTINELS = 1
+    SENTINELS = SENTINEL_ROWS
     SCALARS = 3
 
     def setup(self, hir: float = 0.01, **_: object) -> None:

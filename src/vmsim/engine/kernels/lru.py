@@ -7,8 +7,8 @@ latest use. Positions before it are stale and skipped once, so eviction costs O(
 amortised and a hit is a single store. A whole trace is its own queue; a stream
 copies each chunk behind the queue's live part (`Lru.feed`), after squeezing out the
 stale uses when the buffer is full: the buffer holds at most frames + 2 chunks.
-LRU runs blocks of BLOCK references, each in the loop that the last block's miss ratio
-suits: with a branch on hit or miss, or without (`_lru_select`).
+LRU runs blocks of BLOCK references (kernels/blocks.py), each in the loop that the last
+block's miss ratio suits: with a branch on hit or miss, or without (`_lru_select`).
 MRU keeps a doubly linked recency list (prev -2 = not resident) and evicts at the head.
 """
 
@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import Arrays, State, stateful
+from vmsim.engine.kernels.blocks import BLOCK, branch_free_next
 from vmsim.engine.prefetch import prefetch_ahead
 
 
@@ -87,8 +88,6 @@ def recency_kernel(
     return misses
 
 
-BLOCK = 8192
-"""References per block: each block takes the loop that suits the last block's miss ratio."""
 SELECT_MIN, SELECT_MAX = 0.30, 0.93
 """Miss ratios between these take the loop without a branch on hit or miss (`_lru_select`):
 there the branch is a coin toss for the predictor (Zipf 0.9 at 10,000 frames: 92 -> 130
@@ -173,7 +172,7 @@ def lru_kernel(
         else:
             front, count, m = _lru_branch(q, lo, hi, start, last, front, count, frames, flags)
         misses += m
-        select = SELECT_MIN * (hi - lo) <= m <= SELECT_MAX * (hi - lo)
+        select = branch_free_next(m, hi - lo, SELECT_MIN, SELECT_MAX)
     sc[0] = front
     sc[1] = count
     return misses

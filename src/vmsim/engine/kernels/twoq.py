@@ -12,12 +12,12 @@ import numpy as np
 from numba import njit
 
 from vmsim.engine.kernels import State, stateful
-from vmsim.engine.kernels.dlist import pop_tail, push_head, unlink
+from vmsim.engine.kernels.dlist import NXT, PRV, ROW_WIDTH, WHERE, pop_tail, push_head, unlink
 from vmsim.engine.prefetch import prefetch_ahead
 
 A1IN, A1OUT, AM = 1, 2, 3
-NXT, PRV, WHERE = 0, 1, 2
-"""The node array's columns (a fourth is padding: a 16-byte row never straddles a line)."""
+SENTINEL_ROWS = 4
+"""Sentinel rows after the pages' (cap + L for list L; row cap itself unused)."""
 
 
 @njit(cache=True, nogil=True)
@@ -26,7 +26,7 @@ def twoq_kernel(
     kin: int, kout: int,
 ) -> int:  # fmt: skip
     """Full 2Q with thresholds Kin and Kout (size: the lists' lengths)."""
-    n_ids = len(nd) - 4
+    n_ids = len(nd) - SENTINEL_ROWS
     misses = 0
     record = len(flags) > 0
     n = len(ids)
@@ -72,9 +72,9 @@ def twoq_kernel(
 class TwoQ(State):
     """2Q with Kin = kin * frames, Kout = kout * frames (at least 1 each)."""
 
-    NODE_WIDTH = 4
+    NODE_WIDTH = ROW_WIDTH
     NODE_LINKS = (NXT, PRV)
-    SENTINELS = 4
+    SENTINELS = SENTINEL_ROWS
 
     def setup(self, kin: float = 0.25, kout: float = 0.5, **_: object) -> None:
         """Thresholds in pages; empty lists."""
