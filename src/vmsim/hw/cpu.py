@@ -82,6 +82,8 @@ MAX_FAULT_RETRIES = 8
 _ACCESS = {UC_MEM_FETCH: EXEC, UC_MEM_WRITE: WRITE_ACCESS}
 QEMU_TLB_ENTRIES = 256
 """QEMU's first soft-TLB size (CPU_TLB_DYN_DEFAULT_BITS); it doubles on a flush >70% full."""
+QEMU_TLB_GROW_RATE = 70
+"""The per cent of its entries in use above which a flush of QEMU's TLB doubles it."""
 QEMU_TLB_MAX = 1 << 22
 MAX_PATHS = 4096
 """Walks to leaf tables the CPU remembers (8 GiB of address space); then it starts over."""
@@ -181,12 +183,20 @@ class CPU:
         """Full flushes of Unicorn's TLB (the kernel's, and those that grow it)."""
         self._code_crc: dict[int, int] = {}
         self._filled: set[int] = set()
+        """Pages filled since the last flush (a PTE change to any other needs no flush)."""
+        self._slots: set[int] = set()
+        """The slots of QEMU's direct-mapped TLB those fills took (its n_used_entries)."""
         self._filling = -1
         """The vpn being filled (a PTE change to it needs no flush if the fill completes)."""
         self._skipped_flush = False
         self._since_flush = 0
+        self._faulted_since_flush = 0
+        """Fills since the last flush, and how many of them faulted (first touches)."""
         self._tlb_size = QEMU_TLB_ENTRIES
+        """QEMU's TLB entries as its resize rule makes them (`flush_tlb`)."""
         self._tlb_cap = min(QEMU_TLB_MAX, 1 << (2 * mem.nframes - 1).bit_length())
+        self._grow_check = self._tlb_size * 7 // 10
+        """Fills since the flush at which `_fill` next asks whether to flush to grow."""
         self._stop: Stop | None = None
         self._flush_code = False
         self._written_code: set[int] = set()
@@ -290,9 +300,13 @@ class CPU:
         if vpn is not None and vpn == self._filling:
             self._skipped_flush = True  # flushed after all if the fill does not complete
             return
+        if len(self._slots) * 100 // self._tlb_size > QEMU_TLB_GROW_RATE:
+            self._tlb_size = min(2 * self._tlb_size, QEMU_TLB_MAX)  # as QEMU's flush resizes
         self._filled.clear()
+        self._slots.clear()
         self._vpn_of.clear()
-        self._since_flush = 0
+        self._since_flush = self._faulted_since_flush = 0
+        self._grow_check = self._tlb_size * QEMU_TLB_GROW_RATE // 100
         self.flushes += 1
         self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
 
@@ -349,15 +363,15 @@ class CPU:
         """A miss of Unicorn's TLB: the hardware walk, trapping to the kernel on a fault."""
         access = _ACCESS.get(uc_access, READ)
         self.fills += 1
-        self._since_flush += 1
-        if self._since_flush > 2 * self._tlb_size and self._tlb_size < self._tlb_cap:
-            self.flush_tlb()  # thrashing: a flush of a full TLB doubles it
-            self._tlb_size *= 2
+        n = self._since_flush = self._since_flush + 1
+        if n > self._grow_check and self._grows(n):
+            self.flush_tlb()  # QEMU's TLB is over 70 % used: the flush doubles it
         vpn = va >> 12
         first = self._fast_walk(va, access)
         if isinstance(first, tuple):  # the common case: no fault
             walked: tuple[int, int] | None = first
         else:
+            self._faulted_since_flush += 1
             self._filling, self._skipped_flush = vpn, False
             try:
                 walked = self._walk(va, access, first)
@@ -381,9 +395,23 @@ class CPU:
         if access == EXEC and not flags & NX:
             perms |= UC_PROT_EXEC
         self._filled.add(vpn)
+        self._slots.add(vpn & (self._tlb_size - 1))
         entry.paddr = ppn << 12  # type: ignore[attr-defined]
         entry.perms = perms  # type: ignore[attr-defined]
         return True
+
+    def _grows(self, n: int) -> bool:
+        """Whether to flush QEMU's TLB after n fills so that it doubles (QEMU resizes only
+        on a flush, when over 70 % of it is used): when it thrashes (n is twice its size),
+        or when most of the fills were first touches (the pages it would lose are as new
+        as the ones a bigger TLB will hold; a program that fills its memory grows it early).
+        """
+        size = self._tlb_size
+        used = len(self._slots) * 100 // size > QEMU_TLB_GROW_RATE
+        if used and size < self._tlb_cap and (n > 2 * size or 2 * self._faulted_since_flush > n):
+            return True
+        self._grow_check = n + (size >> 3)
+        return False
 
     def _walk(
         self, va: int, access: int, got: tuple[int, int] | str | None

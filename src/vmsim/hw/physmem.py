@@ -129,6 +129,37 @@ class PhysicalMemory:
             return 0
         return int(_UINT[size].unpack_from(f, pa & self._offset_mask)[0])
 
+    def read_uints(self, pa: int, count: int, size: int) -> list[int]:
+        """count consecutive unsigned integers of size bytes from pa, within one frame
+        (count loads: `read_uint` of each)."""
+        n = count * size
+        if pa < 0 or pa + n > self.size or (pa & self._offset_mask) + n > self.page_size:
+            self._check(pa, n)
+        self.reads += count
+        host = self._host
+        if host is not None and size == 8 and not pa & 7:
+            return host.words[pa >> 3 : (pa >> 3) + count].tolist()
+        f = self._frames.get(pa >> self.page_shift)
+        if f is None:
+            return [0] * count
+        off = pa & self._offset_mask
+        return [int(v) for (v,) in _UINT[size].iter_unpack(f[off : off + n])]
+
+    def zero_uints(self, pa: int, count: int, size: int) -> None:
+        """Store zero in count consecutive integers of size bytes from pa, within one
+        frame (count stores: `write_uint` of each)."""
+        n = count * size
+        if pa < 0 or pa + n > self.size or (pa & self._offset_mask) + n > self.page_size:
+            self._check(pa, n)
+        self.writes += count
+        host = self._host
+        if host is not None:
+            host.view[pa : pa + n] = bytes(n)
+            host.touched.add(pa >> self.page_shift)
+            return
+        off = pa & self._offset_mask
+        self.frame(pa >> self.page_shift)[off : off + n] = bytes(n)
+
     def write_uint(self, pa: int, size: int, value: int) -> None:
         """Store a little-endian unsigned integer of size 1, 4 or 8 bytes at pa."""
         if pa < 0 or pa + size > self.size or (pa & self._offset_mask) + size > self.page_size:
@@ -178,7 +209,7 @@ class PhysicalMemory:
             for ppn in ppns:
                 self._frames.pop(ppn, None)
             return
-        for first, end in _runs(sorted(set(ppns))):
+        for first, end in runs(sorted(set(ppns))):
             host.zero_run(first, end)
 
     def is_zero(self, ppn: int) -> bool:
@@ -238,7 +269,7 @@ class _HostFrames:
         return len(self.touched)
 
 
-def _runs(ppns: list[int]) -> Iterator[tuple[int, int]]:
+def runs(ppns: list[int]) -> Iterator[tuple[int, int]]:
     """(first, end) of each run of consecutive numbers in the sorted list ppns."""
     i, n = 0, len(ppns)
     while i < n:

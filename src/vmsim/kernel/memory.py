@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from vmsim.events import UnmapPage
+from vmsim.hw.physmem import runs
 from vmsim.kernel.mm import PROT_WRITE, VMA, AddressSpace
 from vmsim.kernel.swap_state import free_swap_entry, swap_cache_drop
-from vmsim.kernel.vm import scan_ptes, set_pte, walk
+from vmsim.kernel.vm import leaf_ranges, scan_ptes, set_pte, walk
 
 if TYPE_CHECKING:
     from vmsim.kernel.kernel import Kernel
@@ -32,30 +33,61 @@ def zap_pte(k: Kernel, mm: AddressSpace, va: int, pte_pa: int, pte: int) -> int:
 
     Returns the frame number that was mapped.
     """
-    ppn = k.fmt.layout.ppn(pte)
     set_pte(k, mm, va, pte_pa, 0)
+    ppn = _release_mapping(k, mm, va, pte)
+    if ppn != k.zero_ppn:
+        k.rss_add(mm, -1)
+    return ppn
+
+
+def _release_mapping(k: Kernel, mm: AddressSpace, va: int, pte: int) -> int:
+    """The present PTE of mm at va is cleared: its rmap entry and frame reference go (the
+    caller counts rss). Returns the frame number that was mapped."""
+    ppn = k.fmt.layout.ppn(pte)
     if k.events is not None:
         k.emit(UnmapPage(k.pid_of(mm), va, ppn))
     if ppn != k.zero_ppn:
         if pte & k.fmt.layout.dirty:  # the dirty bit leaves with the PTE: keep it on the frame
             k.reclaimer.page_dirty.add(ppn)
         k.frames.rmap_remove(ppn, mm, va)
-        k.rss_add(mm, -1)
         put_user_page(k, ppn)
     return ppn
+
+
+def zap_pte_range(
+    k: Kernel, mm: AddressSpace, table_pa: int, base: int, first: int, last: int
+) -> None:
+    """Clear the non-zero PTEs among entries first..last-1 of the leaf table at table_pa
+    (entry i maps base + (i << page_shift)), as Linux's zap_pte_range: a present one as
+    zap_pte clears it, a swap entry giving back its claim on the slot. The counts are those
+    of one PTE at a time (a load per entry, a store and a TLB page flush per PTE cleared);
+    the stores go in runs at the end (nothing reads the table meanwhile)."""
+    fmt = k.fmt
+    size, shift, present, zero = fmt.pte_size, fmt.page_shift, fmt.layout.present, k.zero_ppn
+    cleared: list[int] = []
+    unmapped = 0
+    for i, pte in enumerate(k.mem.read_uints(table_pa + first * size, last - first, size), first):
+        if not pte:
+            continue
+        va = base + (i << shift)
+        cleared.append(i)
+        k.flush_tlb_page(mm, va)
+        if pte & present:
+            unmapped += _release_mapping(k, mm, va, pte) != zero
+        else:
+            free_swap_entry(k, mm, va, pte)
+    for a, b in runs(cleared):
+        k.mem.zero_uints(table_pa + a * size, b - a, size)
+    if unmapped:
+        k.rss_add(mm, -unmapped)
 
 
 def unmap_pages(k: Kernel, mm: AddressSpace, start: int, end: int) -> None:
     """Remove every mapping in [start, end): frames lose a reference, swap slots are freed
     (the frames freed are zeroed together at the end: FrameAllocator.gather)."""
-    present = k.fmt.layout.present
     with k.frames.gather():
-        for va, pte_pa, pte in scan_ptes(k, mm, start, end):
-            if pte & present:
-                zap_pte(k, mm, va, pte_pa, pte)
-            else:
-                free_swap_entry(k, mm, va, pte)
-                set_pte(k, mm, va, pte_pa, 0)
+        for table_pa, base, first, last in leaf_ranges(k, mm, start, end):
+            zap_pte_range(k, mm, table_pa, base, first, last)
 
 
 def uvm_copy(k: Kernel, src: AddressSpace, dst: AddressSpace, vma: VMA) -> None:

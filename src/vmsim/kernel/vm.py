@@ -100,14 +100,8 @@ def scan_ptes(k: Kernel, mm: AddressSpace, start: int, end: int) -> Iterator[tup
     Each PTE is read just before it is yielded, so the caller may change it (and each
     leaf table is found just after the one before it is done).
     """
-    fmt = k.fmt
-    read, size, shift = k.mem.read_uint, fmt.pte_size, fmt.page_shift
-    root = mm.root_ppn << shift
-    tables = _leaf_tables(k, root, 0, 0, start, end) if fmt.levels > 1 else [(root, 0, start, end)]
-    nentries = 1 << fmt.level_bits[-1]
-    for table_pa, base, lo, hi in tables:
-        first = (lo - base) >> shift
-        last = min(nentries, ((hi - 1 - base) >> shift) + 1)
+    read, size, shift = k.mem.read_uint, k.fmt.pte_size, k.fmt.page_shift
+    for table_pa, base, first, last in leaf_ranges(k, mm, start, end):
         for i in range(first, last):
             pte_pa = table_pa + i * size
             pte = read(pte_pa, size)
@@ -115,11 +109,28 @@ def scan_ptes(k: Kernel, mm: AddressSpace, start: int, end: int) -> Iterator[tup
                 yield base + (i << shift), pte_pa, pte
 
 
+def leaf_ranges(
+    k: Kernel, mm: AddressSpace, start: int, end: int
+) -> Iterator[tuple[int, int, int, int]]:
+    """(table_pa, base, first, last) for every leaf table over [start, end): entries
+    first..last-1 of the table at table_pa map va base + (i << page_shift).
+
+    Each table is found just after the one before it is done (its entries may change).
+    """
+    fmt = k.fmt
+    shift = fmt.page_shift
+    root = mm.root_ppn << shift
+    tables = _leaf_tables(k, root, 0, 0, start, end) if fmt.levels > 1 else [(root, 0, start, end)]
+    nentries = 1 << fmt.level_bits[-1]
+    for table_pa, base, lo, hi in tables:
+        yield table_pa, base, (lo - base) >> shift, min(nentries, ((hi - 1 - base) >> shift) + 1)
+
+
 def _leaf_tables(
     k: Kernel, table_pa: int, level: int, base: int, start: int, end: int
 ) -> Iterator[tuple[int, int, int, int]]:
     """(table_pa, base, start, end) of every leaf table under the table at `level` (above
-    the leaves) covering from `base`, clipped to [start, end): scan_ptes's upper levels."""
+    the leaves) covering from `base`, clipped to [start, end): leaf_ranges's upper levels."""
     fmt = k.fmt
     span_shift = fmt.page_shift + sum(fmt.level_bits[level + 1 :])
     nentries = 1 << fmt.level_bits[level]
