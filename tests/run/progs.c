@@ -470,6 +470,17 @@ int main(int argc, char **argv) {
     printf("stride sum %lu\n", sum);
     return 0;
   }
+  if (!strcmp(mode, "revisit")) { /* write 4096 pages, then argv[2] read passes over them */
+    size_t len = 16 << 20;
+    int passes = argc > 2 ? atoi(argv[2]) : 1;
+    unsigned char *p = malloc(len);
+    for (size_t i = 0; i < len; i += 4096) p[i] = (unsigned char)(i >> 12);
+    unsigned long sum = 0;
+    for (int pass = 0; pass < passes; pass++)
+      for (size_t i = 0; i < len; i += 4096) sum += p[i];
+    printf("revisit sum %lu\n", sum);
+    return 0;
+  }
   if (!strcmp(mode, "recode")) { /* run code, then read() new code over it and run that */
     unsigned char *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
                                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

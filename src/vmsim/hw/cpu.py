@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import ctypes
 import sys
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,6 +85,11 @@ QEMU_TLB_ENTRIES = 256
 """QEMU's first soft-TLB size (CPU_TLB_DYN_DEFAULT_BITS); it doubles on a flush >70% full."""
 QEMU_TLB_GROW_RATE = 70
 """The per cent of its entries in use above which a flush of QEMU's TLB doubles it."""
+QEMU_TLB_SHRINK_RATE = 30
+"""Below this per cent in use for a whole window, a flush shrinks it to what was used."""
+QEMU_TLB_WINDOW_NS = 100_000_000
+"""QEMU's resize window (100 ms of the host's clock)."""
+QEMU_TLB_MIN = 1 << 6
 QEMU_TLB_MAX = 1 << 22
 MAX_PATHS = 4096
 """Walks to leaf tables the CPU remembers (8 GiB of address space); then it starts over."""
@@ -197,6 +203,8 @@ class CPU:
         self._tlb_cap = min(QEMU_TLB_MAX, 1 << (2 * mem.nframes - 1).bit_length())
         self._grow_check = self._tlb_size * 7 // 10
         """Fills since the flush at which `_fill` next asks whether to flush to grow."""
+        self._window_begin, self._window_max = time.monotonic_ns(), 0
+        """QEMU's resize window: when it began, the most entries in use at a flush in it."""
         self._stop: Stop | None = None
         self._flush_code = False
         self._written_code: set[int] = set()
@@ -300,8 +308,7 @@ class CPU:
         if vpn is not None and vpn == self._filling:
             self._skipped_flush = True  # flushed after all if the fill does not complete
             return
-        if len(self._slots) * 100 // self._tlb_size > QEMU_TLB_GROW_RATE:
-            self._tlb_size = min(2 * self._tlb_size, QEMU_TLB_MAX)  # as QEMU's flush resizes
+        self._resize_on_flush(len(self._slots), time.monotonic_ns())
         self._filled.clear()
         self._slots.clear()
         self._vpn_of.clear()
@@ -399,6 +406,30 @@ class CPU:
         entry.paddr = ppn << 12  # type: ignore[attr-defined]
         entry.perms = perms  # type: ignore[attr-defined]
         return True
+
+    def _resize_on_flush(self, used: int, now: int) -> None:
+        """QEMU's TLB resize at a flush with `used` entries in use (tlb_mmu_resize_locked):
+        double if over 70 % was used in the window; once a window ends under 30 %, shrink
+        to the power of two that holds its most used at 70 % or less."""
+        self._window_max = max(self._window_max, used)
+        size = self._tlb_size
+        rate = self._window_max * 100 // size
+        expired = now > self._window_begin + QEMU_TLB_WINDOW_NS
+        new = size
+        if rate > QEMU_TLB_GROW_RATE:
+            new = min(2 * size, QEMU_TLB_MAX)
+        elif rate < QEMU_TLB_SHRINK_RATE and expired:
+            most = self._window_max
+            ceil = 1 if most <= 1 else 1 << (most - 1).bit_length()
+            if most * 100 // ceil > QEMU_TLB_GROW_RATE:
+                ceil *= 2
+            new = max(ceil, QEMU_TLB_MIN)
+        if new == size:
+            if expired:
+                self._window_begin, self._window_max = now, used
+            return
+        self._window_begin, self._window_max = now, 0
+        self._tlb_size = new
 
     def _grows(self, n: int) -> bool:
         """Whether to flush QEMU's TLB after n fills so that it doubles (QEMU resizes only
