@@ -12,12 +12,15 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import vmsim
 from vmsim.cli.main import main
+from vmsim.kernel import syscall
 
 HERE = Path(__file__).parent
 PAGE = 4096
@@ -638,3 +641,44 @@ def test_a_run_loads_no_numpy(bins: dict[str, Path]) -> None:
     argv = [sys.executable, "-c", code, "run", "--json", str(bins["static"]), "hello"]
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     assert out.splitlines()[-1] == "3 False"
+
+
+SHORTCUT_CASES = {
+    "anonymous memory": (["touch", "4"], {}),
+    "fork and copy-on-write": (["fork"], {}),
+    "a SIGSEGV handler": (["catch"], {}),
+    "mremap": (["mremap"], {}),
+    "swap (no frame free: the general path)": (["touch", "6"], {"memory": "2MiB", "swap": "16MiB"}),
+    "the OOM killer": (["touch", "6"], {"memory": "2MiB"}),
+}
+
+
+@pytest.mark.parametrize("case", SHORTCUT_CASES)
+def test_the_anonymous_write_shortcut_changes_no_figure(
+    case: str,
+    bins: dict[str, Path],
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """anon_write_fault against handle_page_fault for every fault: the same output, exit
+    status and every count (machine, memory, process tree, fills); and it was taken."""
+    args, machine = SHORTCUT_CASES[case]
+    argv = [str(bins["static"]), *args]
+    taken: list[int] = []
+    shortcut = syscall.anon_write_fault
+
+    def spy(*a: Any) -> Any:
+        ret = shortcut(*a)
+        taken.append(ret is not None)
+        return ret
+
+    figures = []
+    for take in (spy, lambda *a: None):
+        monkeypatch.setattr(syscall, "anon_write_fault", take)
+        out, m, p = on_vmsim(capfd, argv, **machine)
+        tree = (asdict(p.stats), p.children_faults)
+        k = m.kernel
+        figures.append((out, p.exit_status, asdict(m.stats), k.mem.reads, k.mem.writes,
+                        m.runtime.fills, tree))  # fmt: skip
+    assert figures[0] == figures[1]
+    assert sum(taken) > 0

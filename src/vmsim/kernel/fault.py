@@ -51,13 +51,21 @@ from vmsim.kernel.oom import vm_enough_memory
 from vmsim.kernel.shmem import ShmObject, shmem_get_page
 from vmsim.kernel.swap import do_swap_page
 from vmsim.kernel.swap_state import swap_cache_drop
-from vmsim.kernel.vm import map_page, set_pte, vma_pte_flags, walk
+from vmsim.kernel.vm import leaf_pte_pa, map_page, set_pte, vma_pte_flags, walk
 
 if TYPE_CHECKING:
     from vmsim.kernel.kernel import Kernel
     from vmsim.kernel.proc import Proc
 
-__all__ = ["VmFault", "VmFaultFlag", "fault_in", "handle_mm_fault", "handle_page_fault"]
+__all__ = [
+    "VmFault",
+    "VmFaultFlag",
+    "anon_write_fault",
+    "fault_in",
+    "handle_mm_fault",
+    "handle_page_fault",
+    "handle_pte_fault",
+]
 
 
 def handle_page_fault(k: Kernel, proc: Proc, va: int, access: int, reason: str) -> VmFaultFlag:
@@ -78,6 +86,42 @@ def handle_page_fault(k: Kernel, proc: Proc, va: int, access: int, reason: str) 
         return handle_mm_fault(k, vma, mm, va, access, proc)
     finally:
         mm.mmap_lock -= 1
+
+
+def anon_write_fault(
+    k: Kernel, proc: Proc, va: int, access: int, reason: str
+) -> VmFaultFlag | None:
+    """The commonest user fault, handled as handle_page_fault would without its steps: a
+    write to a page not present in a private anonymous VMA whose leaf table the kernel
+    knows, a frame free. The same mechanisms (kalloc, map_page, the policy's page_added)
+    and the same counts; a swap entry found there goes to handle_pte_fault.
+
+    None, with nothing done or counted, for any other fault (or while events are recorded,
+    or under a cgroup limit): the caller takes handle_page_fault.
+    """
+    if access != WRITE_ACCESS or reason != "not-present" or k.events is not None:
+        return None
+    mm = proc.mm
+    vma = mm.find_vma(va)
+    if vma is None or va < vma.start or vma.backing is not None or not vma.prot & PROT_WRITE:
+        return None
+    limit = mm.owner is not None and mm.owner.memory_limit is not None
+    if limit or not k.frames.nr_free or not 0 <= va < k.fmt.user_top:
+        return None
+    page_va = va & ~(k.fmt.page_size - 1)
+    pte_pa = leaf_pte_pa(k, mm, page_va)
+    if pte_pa < 0:
+        return None
+    k.stats.pgfault += 1
+    pte = k.mem.read_uint(pte_pa, k.fmt.pte_size)
+    if pte:
+        with mm.locked():
+            return handle_pte_fault(k, VmFault(mm, vma, page_va, access, pte_pa, pte, proc))
+    ppn = k.frames.kalloc("anon")
+    map_page(k, mm, page_va, ppn, vma_pte_flags(vma, writable=True), "anon", pte_pa)
+    k.reclaimer.page_added(ppn, mm)
+    proc.stats.min_flt += 1
+    return VM_FAULT_DONE
 
 
 def segv_code(k: Kernel, mm: AddressSpace, va: int) -> str:
@@ -135,9 +179,19 @@ def handle_mm_fault(
     page_va = va & ~(k.fmt.page_size - 1)
     try:
         pte_pa, pte = walk(k, mm, page_va, alloc=True)
-        ret = _dispatch(k, VmFault(mm, vma, page_va, access, pte_pa, pte, task))
     except OutOfMemory:
         return VM_FAULT_OOM
+    return handle_pte_fault(k, VmFault(mm, vma, page_va, access, pte_pa, pte, task))
+
+
+def handle_pte_fault(k: Kernel, vmf: VmFault) -> VmFaultFlag:
+    """The decision table on the PTE walked (vmf.pte at vmf.pte_pa), and the fault's
+    accounting: a minor or a major fault of vmf.task. OutOfMemory is VM_FAULT_OOM."""
+    try:
+        ret = _dispatch(k, vmf)
+    except OutOfMemory:
+        return VM_FAULT_OOM
+    task = vmf.task
     if task is not None and (ret == VM_FAULT_DONE or not ret & VM_FAULT_ERROR):
         if ret != VM_FAULT_DONE and ret & VM_FAULT_MAJOR:
             task.stats.maj_flt += 1

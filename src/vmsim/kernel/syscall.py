@@ -32,7 +32,7 @@ from vmsim.hw.cpu import CPU, Stop, TrapHandler
 from vmsim.hw.pte import pg_round_up
 from vmsim.kernel import signal as sig
 from vmsim.kernel.exec import ElfImage, exec_program, read_elf
-from vmsim.kernel.fault import find_fault_vma, handle_page_fault, vma_permits
+from vmsim.kernel.fault import anon_write_fault, find_fault_vma, handle_page_fault, vma_permits
 from vmsim.kernel.filemap import open_file
 from vmsim.kernel.files import AT_FDCWD, O_CLOEXEC, FileTable, WouldBlock, stat_bytes
 from vmsim.kernel.ltrace import rearm, watch_image
@@ -146,15 +146,17 @@ class Runtime:
         k, proc = self.k, t.proc
 
         def trap(va: int, access: int, reason: str) -> bool:
-            if catches(t, sig.SIGSEGV):
-                code = segv_code(k, proc, va, access)
-                if code:
-                    k.stats.pgfault += 1
-                    k.stats.segv += 1
-                    t.signals.pending[sig.SIGSEGV] = [(code, va, 0)]
-                    t.faulted = True
-                    return False
-            ret = handle_page_fault(k, proc, va, access, reason)
+            ret = anon_write_fault(k, proc, va, access, reason)  # never a SIGSEGV
+            if ret is None:
+                if catches(t, sig.SIGSEGV):
+                    code = segv_code(k, proc, va, access)
+                    if code:
+                        k.stats.pgfault += 1
+                        k.stats.segv += 1
+                        t.signals.pending[sig.SIGSEGV] = [(code, va, 0)]
+                        t.faulted = True
+                        return False
+                ret = handle_page_fault(k, proc, va, access, reason)
             if ret == VM_FAULT_DONE or not ret & VM_FAULT_ERROR:
                 if proc.killed:  # the OOM killer chose it while it faulted: it exits here
                     k.exit_killed(proc)

@@ -40,12 +40,11 @@ def walk(k: Kernel, mm: AddressSpace, va: int, alloc: bool = False) -> tuple[int
     or when all of them go at exit.
     """
     fmt = k.fmt
-    size = fmt.pte_size
-    leaf_index = ((va >> fmt.shifts[-1]) & fmt.masks[-1]) * size
+    known = leaf_pte_pa(k, mm, va)
+    if known >= 0:
+        return known, k.mem.read_uint(known, fmt.pte_size)
+    leaf_index = ((va >> fmt.shifts[-1]) & fmt.masks[-1]) * fmt.pte_size
     key = va >> fmt.shifts[-2] if fmt.levels > 1 else 0
-    table_pa = mm.leaf_tables.get(key)
-    if table_pa is not None:
-        return table_pa + leaf_index, k.mem.read_uint(table_pa + leaf_index, size)
     steps = hw_walk(k.mem, fmt, mm.root_ppn, va, (lambda: pgtable_alloc(k, mm)) if alloc else None)
     last = steps[-1]
     if last.level != fmt.levels - 1:
@@ -54,6 +53,16 @@ def walk(k: Kernel, mm: AddressSpace, va: int, alloc: bool = False) -> tuple[int
         raise KernelPanic(f"walk: a huge-page leaf at level {last.level} for {va:#x}")
     mm.leaf_tables[key] = last.pte_pa - leaf_index
     return last.pte_pa, last.pte
+
+
+def leaf_pte_pa(k: Kernel, mm: AddressSpace, va: int) -> int:
+    """The physical address of va's leaf PTE if the kernel remembers its leaf table
+    (mm.leaf_tables, filled by walk), else -1; reads no memory."""
+    fmt = k.fmt
+    table_pa = mm.leaf_tables.get(va >> fmt.shifts[-2] if fmt.levels > 1 else 0)
+    if table_pa is None:
+        return -1
+    return table_pa + ((va >> fmt.shifts[-1]) & fmt.masks[-1]) * fmt.pte_size
 
 
 def set_pte(k: Kernel, mm: AddressSpace, va: int, pte_pa: int, pte: int) -> None:
