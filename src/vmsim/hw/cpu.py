@@ -441,7 +441,7 @@ class CPU:
         used = len(self._slots) * 100 // size > QEMU_TLB_GROW_RATE
         if used and size < self._tlb_cap and (n > 2 * size or 2 * self._faulted_since_flush > n):
             return True
-        self._grow_check = n + (size >> 3)
+        self._grow_check = n + (size >> 5)
         return False
 
     def _walk(
