@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 RmapEntry = tuple["AddressSpace", int]
 
 
+_NO_MAPPERS: set[RmapEntry] = set()
+"""rmap_remove's stand-in for a frame with no rmap entry (it stays empty: remove fails)."""
+
+
 class FrameAllocator:
     """The frames of one machine: free list, refcounts, purposes, reverse map."""
 
@@ -149,14 +153,19 @@ class FrameAllocator:
 
     def rmap_add(self, ppn: int, mm: AddressSpace, va: int) -> None:
         """Record that mm maps va to ppn."""
-        self.rmap.setdefault(ppn, set()).add((mm, va))
+        entries = self.rmap.get(ppn)
+        if entries is None:
+            self.rmap[ppn] = {(mm, va)}
+        else:
+            entries.add((mm, va))
 
     def rmap_remove(self, ppn: int, mm: AddressSpace, va: int) -> None:
         """Forget that mm maps va to ppn."""
-        entries = self.rmap.get(ppn)
-        if entries is None or (mm, va) not in entries:
-            raise KernelPanic(f"rmap_remove: frame {ppn} not mapped at {va:#x}")
-        entries.discard((mm, va))
+        entries = self.rmap.get(ppn, _NO_MAPPERS)
+        try:
+            entries.remove((mm, va))
+        except KeyError:
+            raise KernelPanic(f"rmap_remove: frame {ppn} not mapped at {va:#x}") from None
         if not entries:
             del self.rmap[ppn]
 
