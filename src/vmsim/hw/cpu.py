@@ -170,6 +170,8 @@ class CPU:
         buf = mem.map_host_buffer()
         self.mem = mem
         self.mmu = mmu
+        self._walk_stats, self._tlb_fill = mmu.stats, mmu.tlb.fill
+        """The MMU's counters and its TLB's fill (neither is ever replaced), for _fast_walk."""
         self.trap = trap
         self._buf = buf
         self._view = memoryview(buf)
@@ -201,7 +203,7 @@ class CPU:
         self._tlb_size = QEMU_TLB_ENTRIES
         """QEMU's TLB entries as its resize rule makes them (`flush_tlb`)."""
         self._tlb_cap = min(QEMU_TLB_MAX, 1 << (2 * mem.nframes - 1).bit_length())
-        self._grow_check = self._tlb_size * 7 // 10
+        self._grow_check = self._tlb_size * QEMU_TLB_GROW_RATE // 100
         """Fills since the flush at which `_fill` next asks whether to flush to grow."""
         self._window_begin, self._window_max = time.monotonic_ns(), 0
         """QEMU's resize window: when it began, the most entries in use at a flush in it."""
@@ -437,9 +439,12 @@ class CPU:
         or when most of the fills were first touches (the pages it would lose are as new
         as the ones a bigger TLB will hold; a program that fills its memory grows it early).
         """
-        size = self._tlb_size
-        used = len(self._slots) * 100 // size > QEMU_TLB_GROW_RATE
-        if used and size < self._tlb_cap and (n > 2 * size or 2 * self._faulted_since_flush > n):
+        size, used = self._tlb_size, len(self._slots)
+        enough = -(-(QEMU_TLB_GROW_RATE + 1) * size // 100)  # the fewest that make rate > 70
+        if used < enough:
+            self._grow_check = n + enough - used  # a fill takes at most one more slot
+            return False
+        if size < self._tlb_cap and (n > 2 * size or 2 * self._faulted_since_flush > n):
             return True
         self._grow_check = n + (size >> 5)
         return False
@@ -479,7 +484,7 @@ class CPU:
         if not self._fast or mmu.events is not None:
             return None
         words, mem = self._words, self.mem
-        mmu.stats.walks += 1
+        self._walk_stats.walks += 1
         path = self._leaf_path(va)
         if isinstance(path, int):  # not present above the leaf: entries read
             mem.reads += path
@@ -507,7 +512,7 @@ class CPU:
         if flags is None:
             flags = self._flags(key)
         ppn = (leaf & self._addr) >> 12
-        mmu.tlb.fill(va >> 12, mmu.asid, ppn, flags)
+        self._tlb_fill(va >> 12, mmu.asid, ppn, flags)
         if mmu.on_access is not None:
             mmu.on_access(ppn, write)
         return ppn, flags
