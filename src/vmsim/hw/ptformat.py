@@ -49,6 +49,11 @@ class PageTableFormat:
     """PTE size in bytes (the layout's)."""
     page_size: int = field(init=False, repr=False)
     """Page size in bytes."""
+    leaf_key_shift: int = field(init=False, repr=False)
+    """va >> leaf_key_shift tells which leaf table maps va (always 0 with one level)."""
+    leaf_shift: int = field(init=False, repr=False)
+    leaf_mask: int = field(init=False, repr=False)
+    """(va >> leaf_shift) & leaf_mask: va's entry in its leaf table."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -61,6 +66,9 @@ class PageTableFormat:
         set_(self, "masks", tuple((1 << b) - 1 for b in self.level_bits))
         set_(self, "pte_size", self.layout.size)  # plain fields: read on every PTE access
         set_(self, "page_size", 1 << self.page_shift)
+        set_(self, "leaf_key_shift", self.shifts[-2] if self.levels > 1 else 64)
+        set_(self, "leaf_shift", self.shifts[-1])
+        set_(self, "leaf_mask", self.masks[-1])
 
     @property
     def va_bits(self) -> int:

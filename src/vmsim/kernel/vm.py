@@ -43,8 +43,8 @@ def walk(k: Kernel, mm: AddressSpace, va: int, alloc: bool = False) -> tuple[int
     known = leaf_pte_pa(k, mm, va)
     if known >= 0:
         return known, k.mem.read_uint(known, fmt.pte_size)
-    leaf_index = ((va >> fmt.shifts[-1]) & fmt.masks[-1]) * fmt.pte_size
-    key = va >> fmt.shifts[-2] if fmt.levels > 1 else 0
+    leaf_index = ((va >> fmt.leaf_shift) & fmt.leaf_mask) * fmt.pte_size
+    key = va >> fmt.leaf_key_shift
     steps = hw_walk(k.mem, fmt, mm.root_ppn, va, (lambda: pgtable_alloc(k, mm)) if alloc else None)
     last = steps[-1]
     if last.level != fmt.levels - 1:
@@ -59,10 +59,10 @@ def leaf_pte_pa(k: Kernel, mm: AddressSpace, va: int) -> int:
     """The physical address of va's leaf PTE if the kernel remembers its leaf table
     (mm.leaf_tables, filled by walk), else -1; reads no memory."""
     fmt = k.fmt
-    table_pa = mm.leaf_tables.get(va >> fmt.shifts[-2] if fmt.levels > 1 else 0)
+    table_pa = mm.leaf_tables.get(va >> fmt.leaf_key_shift)
     if table_pa is None:
         return -1
-    return table_pa + ((va >> fmt.shifts[-1]) & fmt.masks[-1]) * fmt.pte_size
+    return table_pa + ((va >> fmt.leaf_shift) & fmt.leaf_mask) * fmt.pte_size
 
 
 def set_pte(k: Kernel, mm: AddressSpace, va: int, pte_pa: int, pte: int) -> None:
@@ -88,14 +88,15 @@ def map_page(
     k: Kernel, mm: AddressSpace, va: int, ppn: int, flags: int, how: str, pte_pa: int = -1
 ) -> None:
     """Point va's PTE at ppn with generic flags; va must not be mapped yet (else KernelPanic)."""
+    fmt = k.fmt
     if pte_pa < 0:
         pte_pa, old = walk(k, mm, va, alloc=True)
     else:
-        old = k.mem.read_uint(pte_pa, k.fmt.pte_size)
-    if old & k.fmt.layout.present:
+        old = k.mem.read_uint(pte_pa, fmt.pte_size)
+    if old & fmt.layout.present:
         raise KernelPanic(f"map_pages: remap of {va:#x}")
     # no TLB flush: a TLB never holds a not-present PTE (Linux's set_pte_at, no flush)
-    k.mem.write_uint(pte_pa, k.fmt.pte_size, k.fmt.make_pte(ppn, flags | PRESENT))
+    k.mem.write_uint(pte_pa, fmt.pte_size, fmt.layout.encode(ppn, flags | PRESENT))
     if ppn != k.zero_ppn:
         k.frames.rmap_add(ppn, mm, va)
         k.rss_add(mm, 1)
