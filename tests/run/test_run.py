@@ -682,3 +682,17 @@ def test_the_anonymous_write_shortcut_changes_no_figure(
                         m.runtime.fills, tree))  # fmt: skip
     assert figures[0] == figures[1]
     assert sum(taken) > 0
+
+
+def test_an_exception_in_the_fill_hook_stops_the_run_and_is_raised(
+    bins: dict[str, Path], capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kernel bug under Unicorn's TLB-fill callback (here: in the fault path) is not
+    swallowed by the C callback: the run stops and emu_start's caller raises it."""
+
+    def broken(*_: Any) -> None:
+        raise RuntimeError("a bug in the fault path")
+
+    monkeypatch.setattr(syscall, "anon_write_fault", broken)
+    with pytest.raises(RuntimeError, match="a bug in the fault path"):
+        on_vmsim(capfd, [str(bins["static"]), "touch", "1"])

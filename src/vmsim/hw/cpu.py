@@ -235,28 +235,18 @@ class CPU:
             self.uc.hook_add(UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, self._exact_data)
 
     def _add_fill_hook(self) -> None:
-        """The TLB-fill hook, added through Unicorn's C API (one Python frame per fill).
-
-        The binding's hook_add wraps a callback in two more Python calls; this one keeps
-        its contract (an exception is kept for emu_start to raise, and stops the run).
-        """
+        """The TLB-fill hook, added through Unicorn's C API: `_fill` is the one Python frame
+        of a fill (the binding's hook_add wraps a callback in two more Python calls)."""
         try:
             from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
         except ImportError:  # another binding layout: its own, slower, wrapper
-            self.uc.hook_add(UC_HOOK_TLB_FILL, self._fill)
+            fill = self._fill
+            self.uc.hook_add(
+                UC_HOOK_TLB_FILL, lambda _u, va, a, e, _d: fill(0, va, a, ctypes.pointer(e), 0)
+            )
             return
-        uc, fill = self.uc, self._fill
-
-        def cb(_uch: int, va: int, access: int, entry: Any, _key: int) -> bool:
-            try:
-                return fill(uc, va, access, entry[0], None)
-            except BaseException as exc:
-                if uc._hook_exception is None:
-                    uc._hook_exception = exc
-                uc.emu_stop()
-                return False
-
-        self._fill_cb = _TLB_FILL_CB(cb)
+        uc = self.uc
+        self._fill_cb = _TLB_FILL_CB(self._fill)
         handle = uc_hook_h()
         status = uclib.uc_hook_add(
             uc._uch, ctypes.byref(handle), UC_HOOK_TLB_FILL, self._fill_cb, None,
@@ -368,46 +358,56 @@ class CPU:
         self._stop = Stop("interrupt", self.reg("rip"), number=number)
         uc.emu_stop()
 
-    def _fill(self, uc: Uc, va: int, uc_access: int, entry: object, _data: object) -> bool:
-        """A miss of Unicorn's TLB: the hardware walk, trapping to the kernel on a fault."""
-        access = _ACCESS.get(uc_access, READ)
-        self.fills += 1
-        n = self._since_flush = self._since_flush + 1
-        if n > self._grow_check and self._grows(n):
-            self.flush_tlb()  # QEMU's TLB is over 70 % used: the flush doubles it
-        vpn = va >> 12
-        first = self._fast_walk(va, access)
-        if isinstance(first, tuple):  # the common case: no fault
-            walked: tuple[int, int] | None = first
-        else:
-            self._faulted_since_flush += 1
-            self._filling, self._skipped_flush = vpn, False
-            try:
-                walked = self._walk(va, access, first)
-            finally:
-                self._filling = -1
-        exe = walked is not None and access == EXEC and not walked[1] & NX
-        if exe and walked is not None and self._code_changed(walked[0]):
-            self._flush_code = True
-            walked = None
-        if walked is None:
-            if self._skipped_flush:
-                self.flush_tlb()
+    def _fill(self, _uch: int, va: int, uc_access: int, entry: Any, _key: int) -> bool:
+        """A miss of Unicorn's TLB (a C callback: entry points at the entry to fill): the
+        hardware walk, trapping to the kernel on a fault. An exception is kept for
+        emu_start to raise, and stops the run (the binding's contract for hooks)."""
+        try:
+            access = _ACCESS.get(uc_access, READ)
+            self.fills += 1
+            n = self._since_flush = self._since_flush + 1
+            if n > self._grow_check and self._grows(n):
+                self.flush_tlb()  # QEMU's TLB is over 70 % used: the flush doubles it
+            vpn = va >> 12
+            first = self._fast_walk(va, access)
+            if isinstance(first, tuple):  # the common case: no fault
+                walked: tuple[int, int] | None = first
+            else:
+                self._faulted_since_flush += 1
+                self._filling, self._skipped_flush = vpn, False
+                try:
+                    walked = self._walk(va, access, first)
+                finally:
+                    self._filling = -1
+            exe = walked is not None and access == EXEC and not walked[1] & NX
+            if exe and walked is not None and self._code_changed(walked[0]):
+                self._flush_code = True
+                walked = None
+            if walked is None:
+                if self._skipped_flush:
+                    self.flush_tlb()
+                return False
+            ppn, flags = walked
+            if self.exact_tlb and self._vpn_of.setdefault(ppn, vpn) != vpn:
+                self.flush_tlb()  # the frame is cached at another page: one page per frame
+                self._vpn_of[ppn] = vpn
+            perms = UC_PROT_READ
+            if flags & WRITE and (flags & DIRTY or self.exact_tlb):
+                perms |= UC_PROT_WRITE
+            if access == EXEC and not flags & NX:
+                perms |= UC_PROT_EXEC
+            self._filled.add(vpn)
+            self._slots.add(vpn & (self._tlb_size - 1))
+            e = entry[0]
+            e.paddr = ppn << 12
+            e.perms = perms
+            return True
+        except BaseException as exc:
+            uc = self.uc
+            if uc._hook_exception is None:
+                uc._hook_exception = exc
+            uc.emu_stop()
             return False
-        ppn, flags = walked
-        if self.exact_tlb and self._vpn_of.setdefault(ppn, vpn) != vpn:
-            self.flush_tlb()  # the frame is cached at another page: one page per frame
-            self._vpn_of[ppn] = vpn
-        perms = UC_PROT_READ
-        if flags & WRITE and (flags & DIRTY or self.exact_tlb):
-            perms |= UC_PROT_WRITE
-        if access == EXEC and not flags & NX:
-            perms |= UC_PROT_EXEC
-        self._filled.add(vpn)
-        self._slots.add(vpn & (self._tlb_size - 1))
-        entry.paddr = ppn << 12  # type: ignore[attr-defined]
-        entry.perms = perms  # type: ignore[attr-defined]
-        return True
 
     def _resize_on_flush(self, used: int, now: int) -> None:
         """QEMU's TLB resize at a flush with `used` entries in use (tlb_mmu_resize_locked):
