@@ -74,7 +74,7 @@ from unicorn import x86_const as x86
 from vmsim.errors import VmsimError
 from vmsim.hw.mmu import EXEC, MMU, READ, WRITE_ACCESS, PageFault
 from vmsim.hw.physmem import PhysicalMemory
-from vmsim.hw.pte import DIRTY, NX, WRITE
+from vmsim.hw.pte import DIRTY, NX, WRITE, X86_64
 
 TrapHandler = Callable[[int, int, str], bool]
 """trap(va, access, reason) -> True if the fault was resolved and the access may be retried."""
@@ -91,6 +91,11 @@ QEMU_TLB_WINDOW_NS = 100_000_000
 """QEMU's resize window (100 ms of the host's clock)."""
 QEMU_TLB_MIN = 1 << 6
 QEMU_TLB_MAX = 1 << 22
+_USER, _WRITE, _ACCESSED = X86_64.user, X86_64.write, X86_64.accessed
+_AD = X86_64.accessed | X86_64.dirty
+_ADDR = X86_64.ppn_mask << X86_64.ppn_shift
+_LOW_FLAGS = (X86_64.write | X86_64.user | _AD | X86_64.present | X86_64.cow) & 0xFFF
+"""x86_64's PTE bits, for _fast_walk (the one format it walks): the low 12 flag bits."""
 MAX_PATHS = 4096
 """Walks to leaf tables the CPU remembers (8 GiB of address space); then it starts over."""
 
@@ -485,10 +490,18 @@ class CPU:
             return None
         words, mem = self._words, self.mem
         self._walk_stats.walks += 1
-        path = self._leaf_path(va)
-        if isinstance(path, int):  # not present above the leaf: entries read
-            mem.reads += path
-            return "not-present"
+        path = self._paths.get((mmu.root_ppn << 27) | (va >> 21))
+        if (
+            path is None
+            or words[path[0]] != path[1]
+            or words[path[2]] != path[3]
+            or words[path[4]] != path[5]
+        ):  # not remembered, or an upper entry changed since: _leaf_path walks down again
+            down = self._leaf_path(va)
+            if isinstance(down, int):  # not present above the leaf: entries read
+                mem.reads += down
+                return "not-present"
+            path = down
         mem.reads += 4
         at = path[6] | ((va >> 12) & 0x1FF)
         leaf = words[at]
@@ -496,22 +509,22 @@ class CPU:
             return "not-present"
         eff = leaf & path[7]  # the leaf's low flags, write and user only where every level has them
         write = access == WRITE_ACCESS
-        if not eff & self._user:
+        if not eff & _USER:
             return "user"
-        if write and not eff & self._write:
+        if write and not eff & _WRITE:
             return "write-protect"
         nx = path[8] | (leaf >> 63)
         if access == EXEC and nx:
             return "nx"
-        new = leaf | (self._ad if write else self._accessed)
+        new = leaf | (_AD if write else _ACCESSED)
         if new != leaf:
             words[at] = new
             mem.writes += 1
-        key = (eff | (new & self._ad)) & self._low_bits | nx << 12
+        key = (eff | (new & _AD)) & _LOW_FLAGS | nx << 12
         flags = self._flags_of.get(key)
         if flags is None:
             flags = self._flags(key)
-        ppn = (leaf & self._addr) >> 12
+        ppn = (leaf & _ADDR) >> 12
         self._tlb_fill(va >> 12, mmu.asid, ppn, flags)
         if mmu.on_access is not None:
             mmu.on_access(ppn, write)
