@@ -374,33 +374,32 @@ class CPU:
             if n > self._grow_check and self._grows(n):
                 self.flush_tlb()  # QEMU's TLB is over 70 % used: the flush doubles it
             vpn = va >> 12
-            first = self._fast_walk(va, access)
-            if isinstance(first, tuple):  # the common case: no fault
-                walked: tuple[int, int] | None = first
-            else:
+            walked = self._fast_walk(va, access)
+            if not isinstance(walked, tuple):  # a fault (or no fast walk): the kernel's turn
                 self._faulted_since_flush += 1
                 self._filling, self._skipped_flush = vpn, False
                 try:
-                    walked = self._walk(va, access, first)
+                    walked = self._walk(va, access, walked)
                 finally:
                     self._filling = -1
-            exe = walked is not None and access == EXEC and not walked[1] & NX
-            if exe and walked is not None and self._code_changed(walked[0]):
-                self._flush_code = True
-                walked = None
-            if walked is None:
-                if self._skipped_flush:
-                    self.flush_tlb()
-                return False
+                if walked is None:
+                    if self._skipped_flush:
+                        self.flush_tlb()
+                    return False
             ppn, flags = walked
+            perms = UC_PROT_READ
+            if access == EXEC and not flags & NX:
+                if self._code_changed(ppn):
+                    self._flush_code = True
+                    if self._skipped_flush:
+                        self.flush_tlb()
+                    return False
+                perms |= UC_PROT_EXEC
+            if flags & WRITE and (flags & DIRTY or self.exact_tlb):
+                perms |= UC_PROT_WRITE
             if self.exact_tlb and self._vpn_of.setdefault(ppn, vpn) != vpn:
                 self.flush_tlb()  # the frame is cached at another page: one page per frame
                 self._vpn_of[ppn] = vpn
-            perms = UC_PROT_READ
-            if flags & WRITE and (flags & DIRTY or self.exact_tlb):
-                perms |= UC_PROT_WRITE
-            if access == EXEC and not flags & NX:
-                perms |= UC_PROT_EXEC
             self._filled.add(vpn)
             self._slots.add(vpn & (self._tlb_size - 1))
             e = entry[0]
