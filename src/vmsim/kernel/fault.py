@@ -101,23 +101,23 @@ def anon_write_fault(
     """
     if access != WRITE_ACCESS or reason != "not-present" or k.events is not None:
         return None
-    mm = proc.mm
+    mm, fmt, frames = proc.mm, k.fmt, k.frames
     vma = mm.find_vma(va)
     if vma is None or va < vma.start or vma.backing is not None or not vma.prot & PROT_WRITE:
         return None
-    limit = mm.owner is not None and mm.owner.memory_limit is not None
-    if limit or not k.frames.nr_free or not 0 <= va < k.fmt.user_top:
+    owner = mm.owner
+    if (owner is not None and owner.memory_limit is not None) or not frames.nr_free:
         return None
-    page_va = va & ~(k.fmt.page_size - 1)
-    pte_pa = leaf_pte_pa(k, mm, page_va)
+    page_va = va & ~(fmt.page_size - 1)
+    pte_pa = leaf_pte_pa(k, mm, page_va) if 0 <= va < fmt.user_top else -1
     if pte_pa < 0:
         return None
     k.stats.pgfault += 1
-    pte = k.mem.read_uint(pte_pa, k.fmt.pte_size)
+    pte = k.mem.read_uint(pte_pa, fmt.pte_size)
     if pte:
         with mm.locked():
             return handle_pte_fault(k, VmFault(mm, vma, page_va, access, pte_pa, pte, proc))
-    ppn = k.frames.kalloc("anon")
+    ppn = frames.kalloc("anon")
     map_page(k, mm, page_va, ppn, vma_pte_flags(vma, writable=True), "anon", pte_pa)
     k.reclaimer.page_added(ppn, mm)
     proc.stats.min_flt += 1
