@@ -9,9 +9,15 @@ QEMU's rule step by step: the figures below are worked by hand from that source.
 
 from __future__ import annotations
 
+import ctypes
+
+from unicorn import UC_MEM_READ, UC_MEM_WRITE
+
 from vmsim.config import MachineConfig
-from vmsim.hw.cpu import CPU, QEMU_TLB_ENTRIES, QEMU_TLB_WINDOW_NS
+from vmsim.hw.cpu import CPU, QEMU_TLB_ENTRIES, QEMU_TLB_WINDOW_NS, _TlbEntry
+from vmsim.hw.pte import NX, PRESENT, USER, WRITE
 from vmsim.kernel.kernel import Kernel
+from vmsim.kernel.vm import map_page
 
 
 def fresh_cpu() -> CPU:
@@ -58,3 +64,24 @@ def test_shrinking_keeps_the_most_used_under_70_per_cent() -> None:
     t = cpu._window_begin
     cpu._resize_on_flush(1000, t + QEMU_TLB_WINDOW_NS + 1)  # 24 %: 1000 -> 1024 is 97 %: 2048
     assert cpu._tlb_size == 2048
+
+
+def test_entries_in_use_are_counted_as_qemu_counts_them() -> None:
+    """tlb_set_page_with_attrs: a fill into an empty slot or over the same page (a write
+    after a read-only fill) adds one to n_used_entries; one that evicts another page to
+    the victim TLB adds none."""
+    k = Kernel(MachineConfig(memory=8 << 20))
+    proc = k.spawn("filler")
+    k.switch_to(proc)
+    cpu = CPU(k.mem, k.mmu, lambda va, access, reason: False)
+    base = 0x7F12_3440_0000  # pages base, base + 1 and base + 256: slots 0, 1 and 0 again
+    for page in (0, 1, QEMU_TLB_ENTRIES):
+        ppn = k.frames.kalloc("anon")
+        map_page(k, proc.mm, base + page * 4096, ppn, PRESENT | USER | WRITE | NX, "anon")
+    entry = ctypes.pointer(_TlbEntry())
+    used = []
+    for page, access in ((0, UC_MEM_READ), (0, UC_MEM_WRITE), (QEMU_TLB_ENTRIES, UC_MEM_READ),
+                         (1, UC_MEM_READ)):  # fmt: skip
+        assert cpu._fill(0, base + page * 4096, access, entry, 0)
+        used.append(cpu._used)
+    assert used == [1, 2, 2, 3]

@@ -197,8 +197,12 @@ class CPU:
         self._code_crc: dict[int, int] = {}
         self._filled: set[int] = set()
         """Pages filled since the last flush (a PTE change to any other needs no flush)."""
-        self._slots: set[int] = set()
-        """The slots of QEMU's direct-mapped TLB those fills took (its n_used_entries)."""
+        self._slots: dict[int, int] = {}
+        """The page in each slot of QEMU's direct-mapped TLB those fills took."""
+        self._used = 0
+        """QEMU's n_used_entries: a fill into an empty slot or over the same page adds one
+        (tlb_set_page_with_attrs), one that evicts another page to the victim TLB none (a
+        victim-TLB hit swaps two pages back unseen: the slot's page may then be the other)."""
         self._filling = -1
         """The vpn being filled (a PTE change to it needs no flush if the fill completes)."""
         self._skipped_flush = False
@@ -305,9 +309,10 @@ class CPU:
         if vpn is not None and vpn == self._filling:
             self._skipped_flush = True  # flushed after all if the fill does not complete
             return
-        self._resize_on_flush(len(self._slots), time.monotonic_ns())
+        self._resize_on_flush(self._used, time.monotonic_ns())
         self._filled.clear()
         self._slots.clear()
+        self._used = 0
         self._vpn_of.clear()
         self._since_flush = self._faulted_since_flush = 0
         self._grow_check = self._tlb_size * QEMU_TLB_GROW_RATE // 100
@@ -401,7 +406,11 @@ class CPU:
                 self.flush_tlb()  # the frame is cached at another page: one page per frame
                 self._vpn_of[ppn] = vpn
             self._filled.add(vpn)
-            self._slots.add(vpn & (self._tlb_size - 1))
+            slot = vpn & (self._tlb_size - 1)
+            if self._slots.setdefault(slot, vpn) == vpn:  # empty, or the same page again
+                self._used += 1
+            else:
+                self._slots[slot] = vpn
             e = entry[0]
             e.paddr = ppn << 12
             e.perms = perms
@@ -443,10 +452,10 @@ class CPU:
         or when most of the fills were first touches (the pages it would lose are as new
         as the ones a bigger TLB will hold; a program that fills its memory grows it early).
         """
-        size, used = self._tlb_size, len(self._slots)
+        size, used = self._tlb_size, self._used
         enough = -(-(QEMU_TLB_GROW_RATE + 1) * size // 100)  # the fewest that make rate > 70
         if used < enough:
-            self._grow_check = n + enough - used  # a fill takes at most one more slot
+            self._grow_check = n + enough - used  # a fill adds at most one
             return False
         if size < self._tlb_cap and (n > 2 * size or 2 * self._faulted_since_flush > n):
             return True
