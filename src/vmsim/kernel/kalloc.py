@@ -24,10 +24,6 @@ if TYPE_CHECKING:
 RmapEntry = tuple["AddressSpace", int]
 
 
-_NO_MAPPERS: set[RmapEntry] = set()
-"""rmap_remove's stand-in for a frame with no rmap entry (it stays empty: remove fails)."""
-
-
 class FrameAllocator:
     """The frames of one machine: free list, refcounts, purposes, reverse map."""
 
@@ -161,11 +157,10 @@ class FrameAllocator:
 
     def rmap_remove(self, ppn: int, mm: AddressSpace, va: int) -> None:
         """Forget that mm maps va to ppn."""
-        entries = self.rmap.get(ppn, _NO_MAPPERS)
-        try:
-            entries.remove((mm, va))
-        except KeyError:
-            raise KernelPanic(f"rmap_remove: frame {ppn} not mapped at {va:#x}") from None
+        entries = self.rmap.get(ppn)
+        if entries is None or (mm, va) not in entries:
+            raise KernelPanic(f"rmap_remove: frame {ppn} not mapped at {va:#x}")
+        entries.discard((mm, va))
         if not entries:
             del self.rmap[ppn]
 
