@@ -16,10 +16,13 @@ replaces its entry). Translated code of a frame whose bytes changed since it was
 fetched (the kernel reused or refilled it, or wrote it in a system call) is dropped
 before it can run.
 
-QEMU sizes its soft TLB (256 entries at first) only when it is flushed, growing it when
-it was more than 70% used. A program whose pages do not fit would miss on every access
-without ever growing it: after twice as many fills since the last flush as the TLB is
-thought to hold, the CPU flushes it, which doubles it (up to twice the machine's frames).
+QEMU sizes its soft TLB (256 entries at first) only when it is flushed: it doubles when
+more than 70% of its entries were in use, and shrinks after a 100 ms window under 30%.
+The CPU follows that rule from its own fills (`_resize_on_flush`, entries in use counted
+as QEMU counts them). A program whose pages do not fit would miss on every access without
+ever growing it, so the CPU flushes it to grow it (up to twice the machine's frames) once
+it is over 70% used and either thrashes (twice as many fills as it holds) or was filled
+mostly by first touches (then the pages a flush loses are as new as those it will hold).
 
 The walk of an x86_64 table without an event log is done here on the host buffer, with
 the MMU's counts and effects (walks, A/D bits, the machine TLB's fill, the access hook);
@@ -90,6 +93,7 @@ QEMU_TLB_SHRINK_RATE = 30
 QEMU_TLB_WINDOW_NS = 100_000_000
 """QEMU's resize window (100 ms of the host's clock)."""
 QEMU_TLB_MIN = 1 << 6
+"""The smallest QEMU shrinks it to (CPU_TLB_DYN_MIN_BITS)."""
 QEMU_TLB_MAX = 1 << 22
 _USER, _WRITE, _ACCESSED = X86_64.user, X86_64.write, X86_64.accessed
 _AD = X86_64.accessed | X86_64.dirty
