@@ -1,12 +1,16 @@
 """LRU and MRU kernels.
 
 LRU needs no list: the references themselves are the queue of uses. `last[p]` is the
-position in the queue of p's latest use (-1: not resident); the least recently used
+position in the queue of p's latest use (-1: never used); the least recently used
 resident page is the first position `front` whose reference is still its page's
-latest use. Positions before it are stale and skipped once, so eviction costs O(1)
-amortised and a hit is a single store. A whole trace is its own queue; a stream
-copies each chunk behind the queue's live part (`Lru.feed`), after squeezing out the
-stale uses when the buffer is full: the buffer holds at most frames + 2 chunks.
+latest use, and the resident pages are exactly those whose latest use is at `front` or
+after (no position between `front` and that first one is anyone's latest use). Positions
+before it are stale and skipped once, so eviction costs O(1) amortised and writes
+nothing (the evicted page's latest use is now before `front`), and a hit is a single
+store. A whole trace is its own queue; a stream copies each chunk behind the queue's
+live part (`Lru.feed`), after squeezing out the stale uses when the buffer is full
+(the evicted pages' positions reset to -1, as they are renumbered from 0): the buffer
+holds at most frames + 2 chunks.
 LRU runs blocks of BLOCK references (kernels/blocks.py), each in the loop that the last
 block's miss ratio suits: with a branch on hit or miss, or without (`_lru_select`).
 MRU keeps a doubly linked recency list (prev -2 = not resident) and evicts at the head.
@@ -106,7 +110,7 @@ def _lru_branch(
     for t in range(lo, hi):
         prefetch_ahead(q, t, last)
         p = q[t]
-        if last[p] >= 0:
+        if last[p] >= front:  # resident
             last[p] = t
             continue
         misses += 1
@@ -115,8 +119,7 @@ def _lru_branch(
         if count == frames:
             while last[q[front]] != front:  # skip uses that are no longer the latest
                 front += 1
-            last[q[front]] = -1
-            front += 1
+            front += 1  # q[front]'s page is evicted: its latest use is now before front
         else:
             count += 1
         last[p] = t
@@ -132,18 +135,17 @@ def _lru_select(
 
     Once every frame is used, each reference skips the stale uses at the front (always
     safe: a stale use stays stale), so q[front] is the least recent page, and a miss
-    (m = 1) evicts it and moves the front on; a hit leaves both as they are.
+    (m = 1) evicts it by moving the front on; a hit leaves the front as it is.
     """
     misses = 0
     record = len(flags) > 0
     for t in range(lo, hi):
         prefetch_ahead(q, t, last)
         p = q[t]
-        m = int(last[p] < 0)
+        m = int(last[p] < front)
         if count == frames:
             while last[q[front]] != front:
                 front += 1
-            last[q[front]] = front - m * (front + 1)  # -1 on a miss, else as it was
             front += m
         else:
             count += m
@@ -181,7 +183,12 @@ def lru_kernel(
 @njit(cache=True, nogil=True)
 def squeeze(src: np.ndarray, front: int, end: int, last: np.ndarray, dst: np.ndarray) -> int:
     """Copy the latest uses among src[front:end] to the start of dst, in order (dst may be
-    src); return how many."""
+    src), renumbering them from 0; return how many. Pages whose latest use was before
+    front (evicted) get -1, as never used: renumbered, their old positions would read as
+    resident."""
+    for i in range(len(last)):
+        if last[i] < front:
+            last[i] = -1
     k = 0
     for t in range(front, end):
         p = src[t]
