@@ -264,11 +264,18 @@ def _stack_distances(
     Leaves of the tree are blocks of 8 words (512 positions, one cache line), so
     the tree is small enough for the L1 cache. The block being filled is kept out
     of the tree until it is full (its count is a scalar): setting a mark costs no
-    tree update, and a reuse within it needs no tree walk. The `last` entry of the
-    reference PREFETCH places ahead is prefetched, so its cache miss overlaps this
-    reference's work. Positions run to twice the pages before a compaction.
+    tree update, and a reuse within it needs no tree walk. The distance's two sums
+    take no branch that depends on the data (a mispredicted loop end cost more than the
+    work it saves): all 8 words of the block, those not after lp's counting 0, and the
+    tree's prefix sum over its full depth (tree[0] stays 0, so it adds nothing once the
+    index is 0). The `last` entry of the reference PREFETCH places ahead is prefetched,
+    so its cache miss overlaps this reference's work. Positions run to twice the pages
+    before a compaction.
     """
     nb = len(tree) - 1
+    levels = 0  # the bits of nb: the most set bits a tree index has
+    while nb >> levels:
+        levels += 1
     cap = len(owner)
     nd = 0
     cold = sc[0]
@@ -290,14 +297,15 @@ def _stack_distances(
             blk = lp >> 9
             if record:  # the distance: the marks after lp (read before lp's mark goes)
                 d = popcount(bits[w] & ~((one << b) | ((one << b) - one)))  # in its word
-                for v in range(w + 1, (blk + 1) * BLOCK_WORDS):
-                    d += popcount(bits[v])
+                b0 = blk * BLOCK_WORDS
+                for v in range(b0, b0 + BLOCK_WORDS):  # and in its block's later words
+                    d += popcount(bits[v]) * (v > w)
                 if blk != cur:
                     s = 0  # marks in finished blocks up to blk
                     i = blk + 1
-                    while i > 0:
+                    for _ in range(levels):  # tree[0] stays 0: adds nothing once i is 0
                         s += tree[i]
-                        i -= i & -i
+                        i &= i - 1
                     d += in_tree - s + cur_count
                 dbuf[nd] = d
                 nd += 1
