@@ -9,8 +9,8 @@ before it are stale and skipped once, so eviction costs O(1) amortised and write
 nothing (the evicted page's latest use is now before `front`), and a hit is a single
 store. A whole trace is its own queue; a stream copies each chunk behind the queue's
 live part (`Lru.feed`), after squeezing out the stale uses when the buffer is full
-(the evicted pages' positions reset to -1, as they are renumbered from 0): the buffer
-holds at most frames + 2 chunks.
+(the pages evicted meanwhile reset to -1, as the live uses are renumbered from 0): the
+buffer holds at most frames + 2 chunks.
 LRU runs blocks of BLOCK references (kernels/blocks.py), each in the loop that the last
 block's miss ratio suits: with a branch on hit or miss, or without (`_lru_select`).
 MRU keeps a doubly linked recency list (prev -2 = not resident) and evicts at the head.
@@ -183,12 +183,13 @@ def lru_kernel(
 @njit(cache=True, nogil=True)
 def squeeze(src: np.ndarray, front: int, end: int, last: np.ndarray, dst: np.ndarray) -> int:
     """Copy the latest uses among src[front:end] to the start of dst, in order (dst may be
-    src), renumbering them from 0; return how many. Pages whose latest use was before
-    front (evicted) get -1, as never used: renumbered, their old positions would read as
-    resident."""
-    for i in range(len(last)):
-        if last[i] < front:
-            last[i] = -1
+    src), renumbering them from 0; return how many. The pages evicted since the queue
+    began get -1, as never used (renumbered, their old positions would read as resident):
+    each has its latest use before front (an older one was reset by the squeeze before)."""
+    for t in range(front):
+        p = src[t]
+        if last[p] < front:
+            last[p] = -1
     k = 0
     for t in range(front, end):
         p = src[t]
