@@ -508,8 +508,8 @@ class CPU:
             or words[path[0]] != path[1]
             or words[path[2]] != path[3]
             or words[path[4]] != path[5]
-        ):  # not remembered, or an upper entry changed since: _leaf_path walks down again
-            down = self._leaf_path(va)
+        ):  # not remembered, or an upper entry changed since (_leaf_path's test, in place)
+            down = self._walk_down(va)
             if isinstance(down, int):  # not present above the leaf: entries read
                 mem.reads += down
                 return "not-present"
@@ -557,6 +557,12 @@ class CPU:
             and words[path[4]] == path[5]
         ):
             return path
+        return self._walk_down(va)
+
+    def _walk_down(self, va: int) -> tuple[int, ...] | int:
+        """_leaf_path's walk when none is remembered (or an entry of it changed): the three
+        upper entries read from the root, the path remembered."""
+        words = self._words
         addr, root = self._addr, self.mmu.root_ppn
         i1 = (root << 9) | ((va >> 39) & 0x1FF)
         e1 = words[i1]

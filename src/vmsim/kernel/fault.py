@@ -96,20 +96,21 @@ def anon_write_fault(
     knows, a frame free. The same mechanisms (kalloc, map_page, the policy's page_added)
     and the same counts; a swap entry found there goes to handle_pte_fault.
 
-    None, with nothing done or counted, for any other fault (or while events are recorded,
-    or under a cgroup limit): the caller takes handle_page_fault.
+    None, with nothing counted, for any other fault (or while events are recorded, or
+    under a cgroup limit): the caller takes handle_page_fault. (A stack may have grown to
+    va meanwhile, as find_fault_vma grows it for handle_page_fault, which finds it grown.)
     """
     if access != WRITE_ACCESS or reason != "not-present" or k.events is not None:
         return None
-    mm, fmt, frames = proc.mm, k.fmt, k.frames
-    vma = mm.find_vma(va)
-    if vma is None or va < vma.start or vma.backing is not None or not vma.prot & PROT_WRITE:
-        return None
+    mm, fmt = proc.mm, k.fmt
     owner = mm.owner
-    if (owner is not None and owner.memory_limit is not None) or not frames.nr_free:
+    if (owner is not None and owner.memory_limit is not None) or not k.frames.nr_free:
+        return None  # no reclaim and no OOM killer here: nothing needs mmap_lock
+    vma = find_fault_vma(k, mm, va)  # (a stack grown as handle_page_fault would)
+    if vma is None or vma.backing is not None or not vma.prot & PROT_WRITE:
         return None
     page_va = va & ~(fmt.page_size - 1)
-    pte_pa = leaf_pte_pa(k, mm, page_va) if 0 <= va < fmt.user_top else -1
+    pte_pa = leaf_pte_pa(k, mm, page_va)
     if pte_pa < 0:
         return None
     k.stats.pgfault += 1
@@ -117,7 +118,7 @@ def anon_write_fault(
     if pte:
         with mm.locked():
             return handle_pte_fault(k, VmFault(mm, vma, page_va, access, pte_pa, pte, proc))
-    ppn = frames.kalloc("anon")
+    ppn = k.alloc_user_page(mm, "anon")
     map_page(k, mm, page_va, ppn, vma_pte_flags(vma, writable=True), "anon", pte_pa)
     k.reclaimer.page_added(ppn, mm)
     proc.stats.min_flt += 1
