@@ -6,9 +6,9 @@ hit the page's key grows from now (the smallest key) to its next use: one sift-u
 On a miss with all frames full the root (farthest next use) is replaced by the new
 page: one sift-down. A node has ARITY children (4i+1 .. 4i+4): half the levels of a
 binary heap, so half the moves (each writes a page's slot in pos, a random store), for
-as many comparisons on the way down. Pages never used again tie at len(ids); which of them goes does
-not change any later hit or miss, so the misses agree with the reference replay
-(which evicts the last loaded of them) reference for reference.
+as many comparisons on the way down. Pages never used again tie at len(ids); which of
+them goes does not change any later hit or miss, so the misses agree with the reference
+replay (which evicts the last loaded of them) reference for reference.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from vmsim.engine.prefetch import prefetch_ahead
 
 ARITY = 4
 """Children a heap node has (1.0-1.5x a binary heap's speed; 8 lost at 1,000 frames)."""
-SHIFT = 2
+SHIFT = ARITY.bit_length() - 1
 """log2(ARITY): a node i's parent is (i - 1) >> SHIFT."""
 
 
