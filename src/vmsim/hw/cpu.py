@@ -473,9 +473,8 @@ class CPU:
 
         got is the first walk's result: a fault's reason, or None (the MMU walks instead).
         """
-        for i in range(MAX_FAULT_RETRIES):
-            if i:
-                got = self._fast_walk(va, access)
+        tries = MAX_FAULT_RETRIES
+        while True:
             if got is None:
                 try:
                     return self.mmu.walk_fill(va, access)
@@ -486,8 +485,11 @@ class CPU:
             if not self.trap(va, access, got):
                 self._stop = Stop("fault", self.reg("rip"), va, access)
                 return None
-        self._stop = Stop("error", self.reg("rip"), va, access, message="fault loop")
-        return None
+            tries -= 1
+            if not tries:
+                self._stop = Stop("error", self.reg("rip"), va, access, message="fault loop")
+                return None
+            got = self._fast_walk(va, access)  # the access again, after the kernel's turn
 
     def _fast_walk(self, va: int, access: int) -> tuple[int, int] | str | None:
         """MMU.walk_fill for x86_64 without an event log; a fault is its reason; else None.

@@ -56,8 +56,7 @@ class TLB:
             return
         s = self.sets[vpn % self.nsets]
         key = (asid << ASID_SHIFT) | vpn
-        s.pop(key, None)
-        if len(s) >= self.ways:
+        if s.pop(key, None) is None and len(s) >= self.ways:  # (a refill frees its own way)
             del s[next(iter(s))]
         s[key] = (ppn, flags)
 

@@ -158,9 +158,10 @@ class FrameAllocator:
     def rmap_remove(self, ppn: int, mm: AddressSpace, va: int) -> None:
         """Forget that mm maps va to ppn."""
         entries = self.rmap.get(ppn)
-        if entries is None or (mm, va) not in entries:
-            raise KernelPanic(f"rmap_remove: frame {ppn} not mapped at {va:#x}")
-        entries.discard((mm, va))
+        try:
+            entries.remove((mm, va))  # type: ignore[union-attr]
+        except (AttributeError, KeyError):  # no entries (None), or not this one
+            raise KernelPanic(f"rmap_remove: frame {ppn} not mapped at {va:#x}") from None
         if not entries:
             del self.rmap[ppn]
 
