@@ -80,3 +80,24 @@ def test_exit_frees_every_frame_and_slot_and_counts_each_pte_flush() -> None:
     assert m.kernel.stats.tlb_flush_page - flushes == nonzero  # gathered, counted per PTE
     assert m.kernel.frames.nr_free == m.kernel.frames.nframes - 1  # frames and page tables
     m.check()
+
+
+def test_a_dirty_bit_stays_on_a_frame_another_pte_still_maps() -> None:
+    """A dirty PTE unmapped while a clean one still maps the frame: the frame keeps the
+    dirty mark (its data must be written back); a last, private mapping frees it unmarked."""
+    m = vmsim.Machine(memory="1MiB", swap="1MiB")
+    k = m.kernel
+    parent = m.spawn()
+    shared = parent.mmap(PAGE, shared=True)
+    parent.load(shared, 1)
+    child = parent.fork()
+    parent.store(shared, b"d")  # the parent's PTE dirty, the child's clean
+    frame = parent.pte(shared).frame
+    assert parent.pte(shared).dirty and not child.pte(shared).dirty
+    parent.munmap(shared, PAGE)
+    assert frame in k.reclaimer.page_dirty
+    private = child.mmap(PAGE)
+    child.store(private, b"p")
+    gone = child.pte(private).frame
+    child.munmap(private, PAGE)
+    assert gone not in k.reclaimer.page_dirty and k.frames.refcount[gone] == 0
