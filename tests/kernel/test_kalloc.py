@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import vmsim
+from vmsim.errors import KernelPanic
 from vmsim.hw.physmem import PhysicalMemory
 from vmsim.kernel.kalloc import FrameAllocator
 from vmsim.stats import VmStat
@@ -68,3 +69,18 @@ def test_an_exited_process_leaves_only_zeroed_free_frames() -> None:
     for va in range(heap, heap + (2 << 20), 4096):
         reader.store(va + 64, b"b")
         assert reader.load(va, 64) == bytes(64)
+
+
+def test_rmap_remove_of_a_mapping_not_recorded_is_a_kernel_panic() -> None:
+    _, frames = _filled(4, [0], host_buffer=False)
+    mm = object()
+    with pytest.raises(KernelPanic, match="frame 0 not mapped at 0x1000"):
+        frames.rmap_remove(0, mm, 0x1000)  # type: ignore[arg-type]  # no mapping at all
+    frames.rmap_add(0, mm, 0x1000)  # type: ignore[arg-type]
+    frames.rmap_add(0, mm, 0x2000)  # type: ignore[arg-type]
+    with pytest.raises(KernelPanic, match="frame 0 not mapped at 0x3000"):
+        frames.rmap_remove(0, mm, 0x3000)  # type: ignore[arg-type]  # another va
+    frames.rmap_remove(0, mm, 0x1000)  # type: ignore[arg-type]
+    assert frames.mapcount(0) == 1
+    frames.rmap_remove(0, mm, 0x2000)  # type: ignore[arg-type]
+    assert frames.mapcount(0) == 0 and 0 not in frames.rmap

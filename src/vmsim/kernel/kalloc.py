@@ -159,8 +159,10 @@ class FrameAllocator:
         """Forget that mm maps va to ppn."""
         entries = self.rmap.get(ppn)
         try:
-            entries.remove((mm, va))  # type: ignore[union-attr]
-        except (AttributeError, KeyError):  # no entries (None), or not this one
+            if entries is None:
+                raise KeyError(ppn)
+            entries.remove((mm, va))
+        except KeyError:
             raise KernelPanic(f"rmap_remove: frame {ppn} not mapped at {va:#x}") from None
         if not entries:
             del self.rmap[ppn]

@@ -47,9 +47,10 @@ def _release_mapping(k: Kernel, mm: AddressSpace, va: int, pte: int) -> int:
     if k.events is not None:
         k.emit(UnmapPage(k.pid_of(mm), va, ppn))
     if ppn != k.zero_ppn:
+        # the dirty bit leaves with the PTE: keep it on the frame, unless this is the
+        # frame's last reference (put_page below frees it, and the mark with it)
         if pte & k.fmt.layout.dirty and k.frames.refcount[ppn] > 1:
-            k.reclaimer.page_dirty.add(ppn)  # the dirty bit leaves with the PTE: keep it on
-            # the frame (unless this is its last reference: put_page frees it below)
+            k.reclaimer.page_dirty.add(ppn)
         k.frames.rmap_remove(ppn, mm, va)
         put_user_page(k, ppn)
     return ppn
