@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from vmsim.cli.run import GC_THRESHOLD, collecting_less
+from vmsim.cli.common import GC_THRESHOLD
+from vmsim.cli.run import collecting_less
 
 
 @pytest.fixture
@@ -54,3 +55,17 @@ def test_the_console_script_freezes_everything_before_exit() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[-2] == "0 True"
+
+
+def test_the_console_script_collects_less_from_its_start() -> None:
+    code = (
+        "import gc, sys\n"
+        "from vmsim.cli import main as m\n"
+        "m.main = lambda: print(gc.get_threshold()) or 0\n"
+        "try:\n"
+        "    m.entry()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str((GC_THRESHOLD, 10, 10))

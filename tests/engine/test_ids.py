@@ -71,3 +71,14 @@ def test_dense_ids_of_a_sparse_array_are_those_of_the_map() -> None:
     pages = np.array([2**40, 3, 2**40, 2**20, 3], np.int64)
     ids, n = dense_ids(pages)
     assert ids.tolist() == [0, 1, 0, 2, 1] and n == 3
+
+
+def test_read_only_pages_map_in_place_direct_and_hashed() -> None:
+    compact = np.array([7, 3, 7, 9], np.int64)
+    sparse = np.array([2**40, 3, 2**40], np.uint64)
+    for a in (compact, sparse):
+        a.flags.writeable = False
+    m = PageIdMap()
+    assert m.map(compact).tolist() == [0, 1, 0, 2]
+    assert m.map(sparse).tolist() == [3, 1, 3]
+    assert m.table is None  # the second chunk went through the hash table

@@ -51,6 +51,12 @@ def load_numpy() -> None:
             del os.environ[BLAS_THREADS]
 
 
+GC_THRESHOLD = 50_000
+"""Container allocations between two young collections in a vmsim process (Python's
+default: 700): the console script's whole run (its imports make some 100,000 objects
+that the default walks over and over: 15-25 % of importing Numba) and `vmsim run`'s
+machine."""
+
 MAX_COUNT = 1 << 62
 """The largest count any option takes: the engine counts in signed 64-bit integers."""
 

@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from vmsim import __version__
-from vmsim.cli.common import load_numpy
+from vmsim.cli.common import GC_THRESHOLD, load_numpy
 from vmsim.errors import VmsimError
 
 EXIT_ERROR = 1
@@ -133,10 +133,14 @@ def main(argv: list[str] | None = None) -> int:
 def entry() -> None:
     """Console-script entry point.
 
-    Before the interpreter exits, every object goes to the collector's permanent
-    generation, so its last collections at shutdown have nothing to walk (the process is
-    ending; outputs are closed by then): 20-50 ms of every command (Numba's objects).
+    The cyclic collector runs every GC_THRESHOLD allocations, not every 700: importing
+    NumPy, Numba and a command's modules then takes no collection at all (the process
+    is the command's, so its settings are vmsim's to choose). Before the interpreter
+    exits, every object goes to the collector's permanent generation, so its last
+    collections at shutdown have nothing to walk (the process is ending; outputs are
+    closed by then): 20-50 ms of every command (Numba's objects).
     """
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     status = main()
     gc.freeze()
     sys.exit(status)

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from vmsim.cli.common import Number, load_numpy
+from vmsim.cli.common import GC_THRESHOLD, Number, load_numpy
 from vmsim.errors import VmsimError
 from vmsim.report.view.cli import html_option, window_option, window_or_default, write_page
 
@@ -186,10 +186,6 @@ def collecting_less() -> Iterator[None]:
         gc.set_threshold(*threshold)
         if freeze:
             gc.unfreeze()
-
-
-GC_THRESHOLD = 50_000
-"""Container allocations between two young collections (Python's default: 700)."""
 
 
 def _find_program(program: str) -> str:

@@ -7,3 +7,5 @@
 - tlb.py, working_set.py, info.py: TLB misses and reach, W(t, tau), trace figures
 - ids.py, prepared.py, source.py: from a trace to the dense page ids kernels run on
 """
+
+import vmsim.jitcache  # noqa: F401  (Numba imported first, as vmsim.jitcache imports it)

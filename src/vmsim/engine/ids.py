@@ -113,12 +113,16 @@ def _insert_all(keys: np.ndarray, ids: np.ndarray, slots: np.ndarray, shift: int
         slots[2 * h + 1] = ids[i]
 
 
+_PAGES = "Array(int64, 1, 'C', readonly=True)"
+"""The pages argument's type: read-only, so a read-only array (a reader's, a user's) is
+taken as it is, and a writable one converts to it."""
+
 _SIGNATURES = {
-    "min_max": (_min_max, "UniTuple(int64, 2)(int64[::1])"),
-    "map_direct": (_map_direct, "int64(int64[::1], int64, int32[::1], int64, int32[::1])"),
+    "min_max": (_min_max, f"UniTuple(int64, 2)({_PAGES})"),
+    "map_direct": (_map_direct, f"int64({_PAGES}, int64, int32[::1], int64, int32[::1])"),
     "map_hash": (
         _map_hash,
-        "UniTuple(int64, 2)(int64[::1], int64, int64[::1], int64, int64, int32[::1])",
+        f"UniTuple(int64, 2)({_PAGES}, int64, int64[::1], int64, int64, int32[::1])",
     ),
     "insert_all": (_insert_all, "void(int64[::1], int64[::1], int64[::1], int64)"),
 }

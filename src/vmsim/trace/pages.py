@@ -83,5 +83,7 @@ def to_pages(
     if data_only:
         keep = kinds != INSTR
         addresses, kinds = addresses[keep], kinds[keep]
+    if not page_shift and addresses.dtype == np.uint64:  # the ids are the pages: no copy
+        return addresses.view(np.int64), kinds
     pages = (addresses >> np.uint64(page_shift)).view(np.int64)
     return pages, kinds
