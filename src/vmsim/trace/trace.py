@@ -15,6 +15,7 @@ import numpy as np
 
 from vmsim.errors import ConfigError
 from vmsim.kinds import INSTR, LOAD
+from vmsim.trace.ahead import read_ahead
 from vmsim.trace.base import CHUNK_REFS, ReadStats, TraceChunk
 from vmsim.trace.formats import open_reader
 from vmsim.trace.inputs import FileInput
@@ -127,14 +128,16 @@ class Trace:
     def page_chunks(
         self, page_shift: int = 12, *, data_only: bool = False, split: bool = False
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Stream (pages int64, kinds uint8) chunks; an object trace's ids are its pages."""
+        """Stream (pages int64, kinds uint8) chunks; an object trace's ids are its pages.
+        A file's chunks are read ahead on a thread (vmsim.trace.ahead)."""
         check_page_shift(page_shift)
         if self.object_ids:
             page_shift, split = 0, False
-        for ch in self.chunks():
-            yield to_pages(
-                ch.addresses, ch.kinds, ch.sizes, page_shift, data_only=data_only, split=split
-            )
+        pages = (
+            to_pages(ch.addresses, ch.kinds, ch.sizes, page_shift, data_only=data_only, split=split)
+            for ch in self.chunks()
+        )
+        yield from pages if self._arrays is not None else read_ahead(pages)
 
     def arrays(
         self, *, data_only: bool = False, progress: Callable[[int], None] | None = None
