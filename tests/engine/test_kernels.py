@@ -254,19 +254,27 @@ def test_fifo_loops_chain_like_the_reference(
 def test_lru_loops_chain_like_the_reference(
     pages: list[int], frames: int, cuts: list[int], loops: list[bool]
 ) -> None:
-    """LRU's two loops, in any order over any blocks of the queue, hand front and count on
-    so that every reference misses or hits as the reference LRU's does; the blocks after
-    the first cut run as a stream's later chunk does (flags indexed from its start)."""
+    """LRU's fill loop, then its two loops over full frames in any order over any blocks of
+    the queue, hand front on so that every reference misses or hits as the reference LRU's
+    does; the blocks after the first cut run as a stream's later chunk does (flags
+    indexed from its start)."""
     q = Prepared.from_pages(np.array(pages)).ids
     last = np.full(int(q.max()) + 1, -1, np.int32)
+    stale = np.zeros(len(q) + 1, np.uint8)
     flags = np.zeros(len(q), np.uint8)
-    front = count = misses = 0
+    t, count, misses = lru._lru_fill(q, 0, 0, last, 0, 0, frames, flags)
+    if count == frames:
+        lru.mark_stale(q, 0, t, last, stale)
+    front = 0
     blocks = _blocks(len(q), cuts)
     chunk = blocks[0][1]
     for (lo, hi), select in zip(blocks, loops, strict=False):
+        if hi <= t:
+            continue
+        lo = max(lo, t)
         start = 0 if lo < chunk else chunk
         loop = lru._lru_select if select else lru._lru_branch
-        front, count, m = loop(q, lo, hi, start, last, front, count, frames, flags[start:])
+        front, m = loop(q, lo, hi, start, last, stale, front, flags[start:])
         misses += m
     ref = _reference(pages, "lru", frames)
     assert flags.astype(bool).tolist() == ref.tolist()
