@@ -6,17 +6,24 @@ Each request is a load of object `obj_id` (object traces name objects, not byte
 addresses: one object is one page whatever the page size). As in libCacheSim, records
 of size 0 are skipped. The file has no magic number: it is recognised by its name
 (`*.oracleGeneral*`, as libCacheSim's published traces are named) or `--format`.
+A plain file is mapped into memory and its records read in place (no copy of its bytes:
+some 20 ms of a 240 MB trace); a compressed one is read through one reused buffer.
 """
 
 from __future__ import annotations
 
 import io
+import mmap
+import os
+import stat
 from collections.abc import Iterator
+from contextlib import suppress
 from typing import BinaryIO, cast
 
 import numpy as np
 from numba import njit
 
+from vmsim.errors import TraceFormatError
 from vmsim.kinds import LOAD
 from vmsim.trace.base import TraceChunk, TraceReader, register_format
 from vmsim.trace.compress import open_stream
@@ -38,22 +45,10 @@ class OracleGeneralReader(TraceReader):
 
     def chunks(self) -> Iterator[TraceChunk]:
         """Yield the requests as loads of their object ids, with the object sizes."""
-        stream, _ = open_stream(self.input)
-        size = ORACLE_DTYPE.itemsize
-        buf = np.empty(self.chunk_refs, ORACLE_DTYPE)
+        stream, compression = open_stream(self.input)
         done = 0
         try:
-            while True:
-                got = _read_into(stream, buf.view(np.uint8))
-                if got % size:
-                    raise self.error(
-                        done + got // size + 1,
-                        "",
-                        f"truncated record: the file is not a whole number of {size}-byte records",
-                    )
-                if not got:
-                    return
-                rec = buf[: got // size]
+            for rec in self._records(stream, compression is None):
                 done += len(rec)
                 self.stats.lines = done
                 ids = np.empty(len(rec), np.uint64)
@@ -64,6 +59,55 @@ class OracleGeneralReader(TraceReader):
                     yield TraceChunk(ids[:kept], np.full(kept, LOAD, np.uint8), sizes[:kept])
         finally:
             stream.close()
+
+    def _records(self, stream: BinaryIO, plain: bool) -> Iterator[np.ndarray]:
+        """The records, chunk_refs at a time: views of the file mapped into memory when it
+        is a plain regular file (no copy of its bytes), else read into one reused buffer;
+        a TraceFormatError after the last whole record if a partial one follows."""
+        size = ORACLE_DTYPE.itemsize
+        mapped = _map(stream) if plain else None
+        if mapped is None:
+            buf = np.empty(self.chunk_refs, ORACLE_DTYPE)
+            records = 0
+            while got := _read_into(stream, buf.view(np.uint8)):
+                whole = got // size
+                if whole:
+                    yield buf[:whole]
+                records += whole
+                if got % size:
+                    raise self._truncated(records + 1)
+            return
+        try:
+            whole = len(mapped) // size
+            for lo in range(0, whole, self.chunk_refs):
+                n = min(self.chunk_refs, whole - lo)
+                stream.seek((lo + n) * size)  # how far the reading is, for a progress bar
+                yield np.frombuffer(mapped, ORACLE_DTYPE, n, lo * size)
+            if len(mapped) % size:
+                raise self._truncated(whole + 1)
+        finally:
+            with suppress(BufferError):  # a record view still held: closed when dropped
+                mapped.close()
+
+    def _truncated(self, record: int) -> TraceFormatError:
+        """The error for a partial record at this record number."""
+        size = ORACLE_DTYPE.itemsize
+        return self.error(
+            record, "", f"truncated record: the file is not a whole number of {size}-byte records"
+        )
+
+
+def _map(stream: BinaryIO) -> mmap.mmap | None:
+    """The whole of a non-empty regular file mapped read-only, or None (a pipe, an empty
+    file, or one that cannot be mapped)."""
+    try:
+        fd = stream.fileno()
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+            return None
+        return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
 
 
 @njit(cache=True, nogil=True)
