@@ -311,3 +311,49 @@ def test_bad_arguments() -> None:
     with pytest.raises(ConfigError, match="accepts"):
         run_kernel("lru", prep, 4, seed=3)
     assert kernel_spec("random").options == {"seed": 0}
+
+
+@settings(max_examples=300)
+@given(
+    pages=st.lists(st.integers(0, 30), min_size=1, max_size=300),
+    frames=st.integers(1, 12),
+    parts=st.integers(2, 6),
+)
+def test_lru_split_into_parts_misses_as_one_run(pages: list[int], frames: int, parts: int) -> None:
+    """LRU split over threads: each part starts from the last `frames` distinct pages before
+    it (fewer where the trace so far has fewer), reference for reference as the reference
+    LRU's, flags included."""
+    prep = Prepared.from_pages(np.array(pages))
+    flags = np.zeros(len(pages), np.uint8)
+    misses = lru.Lru.run_parts(prep, frames, flags, parts)
+    ref = _reference(pages, "lru", frames)
+    assert misses == int(ref.sum())
+    assert flags.astype(bool).tolist() == ref.tolist()
+
+
+def test_a_long_lru_run_splits_over_the_threads_it_is_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At SPLIT_MIN_REFS references a part, run_kernel and a one-run simulate_many split
+    LRU's run (a part per thread), with the misses of the run in one piece."""
+    from vmsim.engine.kernels import SPLIT_MIN_REFS
+    from vmsim.engine.simulate import simulate_many
+
+    rng = np.random.default_rng(5)
+    prep = Prepared.from_pages(rng.zipf(1.3, 2 * SPLIT_MIN_REFS) % 50_000)
+    whole, _ = run_kernel("lru", prep, 2000)
+    parts: list[tuple[int, int]] = []
+    original = lru._lru_part
+
+    def spy(prep: Prepared, frames: int, flags: np.ndarray, lo: int, hi: int) -> int:
+        parts.append((lo, hi))
+        return original(prep, frames, flags, lo, hi)
+
+    monkeypatch.setattr(lru, "_lru_part", spy)
+    assert run_kernel("lru", prep, 2000, threads=2)[0] == whole
+    assert sorted(parts) == [(0, SPLIT_MIN_REFS), (SPLIT_MIN_REFS, 2 * SPLIT_MIN_REFS)]
+    parts.clear()
+    assert run_kernel("lru", prep, 2000, threads=3)[0] == whole  # parts would be too short
+    assert parts == []
+    (r,) = simulate_many(prep, ["lru"], [2000], workers=2)
+    assert r.misses == whole and len(parts) == 2

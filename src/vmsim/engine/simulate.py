@@ -26,6 +26,9 @@ NEEDS_NEXT_USE = {"opt", "unopt"}
 PARALLEL_MIN_WORK = 20_000_000
 """References x runs below which parallel threads cost more than they save."""
 
+MAX_SPLIT = 64
+"""The most threads one run is split over (where fewer runs than threads are asked for)."""
+
 
 @dataclass
 class SimResult:
@@ -60,18 +63,25 @@ class SimResult:
 
 
 def run_one(
-    prep: Prepared, policy: str, frames: int, *, record: bool = False, **options: Any
+    prep: Prepared,
+    policy: str,
+    frames: int,
+    *,
+    record: bool = False,
+    threads: int = 1,
+    **options: Any,
 ) -> SimResult:
-    """One policy at one frame count.
+    """One policy at one frame count, on up to `threads` threads where the policy splits a
+    run (LRU).
 
     Frames beyond the trace's distinct pages change nothing (every page stays
     resident), so the kernel runs with at most that many; the result keeps the
     requested count.
     """
+    run = int(frames)
     if isinstance(frames, int | np.integer) and frames > max(prep.n_ids, 1):
-        misses, flags = run_kernel(policy, prep, max(prep.n_ids, 1), record=record, **options)
-        return SimResult(policy, int(frames), len(prep), misses, flags)
-    misses, flags = run_kernel(policy, prep, frames, record=record, **options)
+        run = max(prep.n_ids, 1)
+    misses, flags = run_kernel(policy, prep, run, record=record, threads=threads, **options)
     return SimResult(policy, int(frames), len(prep), misses, flags)
 
 
@@ -108,16 +118,17 @@ def simulate_many(
     """Every (policy, frames) pair, in the order policies x frames."""
     _check(policies, frames, options)
     jobs = [(p, int(f), _options_for(p, options)) for p in policies for f in frames]
+    split = max(1, thread_count(workers, MAX_SPLIT) // len(jobs))  # threads a run may split over
     workers = thread_count(workers, len(jobs))
     if workers == 1 or len(prep) * len(jobs) < PARALLEL_MIN_WORK:
         out = []
         for p, f, o in jobs:
-            r = run_one(prep, p, f, **o)
+            r = run_one(prep, p, f, threads=split, **o)
             if on_done:
                 on_done(r)
             out.append(r)
         return out
-    return _parallel(prep, jobs, workers, on_done)
+    return _parallel(prep, jobs, workers, on_done, split)
 
 
 def _parallel(
@@ -125,13 +136,18 @@ def _parallel(
     jobs: list[tuple[str, int, dict[str, Any]]],
     workers: int,
     on_done: Callable[[SimResult], None] | None,
+    split: int = 1,
 ) -> list[SimResult]:
-    """Run jobs in threads sharing the prepared trace: every kernel releases the GIL."""
+    """Run jobs in threads sharing the prepared trace: every kernel releases the GIL (a
+    run that splits, on `split` threads of its own)."""
     if any(kernel_spec(p).name in NEEDS_NEXT_USE for p, _, _ in jobs):
         _ = prep.next_use  # computed once, before the threads share it
     results: list[SimResult | None] = [None] * len(jobs)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run_one, prep, p, f, **o): i for i, (p, f, o) in enumerate(jobs)}
+        futures = {
+            pool.submit(run_one, prep, p, f, threads=split, **o): i
+            for i, (p, f, o) in enumerate(jobs)
+        }
         for fut in as_completed(futures):
             r = fut.result()
             results[futures[fut]] = r

@@ -27,6 +27,9 @@ Runner = Callable[..., int]
 """runner(prepared, frames, flags, **options) -> misses"""
 
 
+SPLIT_MIN_REFS = 1 << 21
+"""References a part at least when a run is split over threads (State.run_parts)."""
+
 Arrays = dict[str, tuple[type, int]]
 """A State's arrays: name -> (dtype, initial value)."""
 
@@ -112,6 +115,15 @@ class State:
                 links[links >= old] += new - old
             self.node = b
 
+    @classmethod
+    def run_parts(
+        cls, prep: Prepared, frames: int, flags: np.ndarray, parts: int, **options: Any
+    ) -> int | None:
+        """A whole trace's run split into `parts` parts on as many threads, miss for miss as
+        one run; None where the policy cannot split (the default: its state at a point
+        depends on all that came before)."""
+        return None
+
     def feed(
         self,
         ids: np.ndarray,
@@ -167,7 +179,13 @@ def stateful(name: str, **options: Any) -> Callable[[S], S]:
     """Decorator: register a State class as policy `name`'s kernel (a whole trace is one chunk)."""
 
     def deco(cls: S) -> S:
-        def run(prep: Prepared, frames: int, flags: np.ndarray, **opts: Any) -> int:
+        def run(
+            prep: Prepared, frames: int, flags: np.ndarray, threads: int = 1, **opts: Any
+        ) -> int:
+            if threads > 1 and len(prep) >= threads * SPLIT_MIN_REFS:
+                misses = cls.run_parts(prep, frames, flags, threads, **opts)
+                if misses is not None:
+                    return misses
             st = cls(frames, prep.n_ids, **opts)
             if cls.NEXT_USE:
                 st.total = len(prep)  # type: ignore[attr-defined]
@@ -218,9 +236,16 @@ def kernel_spec(name: str) -> KernelSpec:
 
 
 def run_kernel(
-    name: str, prepared: Prepared, frames: int, *, record: bool = False, **options: Any
+    name: str,
+    prepared: Prepared,
+    frames: int,
+    *,
+    record: bool = False,
+    threads: int = 1,
+    **options: Any,
 ) -> tuple[int, np.ndarray | None]:
-    """Run policy `name` with `frames` frames; return (misses, miss flags or None)."""
+    """Run policy `name` with `frames` frames, on up to `threads` threads where the policy
+    splits a run (LRU); return (misses, miss flags or None)."""
     spec = kernel_spec(name)
     unknown = set(options) - set(spec.options)
     if unknown:
@@ -229,5 +254,5 @@ def run_kernel(
     if not isinstance(frames, int | np.integer) or frames < 1:
         raise ConfigError("frames", frames, "a positive number of frames")
     flags = np.zeros(len(prepared) if record else 0, np.uint8)
-    misses = spec.run(prepared, int(frames), flags, **{**spec.options, **options})
+    misses = spec.run(prepared, int(frames), flags, threads, **{**spec.options, **options})
     return int(misses), (flags.astype(bool) if record else None)

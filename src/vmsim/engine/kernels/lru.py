@@ -25,14 +25,17 @@ MRU keeps a doubly linked recency list (prev -2 = not resident) and evicts at th
 
 from __future__ import annotations
 
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
 import numpy as np
 from numba import njit
 
-from vmsim.engine.kernels import Arrays, State, stateful
+from vmsim.engine.kernels import NO_BITS, Arrays, State, stateful
 from vmsim.engine.kernels.blocks import BLOCK, branch_free_next
 from vmsim.engine.prefetch import prefetch_ahead
+from vmsim.engine.prepared import Prepared
 
 
 @njit(cache=True, nogil=True)
@@ -250,9 +253,56 @@ def squeeze(src: np.ndarray, front: int, end: int, last: np.ndarray, dst: np.nda
     return k
 
 
+@njit(cache=True, nogil=True)
+def recent_distinct(
+    ids: np.ndarray, end: int, frames: int, seen: np.ndarray, out: np.ndarray
+) -> int:
+    """The pages of the latest uses before position `end`, most recent first, until `frames`
+    of them or the trace's start: out[:k], k returned (seen: zeros, one per id)."""
+    k = 0
+    for t in range(end - 1, -1, -1):
+        p = ids[t]
+        if not seen[p]:
+            seen[p] = 1
+            out[k] = p
+            k += 1
+            if k == frames:
+                break
+    return k
+
+
+def _lru_part(prep: Prepared, frames: int, flags: np.ndarray, lo: int, hi: int) -> int:
+    """The misses of positions lo..hi-1 of an LRU run over the whole trace (flags[lo:hi]
+    set where they miss). LRU's state at lo is its last `frames` distinct pages in
+    recency order; fed to an empty LRU oldest first, they miss once each (not counted)
+    and leave exactly that state."""
+    st = Lru(frames, prep.n_ids)
+    if lo:
+        out = np.empty(max(1, min(frames, prep.n_ids)), np.int32)
+        k = recent_distinct(prep.ids, lo, frames, np.zeros(prep.n_ids, np.uint8), out)
+        st.feed(out[:k][::-1].copy(), prep.n_ids)
+    part = flags[lo:hi] if len(flags) else NO_BITS
+    return st.feed(prep.ids[lo:hi], prep.n_ids, NO_BITS, part)
+
+
 @stateful("lru")
 class Lru(State):
     """Exact LRU."""
+
+    @classmethod
+    def run_parts(
+        cls, prep: Prepared, frames: int, flags: np.ndarray, parts: int, **options: object
+    ) -> int | None:
+        """The trace in `parts` equal parts, each on a thread of its own from the state the
+        parts before it leave (`_lru_part`): the cost of a part's start is a backward
+        scan until `frames` distinct pages, short unless the trace so far has fewer."""
+        bounds = np.linspace(0, len(prep), parts + 1).astype(np.int64).tolist()
+        with ThreadPoolExecutor(parts, thread_name_prefix="vmsim-lru") as pool:
+            runs = [
+                pool.submit(_lru_part, prep, frames, flags, lo, hi)
+                for lo, hi in itertools.pairwise(bounds)
+            ]
+            return sum(r.result() for r in runs)
 
     PAGE: ClassVar[Arrays] = {"last": (np.int32, -1)}
     SCALARS = 2
