@@ -7,7 +7,7 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from vmsim.config import MachineConfig
@@ -319,6 +319,7 @@ def test_bad_arguments() -> None:
     frames=st.integers(1, 12),
     parts=st.integers(2, 6),
 )
+@example(pages=[1, 1, 2, 3, 4, 1, 2, 2, 2, 2, 2, 2], frames=3, parts=4)  # 2 pages before a part
 def test_lru_split_into_parts_misses_as_one_run(pages: list[int], frames: int, parts: int) -> None:
     """LRU split over threads: each part starts from the last `frames` distinct pages before
     it (fewer where the trace so far has fewer), reference for reference as the reference

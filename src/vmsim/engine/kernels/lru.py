@@ -274,14 +274,18 @@ def recent_distinct(
 def _lru_part(prep: Prepared, frames: int, flags: np.ndarray, lo: int, hi: int) -> int:
     """The misses of positions lo..hi-1 of an LRU run over the whole trace (flags[lo:hi]
     set where they miss). LRU's state at lo is its last `frames` distinct pages in
-    recency order; fed to an empty LRU oldest first, they miss once each (not counted)
-    and leave exactly that state."""
+    recency order: with every frame used, they take the positions just before lo and the
+    part runs in place (`Lru.run_from`); with frames still free, fed to an empty LRU
+    oldest first, they miss once each (not counted) and leave exactly that state."""
     st = Lru(frames, prep.n_ids)
-    if lo:
-        out = np.empty(max(1, min(frames, prep.n_ids)), np.int32)
-        k = recent_distinct(prep.ids, lo, frames, np.zeros(prep.n_ids, np.uint8), out)
-        st.feed(out[:k][::-1].copy(), prep.n_ids)
     part = flags[lo:hi] if len(flags) else NO_BITS
+    if not lo:
+        return st.feed(prep.ids[:hi], prep.n_ids, NO_BITS, part)
+    recent = np.empty(max(1, min(frames, prep.n_ids)), np.int32)
+    k = recent_distinct(prep.ids, lo, frames, np.zeros(prep.n_ids, np.uint8), recent)
+    if k == frames:
+        return st.run_from(prep.ids[:hi], lo, recent, prep.n_ids, part)
+    st.feed(recent[:k][::-1].copy(), prep.n_ids)
     return st.feed(prep.ids[lo:hi], prep.n_ids, NO_BITS, part)
 
 
@@ -331,6 +335,23 @@ class Lru(State):
         self.q[start : self.end] = ids
         q = self.q[: self.end]
         return int(lru_kernel(q, start, self.last, self.stale, self.sc, self.frames, flags))
+
+    def run_from(
+        self, q: np.ndarray, lo: int, recent: np.ndarray, n_ids: int, flags: np.ndarray
+    ) -> int:
+        """Run q[lo:] (flags indexed from lo) from the state whose frames, all used, hold
+        `recent`, most recent first: they take positions lo - frames .. lo - 1 in recency
+        order (the kernel reads q only from lo on: the front's stale marks are its own)."""
+        self.reserve(n_ids)
+        k = len(recent)
+        self.last[recent[::-1]] = np.arange(lo - k, lo)
+        self.sc[0], self.sc[1] = lo - k, k
+        self.q, self.end = q, len(q)
+        self.stale = np.zeros(len(q) + 1, np.uint8)
+        m = int(lru_kernel(q, lo, self.last, self.stale, self.sc, self.frames, flags))
+        self.t = len(q) - lo
+        self.misses += m
+        return m
 
     def _make_room(self, n: int) -> None:
         """Squeeze the stale uses out of the buffer unless n more fit (never writing into
