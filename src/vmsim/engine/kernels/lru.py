@@ -20,6 +20,9 @@ chunks.
 With every frame used, LRU runs blocks of BLOCK references (kernels/blocks.py), each in
 the loop that the last block's miss ratio suits: with a branch on hit or miss, or
 without (`_lru_select`).
+A whole trace's run splits over threads (`Lru.run_parts`): LRU's state at any point is
+its last `frames` distinct pages in recency order, which a part finds by scanning back
+from its start (`recent_distinct`) and runs from, in place (`Lru.run_from`).
 MRU keeps a doubly linked recency list (prev -2 = not resident) and evicts at the head.
 """
 
@@ -293,13 +296,19 @@ def _lru_part(prep: Prepared, frames: int, flags: np.ndarray, lo: int, hi: int) 
 class Lru(State):
     """Exact LRU."""
 
+    PAGE: ClassVar[Arrays] = {"last": (np.int32, -1)}
+    SCALARS = 2
+
     @classmethod
     def run_parts(
         cls, prep: Prepared, frames: int, flags: np.ndarray, parts: int, **options: object
     ) -> int | None:
         """The trace in `parts` equal parts, each on a thread of its own from the state the
         parts before it leave (`_lru_part`): the cost of a part's start is a backward
-        scan until `frames` distinct pages, short unless the trace so far has fewer."""
+        scan until `frames` distinct pages, short unless the trace so far has fewer.
+        None (one run) for a trace of 2**31 references or more (int64 positions)."""
+        if len(prep) >= 2**31 - 1:
+            return None
         bounds = np.linspace(0, len(prep), parts + 1).astype(np.int64).tolist()
         with ThreadPoolExecutor(parts, thread_name_prefix="vmsim-lru") as pool:
             runs = [
@@ -307,9 +316,6 @@ class Lru(State):
                 for lo, hi in itertools.pairwise(bounds)
             ]
             return sum(r.result() for r in runs)
-
-    PAGE: ClassVar[Arrays] = {"last": (np.int32, -1)}
-    SCALARS = 2
 
     def __init__(self, frames: int, n_ids: int = 0, **options: object) -> None:
         super().__init__(frames, n_ids, **options)
