@@ -78,7 +78,7 @@ def run_one(
     resident), so the kernel runs with at most that many; the result keeps the
     requested count.
     """
-    run = int(frames)
+    run = frames  # run_kernel checks it
     if isinstance(frames, int | np.integer) and frames > max(prep.n_ids, 1):
         run = max(prep.n_ids, 1)
     misses, flags = run_kernel(policy, prep, run, record=record, threads=threads, **options)
