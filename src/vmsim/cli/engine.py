@@ -124,7 +124,8 @@ def policy_run_options(f: Callable[..., Any]) -> Callable[..., Any]:
         "--workers",
         type=Number(1, 1024),
         default=None,
-        help="Threads for parallel runs and the exact LRU pass (default: one per core).",
+        help="Threads for parallel runs, an LRU run alone and the exact LRU pass (default:"
+        " one per core).",
     )(f)
     f = click.option(
         "--clock-load-clear",
