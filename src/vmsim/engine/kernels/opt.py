@@ -22,9 +22,29 @@ from vmsim.engine.kernels import Arrays, State, stateful
 from vmsim.engine.prefetch import prefetch_ahead
 
 ARITY = 4
-"""Children a heap node has (1.0-1.5x a binary heap's speed; 8 lost at 1,000 frames)."""
+"""Children a heap node has (1.0-1.5x a binary heap's speed; 8 lost at 1,000 frames);
+`_farthest_child` compares exactly four."""
 SHIFT = ARITY.bit_length() - 1
 """log2(ARITY): a node i's parent is (i - 1) >> SHIFT."""
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _farthest_child(hk: np.ndarray, c: int, size: int) -> tuple[int, int]:
+    """The child c .. c + 3 (those below size) with the farthest next use, the first of
+    equals: (slot, key). Four children compare in a tournament without branches (the
+    loop's branches went either way: OPT 1.02-1.18x faster)."""
+    if c + 3 < size:
+        k0, k1, k2, k3 = hk[c], hk[c + 1], hk[c + 2], hk[c + 3]
+        b01 = c if k0 >= k1 else c + 1
+        m01 = k0 if k0 >= k1 else k1
+        b23 = c + 2 if k2 >= k3 else c + 3
+        m23 = k2 if k2 >= k3 else k3
+        return (b01, m01) if m01 >= m23 else (b23, m23)
+    best, bk = c, hk[c]
+    for j in range(c + 1, size):
+        if hk[j] > bk:
+            best, bk = j, hk[j]
+    return best, bk
 
 
 @njit(cache=True, nogil=True)
@@ -54,10 +74,7 @@ def opt_kernel(
                     c = ARITY * i + 1
                     if c >= size:
                         break
-                    best, bk = c, hk[c]  # the child with the farthest next use
-                    for j in range(c + 1, min(c + ARITY, size)):
-                        if hk[j] > bk:
-                            best, bk = j, hk[j]
+                    best, bk = _farthest_child(hk, c, size)
                     if bk <= key:
                         break
                     hk[i] = bk
