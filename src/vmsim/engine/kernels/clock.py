@@ -32,10 +32,8 @@ def clock_kernel(
     for t in range(n):
         prefetch_ahead(ids, t, state)
         p = ids[t]
-        s = state[p]
-        if s:
-            if s == 1:
-                state[p] = 2
+        if state[p]:  # resident: its accessed bit set (stored whether or not it was)
+            state[p] = 2
             continue
         misses += 1
         if record:
