@@ -99,10 +99,9 @@ def compare(
     pages: np.ndarray,
     repeat: int,
     rows: list[dict[str, Any]],
-    split_rows: list[dict[str, Any]],
 ) -> bool:
-    """Core policies at every size, both simulators; append rows (and, for SPLITS, the
-    kernel on 2 threads to split_rows); False on a mismatch."""
+    """Core policies at every size, both simulators (for SPLITS, the kernel on 2 threads
+    too: a row's split_mps); append rows; False on a mismatch."""
     import vmsim
     from vmsim.engine.kernels import run_kernel
     from vmsim.engine.prepared import Prepared
@@ -135,12 +134,6 @@ def compare(
                     min(t_vm, t2 - t1),
                     min(t_kernel, t3 - t2),
                 )
-            if policy in SPLITS:
-                split_rows.append(
-                    {"trace": name, "policy": policy, "frames": frames,
-                     "kernel_mps": n / t_kernel / 1e6, "split_mps": n / t_split / 1e6,
-                     "lcs_mps": n / t_lcs / 1e6}
-                )  # fmt: skip
             same = m_lcs == m_vm
             ok &= same
             rows.append(
@@ -157,6 +150,7 @@ def compare(
                     "ratio": t_lcs / t_vm,
                     "kernel_ratio": t_lcs / t_kernel,
                     "lcs_s": t_lcs,
+                    **({"split_mps": n / t_split / 1e6} if policy in SPLITS else {}),
                 }
             )
             r = rows[-1]
@@ -320,14 +314,14 @@ def _core_table(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def _split_table(split_rows: list[dict[str, Any]]) -> list[str]:
-    """Markdown rows of the kernels split over 2 threads."""
+def _split_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Markdown rows of the kernels split over 2 threads (the rows with a split_mps)."""
     out = [
         "| trace | policy | frames | libCacheSim M/s | kernel, 1 thread M/s (ratio)"
         " | kernel, 2 threads M/s (ratio) |",
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
-    for r in split_rows:
+    for r in (r for r in rows if "split_mps" in r):
         lcs = r["lcs_mps"]
         out.append(
             f"| {r['trace']} | {r['policy']} | {r['frames']:,} | {lcs:.1f} |"
@@ -380,7 +374,6 @@ def _other_table(rows: list[dict[str, Any]]) -> list[str]:
 def markdown(
     rows: list[dict[str, Any]],
     curve_rows: list[dict[str, Any]],
-    split_rows: list[dict[str, Any]],
     rd: dict[str, float],
     n: int,
 ) -> str:
@@ -398,7 +391,7 @@ def markdown(
         "",
         "LRU's kernel alone split over 2 threads (State.run_parts), miss for miss as one run:",
         "",
-        *_split_table(split_rows),
+        *_split_table(rows),
         "",
         *_curve_table(curve_rows),
         "",
@@ -434,14 +427,13 @@ def main(argv: list[str]) -> int:
     }
     rows: list[dict[str, Any]] = []
     curve_rows: list[dict[str, Any]] = []
-    split_rows: list[dict[str, Any]] = []
     ok = True
     for name, pages in traces.items():
-        ok &= compare(name, pages, args.repeat, rows, split_rows)
+        ok &= compare(name, pages, args.repeat, rows)
         curves(name, pages, args.repeat, rows, curve_rows)
         others(name, pages, args.repeat, rows)
     rd = readers(args.repeat)
-    md = markdown(rows, curve_rows, split_rows, rd, args.refs)
+    md = markdown(rows, curve_rows, rd, args.refs)
     args.markdown.write_text(md)
     print(md)
     if not ok:

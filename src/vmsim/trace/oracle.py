@@ -64,24 +64,33 @@ class OracleGeneralReader(TraceReader):
         """The records, chunk_refs at a time: views of the file mapped into memory when it
         is a plain regular file (no copy of its bytes), else read into one reused buffer;
         a TraceFormatError after the last whole record if a partial one follows."""
-        size = ORACLE_DTYPE.itemsize
         mapped = _map(stream) if plain else None
         if mapped is None:
-            buf = np.empty(self.chunk_refs, ORACLE_DTYPE)
-            records = 0
-            while got := _read_into(stream, buf.view(np.uint8)):
-                whole = got // size
-                if whole:
-                    yield buf[:whole]
-                records += whole
-                if got % size:
-                    raise self._truncated(records + 1)
-            return
+            return self._read_records(stream)
+        return self._mapped_records(stream, mapped)
+
+    def _read_records(self, stream: BinaryIO) -> Iterator[np.ndarray]:
+        """The records read into one reused buffer (a compressed file, a pipe)."""
+        size = ORACLE_DTYPE.itemsize
+        buf = np.empty(self.chunk_refs, ORACLE_DTYPE)
+        records = 0
+        while got := _read_into(stream, buf.view(np.uint8)):
+            whole = got // size
+            if whole:
+                yield buf[:whole]
+            records += whole
+            if got % size:
+                raise self._truncated(records + 1)
+
+    def _mapped_records(self, stream: BinaryIO, mapped: mmap.mmap) -> Iterator[np.ndarray]:
+        """The records as views of the mapped file; the stream's position follows them (how
+        far the reading is, for a progress bar)."""
+        size = ORACLE_DTYPE.itemsize
         try:
             whole = len(mapped) // size
             for lo in range(0, whole, self.chunk_refs):
                 n = min(self.chunk_refs, whole - lo)
-                stream.seek((lo + n) * size)  # how far the reading is, for a progress bar
+                stream.seek((lo + n) * size)
                 yield np.frombuffer(mapped, ORACLE_DTYPE, n, lo * size)
             if len(mapped) % size:
                 raise self._truncated(whole + 1)
